@@ -1,0 +1,55 @@
+/** Flag parsing shared by every `deno task kit` command (node:util parseArgs, strict). */
+import { parseArgs as nodeParseArgs } from "node:util";
+
+/** Option spec: name → string or boolean flag, optional short alias and default. */
+export type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; default?: string | boolean; multiple?: boolean }
+>;
+
+/** Parsed flags and positional arguments. */
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+/** Thrown for a bad command line; the CLI prints the message and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Parse `args` against `options`; unknown flags are a UsageError naming the flag. */
+export function parseArgs(args: string[], options: OptionSpec): ParsedArgs {
+  try {
+    const { values, positionals } = nodeParseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as ParsedArgs["values"], positionals };
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** A string flag's value, or undefined. */
+export function str(p: ParsedArgs, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** A required string flag's value; UsageError when missing. */
+export function required(p: ParsedArgs, name: string): string {
+  const v = str(p, name);
+  if (v === undefined) throw new UsageError(`missing required option --${name}`);
+  return v;
+}
+
+/** A boolean flag's value. */
+export function flag(p: ParsedArgs, name: string): boolean {
+  return p.values[name] === true;
+}
