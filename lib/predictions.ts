@@ -1,0 +1,106 @@
+/**
+ * The predictions CSV, the kit's exchange format between `predict`, `metrics`, `agreement`
+ * and the notebooks:
+ * `id,label,pred,p_angry,p_disgust,p_fear,p_happy,p_sad,p_surprise,p_neutral[,p_contempt]`.
+ * Labels are canonical names; probabilities sum to 1 over the model's classes (0 for classes
+ * the model does not have).
+ */
+import { formatCsv, parseCsv } from "./csv.ts";
+import { BASIC7, type Emotion, EMOTIONS, LabelError, normalizeLabel } from "./taxonomy.ts";
+
+/** One prediction row. */
+export interface Prediction {
+  id: string;
+  label: Emotion;
+  pred: Emotion;
+  /** Probability per class, in the order of `PredictionTable.classes`. */
+  probs: Float64Array;
+}
+
+/** A predictions file: its probability columns and rows. */
+export interface PredictionTable {
+  classes: Emotion[];
+  rows: Prediction[];
+}
+
+/** Header for a table over `classes` (BASIC7, or all eight with contempt). */
+export function predictionHeader(classes: readonly Emotion[]): string[] {
+  return ["id", "label", "pred", ...classes.map((c) => `p_${c}`)];
+}
+
+/** Serialise a table to CSV text (probabilities with 6 decimals). */
+export function formatPredictions(table: PredictionTable): string {
+  const rows: (string | number)[][] = [predictionHeader(table.classes)];
+  for (const r of table.rows) {
+    rows.push([r.id, r.label, r.pred, ...Array.from(r.probs, (p) => p.toFixed(6))]);
+  }
+  return formatCsv(rows);
+}
+
+/**
+ * Parse predictions CSV text. Errors name the file and line: a missing column, an unknown
+ * label, a probability that is not a number, a duplicate id.
+ */
+export function parsePredictions(text: string, file: string): PredictionTable {
+  const records = parseCsv(text, file);
+  if (records.length === 0) throw new LabelError("empty predictions file", { file, line: 1 });
+  const header = records[0].fields.map((h) => h.trim());
+  const need = ["id", "label", "pred"];
+  for (let i = 0; i < need.length; i++) {
+    if (header[i] !== need[i]) {
+      throw new LabelError(
+        `expected column ${i + 1} to be "${need[i]}", found "${header[i] ?? ""}"`,
+        { file, line: records[0].line },
+      );
+    }
+  }
+  const classes: Emotion[] = header.slice(3).map((h, i) => {
+    if (!h.startsWith("p_")) {
+      throw new LabelError(`column "${h}" is not a p_<class> column`, {
+        file,
+        line: records[0].line,
+        field: String(i + 4),
+      });
+    }
+    return normalizeLabel(h.slice(2), { file, line: records[0].line, field: h });
+  });
+  const seen = new Set<string>();
+  const rows: Prediction[] = [];
+  for (const rec of records.slice(1)) {
+    const f = rec.fields;
+    const origin = { file, line: rec.line };
+    if (f.length !== header.length) {
+      throw new LabelError(`expected ${header.length} fields, found ${f.length}`, origin);
+    }
+    if (seen.has(f[0])) throw new LabelError(`duplicate id "${f[0]}"`, origin);
+    seen.add(f[0]);
+    const probs = new Float64Array(classes.length);
+    for (let i = 0; i < classes.length; i++) {
+      const v = Number(f[3 + i]);
+      if (f[3 + i].trim() === "" || !Number.isFinite(v)) {
+        throw new LabelError(`probability "${f[3 + i]}" is not a number`, {
+          ...origin,
+          field: header[3 + i],
+        });
+      }
+      probs[i] = v;
+    }
+    rows.push({
+      id: f[0],
+      label: normalizeLabel(f[1], { ...origin, field: "label" }),
+      pred: normalizeLabel(f[2], { ...origin, field: "pred" }),
+      probs,
+    });
+  }
+  return { classes, rows };
+}
+
+/** Read and parse a predictions CSV file. */
+export async function readPredictions(path: string): Promise<PredictionTable> {
+  return parsePredictions(await Deno.readTextFile(path), path);
+}
+
+/** The probability columns to write for a model with the given classes. */
+export function predictionClasses(modelClasses: readonly Emotion[]): Emotion[] {
+  return modelClasses.includes("contempt") ? [...EMOTIONS] : [...BASIC7];
+}
