@@ -21,7 +21,8 @@ async function kernelInstalled(): Promise<boolean> {
     try {
       const spec = JSON.parse(await Deno.readTextFile(join(d, "kernel.json")));
       // A kernelspec from another checkout points at another Deno binary: reinstall.
-      if (spec.argv?.[0] === Deno.execPath()) return true;
+      const installed = Deno.realPathSync(String(spec.argv?.[0]));
+      if (installed === Deno.realPathSync(Deno.execPath())) return true;
     } catch { /* not here */ }
   }
   return false;

@@ -1,0 +1,202 @@
+/**
+ * The kit's own splits for datasets whose publishers give none (ExpW, CK+), as pure seeded
+ * functions, and the saved split manifests (`data/splits/<format>.csv`, `id,split`, ids only)
+ * that pin them down for everyone.
+ */
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../config.ts";
+import { formatCsv, parseCsv } from "../csv.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import type { Sample, Split } from "../sample.ts";
+import { LabelError } from "../taxonomy.ts";
+
+/** Default seed of the kit's splits. */
+export const DEFAULT_SPLIT_SEED = 2024;
+
+/** Folder of the saved split manifests in the project. */
+export const SPLITS_DIR: string = join(PROJECT_ROOT, "data", "splits");
+
+/**
+ * Mulberry32 (Tommy Ettinger, public domain): a seeded generator of uniform numbers in [0, 1),
+ * 32-bit state; identical on every machine and JavaScript engine.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle of a copy of `items` driven by `rand`. */
+export function shuffled<T>(items: readonly T[], rand: () => number): T[] {
+  const a = items.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/**
+ * Seeded stratified train/test split: within each label, a shuffled round(n × fraction) of the
+ * items go to "test", the rest to "train". Labels are visited in sorted order with one
+ * Mulberry32 stream, so the result depends only on (labels, fraction, seed).
+ * Returns one split per item, in input order.
+ */
+export function stratifiedSplit(
+  labels: readonly string[],
+  fraction: number,
+  seed: number,
+): ("train" | "test")[] {
+  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction ${fraction} not in [0, 1]`);
+  const rand = mulberry32(seed);
+  const byLabel = new Map<string, number[]>();
+  labels.forEach((l, i) => {
+    const list = byLabel.get(l);
+    if (list) list.push(i);
+    else byLabel.set(l, [i]);
+  });
+  const out: ("train" | "test")[] = labels.map(() => "train");
+  for (const label of [...byLabel.keys()].sort()) {
+    const idx = shuffled(byLabel.get(label)!, rand);
+    const nTest = Math.round(idx.length * fraction);
+    for (let i = 0; i < nTest; i++) out[idx[i]] = "test";
+  }
+  return out;
+}
+
+/**
+ * Seeded group k-fold: every group (e.g. a CK+ subject) goes whole into one of k folds.
+ * Groups are shuffled (Mulberry32, `seed`), then stably sorted by size, largest first, and each
+ * is given to the fold holding the fewest items so far (lowest fold index on ties), which keeps
+ * fold sizes within one group of each other. Returns the fold (0..k-1) of each item.
+ */
+export function groupKFold(groups: readonly string[], k: number, seed: number): number[] {
+  if (!Number.isInteger(k) || k < 2) throw new RangeError(`k must be an integer >= 2, got ${k}`);
+  const sizes = new Map<string, number>();
+  for (const g of groups) sizes.set(g, (sizes.get(g) ?? 0) + 1);
+  if (sizes.size < k) throw new RangeError(`${sizes.size} groups cannot fill ${k} folds`);
+  const order = shuffled([...sizes.keys()].sort(), mulberry32(seed));
+  order.sort((a, b) => sizes.get(b)! - sizes.get(a)!);
+  const load = new Array<number>(k).fill(0);
+  const foldOf = new Map<string, number>();
+  for (const g of order) {
+    let best = 0;
+    for (let f = 1; f < k; f++) if (load[f] < load[best]) best = f;
+    foldOf.set(g, best);
+    load[best] += sizes.get(g)!;
+  }
+  return groups.map((g) => foldOf.get(g)!);
+}
+
+/** Read a saved split manifest (`id,split` with that header) into id → split. */
+export async function readSplitManifest(path: string): Promise<Map<string, Split>> {
+  const text = await Deno.readTextFile(path);
+  const records = parseCsv(text, path);
+  if (records.length === 0 || records[0].fields.join(",") !== "id,split") {
+    throw new LabelError(`expected header "id,split"`, { file: path, line: 1 });
+  }
+  const out = new Map<string, Split>();
+  for (const r of records.slice(1)) {
+    const origin = { file: path, line: r.line };
+    if (r.fields.length !== 2) {
+      throw new LabelError(`expected 2 fields, found ${r.fields.length}`, origin);
+    }
+    const [id, split] = r.fields;
+    if (split !== "train" && split !== "val" && split !== "test") {
+      throw new LabelError(`unknown split "${split}" (train, val or test)`, origin);
+    }
+    if (out.has(id)) throw new LabelError(`duplicate id "${id}"`, origin);
+    out.set(id, split);
+  }
+  return out;
+}
+
+/** Write a split manifest (`id,split`, rows sorted by id) atomically. */
+export async function writeSplitManifest(
+  path: string,
+  samples: readonly Pick<Sample, "id" | "split">[],
+): Promise<void> {
+  const rows = samples.map((s) => [s.id, s.split]).sort((a, b) => cmp(a[0], b[0]));
+  await writeFileAtomic(path, formatCsv([["id", "split"], ...rows]));
+}
+
+/**
+ * Give `samples` the splits of a saved manifest. The manifest must list exactly the samples'
+ * ids: an id missing on either side is an error naming the manifest (the data changed, or the
+ * manifest belongs to another copy of the dataset: regenerate it with
+ * `deno task kit datasets --write-splits`).
+ */
+export function applySplitManifest(
+  samples: Sample[],
+  manifest: ReadonlyMap<string, Split>,
+  file: string,
+): void {
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  for (const s of samples) {
+    const split = manifest.get(s.id);
+    if (split === undefined) missing.push(s.id);
+    else {
+      s.split = split;
+      seen.add(s.id);
+    }
+  }
+  const extra = [...manifest.keys()].filter((id) => !seen.has(id));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts: string[] = [];
+    if (missing.length > 0) {
+      parts.push(
+        `${missing.length} sample id(s) not in it (e.g. ${missing.slice(0, 3).join(", ")})`,
+      );
+    }
+    if (extra.length > 0) {
+      parts.push(`${extra.length} id(s) not in the data (e.g. ${extra.slice(0, 3).join(", ")})`);
+    }
+    throw new LabelError(
+      `saved split manifest does not match the data: ${parts.join("; ")}. ` +
+        "Regenerate it with `deno task kit datasets --write-splits`, or load with splitsDir: null.",
+      { file },
+    );
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Give `samples` their kit-defined splits: from the saved manifest `<splitsDir>/<name>.csv` when
+ * it exists and `usesDefaults` (the caller's split options are the defaults the manifest was
+ * written with), else from `compute()` (one split per sample, in order). Returns where the splits
+ * came from: the manifest path, or "computed".
+ */
+export async function assignKitSplits(
+  name: string,
+  samples: Sample[],
+  compute: () => Split[],
+  splitsDir: string | null | undefined,
+  usesDefaults: boolean,
+): Promise<string> {
+  const dir = splitsDir === undefined ? SPLITS_DIR : splitsDir;
+  if (dir !== null && usesDefaults) {
+    const file = join(dir, `${name}.csv`);
+    let manifest: Map<string, Split> | null = null;
+    try {
+      manifest = await readSplitManifest(file);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (manifest !== null) {
+      applySplitManifest(samples, manifest, file);
+      return file;
+    }
+  }
+  const splits = compute();
+  samples.forEach((s, i) => (s.split = splits[i]));
+  return "computed";
+}

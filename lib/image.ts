@@ -1,0 +1,421 @@
+/**
+ * Image decoding and pixel-level helpers shared by the loaders, the engine, saliency and the
+ * notebooks. Decoding goes through sharp (libvips): PNG, JPEG, TIFF, WebP. Pixels come out as
+ * 8-bit, row-major, interleaved, in the file's stored orientation (EXIF orientation is NOT
+ * applied, so face boxes published in stored-pixel coordinates stay valid).
+ *
+ * Model-specific resizing lives in lib/preprocess.ts, not here.
+ */
+import sharp from "sharp";
+import { crc32, inflateSync } from "node:zlib";
+import type { FaceBox, ImageSource, Sample } from "./sample.ts";
+import type { FaceCropSpec } from "./models/card.ts";
+
+/** Decoded 8-bit pixels: row-major, interleaved; 1 = gray, 3 = RGB. */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+/** A file that cannot be read or decoded; the message names the file. */
+export class ImageError extends Error {
+  constructor(message: string, readonly file: string) {
+    super(`${file}: ${message}`);
+    this.name = "ImageError";
+  }
+}
+
+/** One file that could not be used, with why (what loaders and iterators collect). */
+export interface UnreadableFile {
+  file: string;
+  reason: string;
+}
+
+/** Human-readable name of a source, for error messages. */
+export function sourceName(source: ImageSource): string {
+  return source.kind === "file"
+    ? source.path
+    : `<pixels ${source.width}x${source.height}x${source.channels}>`;
+}
+
+/**
+ * Decode an image source into 8-bit pixels. Gray files (PNG/JPEG/TIFF stored as one channel,
+ * with or without alpha) stay 1 channel; colour files become 3-channel RGB (CMYK and palette
+ * images are converted to sRGB by libvips); alpha is dropped (not composited). 16-bit files are
+ * scaled to 8 bits by libvips. A PixelSource is returned as is (its buffer is shared, not copied).
+ * Throws ImageError naming the file when it is missing, empty, truncated or not an image.
+ */
+export async function decodeImage(source: ImageSource): Promise<RawImage> {
+  if (source.kind === "pixels") {
+    const need = source.width * source.height * source.channels;
+    if (source.data.length !== need) {
+      throw new ImageError(
+        `pixel buffer holds ${source.data.length} bytes, expected ${need}`,
+        sourceName(source),
+      );
+    }
+    return {
+      data: source.data,
+      width: source.width,
+      height: source.height,
+      channels: source.channels,
+    };
+  }
+  const file = source.path;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(file);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "file not found" : errorText(e);
+    throw new ImageError(why, file);
+  }
+  if (bytes.length === 0) throw new ImageError("empty file", file);
+  return await decodeImageBytes(bytes, file);
+}
+
+/**
+ * Decode encoded image bytes (PNG, JPEG, TIFF, WebP) as decodeImage does; `name` is used in
+ * error messages.
+ */
+export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise<RawImage> {
+  const fast = decodeSimplePng(bytes);
+  if (fast !== null) return fast;
+  try {
+    // failOn "error": a truncated or corrupt file is an error, not a partially grey image.
+    const img = sharp(bytes, { failOn: "error" });
+    const meta = await img.metadata();
+    const gray = meta.space === "b-w" || meta.space === "grey16";
+    img.toColourspace(gray ? "b-w" : "srgb").removeAlpha();
+    const { data, info } = await img.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1 && info.channels !== 3) {
+      throw new Error(`unexpected channel count ${info.channels} after decoding`);
+    }
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+    };
+  } catch (e) {
+    throw new ImageError(`cannot decode image: ${errorText(e)}`, name);
+  }
+}
+
+const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/**
+ * Fast path for the plainest PNGs (8-bit gray, gray+alpha, RGB or RGBA, not interlaced, no ICC
+ * profile), which is what FER2013/FER+/CK+ ship: decoded in-process with zlib, bit-identical to
+ * libvips, about 20x faster than a sharp round trip for a 48x48 face. Returns null for anything
+ * else (or anything odd: bad CRC, wrong sizes), so that sharp decodes it or reports the error.
+ */
+export function decodeSimplePng(bytes: Uint8Array): RawImage | null {
+  if (bytes.length < 57) return null;
+  for (let i = 0; i < 8; i++) if (bytes[i] !== PNG_SIGNATURE[i]) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 8;
+  let width = 0, height = 0, colorType = -1;
+  const idat: Uint8Array[] = [];
+  let sawEnd = false;
+  while (pos + 12 <= bytes.length) {
+    const len = view.getUint32(pos);
+    if (pos + 12 + len > bytes.length) return null;
+    const type = String.fromCharCode(
+      bytes[pos + 4],
+      bytes[pos + 5],
+      bytes[pos + 6],
+      bytes[pos + 7],
+    );
+    const body = bytes.subarray(pos + 8, pos + 8 + len);
+    if (crc32(bytes.subarray(pos + 4, pos + 8 + len)) !== view.getUint32(pos + 8 + len)) {
+      return null;
+    }
+    if (type === "IHDR") {
+      if (len !== 13) return null;
+      width = view.getUint32(pos + 8);
+      height = view.getUint32(pos + 12);
+      const depth = body[8], interlace = body[12];
+      colorType = body[9];
+      if (depth !== 8 || interlace !== 0 || body[10] !== 0 || body[11] !== 0) return null;
+      if (![0, 2, 4, 6].includes(colorType)) return null;
+    } else if (type === "IDAT") idat.push(body);
+    else if (type === "iCCP" || type === "PLTE") return null;
+    else if (type === "IEND") {
+      sawEnd = true;
+      break;
+    }
+    pos += 12 + len;
+  }
+  if (!sawEnd || colorType < 0 || idat.length === 0 || width === 0 || height === 0) return null;
+  const bpp = [1, 0, 3, 0, 2, 0, 4][colorType];
+  const stride = width * bpp;
+  let raw: Uint8Array;
+  try {
+    raw = inflateSync(idat.length === 1 ? idat[0] : concat(idat));
+  } catch {
+    return null;
+  }
+  if (raw.length !== (stride + 1) * height) return null;
+  const px = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const src = y * (stride + 1) + 1, dst = y * stride, up = dst - stride;
+    for (let x = 0; x < stride; x++) {
+      const a = x >= bpp ? px[dst + x - bpp] : 0;
+      const b = y > 0 ? px[up + x] : 0;
+      const c = x >= bpp && y > 0 ? px[up + x - bpp] : 0;
+      let pred: number;
+      switch (filter) {
+        case 0:
+          pred = 0;
+          break;
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) >> 1;
+          break;
+        case 4: {
+          const p = a + b - c;
+          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          return null;
+      }
+      px[dst + x] = (raw[src + x] + pred) & 255;
+    }
+  }
+  const channels: 1 | 3 = colorType === 0 || colorType === 4 ? 1 : 3;
+  if (bpp === channels) return { data: px, width, height, channels };
+  const n = width * height;
+  const out = new Uint8Array(n * channels);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < channels; k++) out[i * channels + k] = px[i * bpp + k];
+  }
+  return { data: out, width, height, channels };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Integer pixel rectangle [x0, x1) × [y0, y1). */
+export interface PixelRect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * The rectangle cut for a face box grown by `margin`, clamped to a `width`×`height` image.
+ * "center": each side moves out by margin × box size (width grows by 2·margin·w);
+ * "top-left-anchored": x, y kept, width and height multiplied by (1 + margin)
+ * (see FaceCropSpec in lib/models/card.ts). Edges are rounded to the nearest pixel
+ * (Math.round) before clamping. Throws when the grown box does not overlap the image.
+ */
+export function cropRect(
+  width: number,
+  height: number,
+  box: FaceBox,
+  margin = 0,
+  anchor: FaceCropSpec["anchor"] = "center",
+): PixelRect {
+  let x = box.x, y = box.y, w = box.width, h = box.height;
+  if (anchor === "center") {
+    x -= margin * w;
+    y -= margin * h;
+    w *= 1 + 2 * margin;
+    h *= 1 + 2 * margin;
+  } else {
+    w *= 1 + margin;
+    h *= 1 + margin;
+  }
+  const x0 = Math.max(0, Math.min(width, Math.round(x)));
+  const y0 = Math.max(0, Math.min(height, Math.round(y)));
+  const x1 = Math.max(0, Math.min(width, Math.round(x + w)));
+  const y1 = Math.max(0, Math.min(height, Math.round(y + h)));
+  if (x1 <= x0 || y1 <= y0) {
+    throw new RangeError(
+      `face box (x ${box.x}, y ${box.y}, w ${box.width}, h ${box.height}) lies outside the ` +
+        `${width}x${height} image`,
+    );
+  }
+  return { x0, y0, x1, y1 };
+}
+
+/**
+ * Cut a face box (grown by `margin`, see cropRect) out of an image; pure, the result is a new
+ * image clamped to the source's bounds (no padding).
+ */
+export function cropBox(
+  img: RawImage,
+  box: FaceBox,
+  margin = 0,
+  anchor: FaceCropSpec["anchor"] = "center",
+): RawImage {
+  const r = cropRect(img.width, img.height, box, margin, anchor);
+  const w = r.x1 - r.x0, h = r.y1 - r.y0, c = img.channels;
+  const out = new Uint8Array(w * h * c);
+  for (let row = 0; row < h; row++) {
+    const from = ((r.y0 + row) * img.width + r.x0) * c;
+    out.set(img.data.subarray(from, from + w * c), row * w * c);
+  }
+  return { data: out, width: w, height: h, channels: c };
+}
+
+/** ITU-R BT.601 luma weights (R, G, B), as OpenCV's cvtColor RGB2GRAY and PIL's "L" use. */
+export const BT601: readonly [number, number, number] = [0.299, 0.587, 0.114];
+
+/**
+ * Convert to one gray channel; pure. Default: BT.601 luma computed exactly as OpenCV's
+ * `cvtColor(RGB2GRAY)` does for 8-bit data, in 14-bit fixed point:
+ * Y = (4899·R + 9617·G + 1868·B + 8192) >> 14 (bit-identical to cv2).
+ * With explicit `weights` (e.g. TF.js's [0.2989, 0.587, 0.114]): Y = round(wR·R + wG·G + wB·B),
+ * clamped to 0..255. A gray image is returned as is.
+ */
+export function toGray(img: RawImage, weights?: readonly [number, number, number]): RawImage {
+  if (img.channels === 1) return img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n);
+  const d = img.data;
+  if (weights === undefined) {
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      out[i] = (4899 * d[j] + 9617 * d[j + 1] + 1868 * d[j + 2] + 8192) >> 14;
+    }
+  } else {
+    const [wr, wg, wb] = weights;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const y = Math.round(wr * d[j] + wg * d[j + 1] + wb * d[j + 2]);
+      out[i] = y < 0 ? 0 : y > 255 ? 255 : y;
+    }
+  }
+  return { data: out, width: img.width, height: img.height, channels: 1 };
+}
+
+/** Convert to 3-channel RGB; pure. Gray is replicated into R, G and B; RGB is returned as is. */
+export function toRgb(img: RawImage): RawImage {
+  if (img.channels === 3) return img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const v = img.data[i];
+    out[j] = v;
+    out[j + 1] = v;
+    out[j + 2] = v;
+  }
+  return { data: out, width: img.width, height: img.height, channels: 3 };
+}
+
+/** Options for readSampleImage. */
+export interface ReadSampleOptions {
+  /** How to grow the sample's face box before cutting (default: margin 0, centred). */
+  crop?: FaceCropSpec;
+  /** Cut the face box when the sample has one (default true). */
+  useBox?: boolean;
+  /** Convert the result: "gray" (toGray), "rgb" (toRgb) or "keep" (default). */
+  color?: "gray" | "rgb" | "keep";
+  /** Luma weights for color "gray" (default BT.601 as OpenCV computes it). */
+  grayWeights?: readonly [number, number, number];
+}
+
+/**
+ * Decode a sample's image and cut its face box (when it has one), optionally converting the
+ * colour. Throws ImageError naming the file for an unreadable image or a box outside it.
+ */
+export async function readSampleImage(
+  sample: Sample,
+  opts: ReadSampleOptions = {},
+): Promise<RawImage> {
+  let img = await decodeImage(sample.source);
+  if (sample.box !== undefined && opts.useBox !== false) {
+    try {
+      img = cropBox(img, sample.box, opts.crop?.margin ?? 0, opts.crop?.anchor ?? "center");
+    } catch (e) {
+      throw new ImageError(errorText(e), sourceName(sample.source));
+    }
+  }
+  if (opts.color === "gray") img = toGray(img, opts.grayWeights);
+  else if (opts.color === "rgb") img = toRgb(img);
+  return img;
+}
+
+/**
+ * Decode every sample's image with bounded concurrency, calling `visit` for each decoded one in
+ * input order of completion; unreadable images are collected (file + reason), never thrown.
+ * Returns the unreadable list and the ids of the samples that decoded.
+ */
+export async function forEachSampleImage(
+  samples: readonly Sample[],
+  visit: (sample: Sample, img: RawImage) => void | Promise<void>,
+  opts: ReadSampleOptions & { concurrency?: number } = {},
+): Promise<{ unreadable: UnreadableFile[]; ok: number }> {
+  const unreadable: UnreadableFile[] = [];
+  let ok = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < samples.length) {
+      const s = samples[next++];
+      let img: RawImage;
+      try {
+        img = await readSampleImage(s, opts);
+      } catch (e) {
+        if (!(e instanceof ImageError)) throw e;
+        unreadable.push({ file: e.file, reason: e.message.slice(e.file.length + 2) });
+        continue;
+      }
+      ok++;
+      await visit(s, img);
+    }
+  };
+  const n = Math.max(1, Math.min(opts.concurrency ?? 4, samples.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return { unreadable, ok };
+}
+
+/**
+ * Encode pixels as PNG bytes (for montages, fixtures and the report); lossless, 8-bit.
+ */
+export async function encodePng(img: RawImage): Promise<Uint8Array> {
+  const buf = await sharp(img.data, {
+    raw: { width: img.width, height: img.height, channels: img.channels },
+  }).png().toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * Resize for display (montages, report thumbnails) with sharp's default Lanczos-3 kernel.
+ * NOT a model preprocessing step: models use lib/preprocess.ts.
+ */
+export async function resizeForDisplay(
+  img: RawImage,
+  width: number,
+  height: number,
+): Promise<RawImage> {
+  const { data, info } = await sharp(img.data, {
+    raw: { width: img.width, height: img.height, channels: img.channels },
+  }).resize(width, height, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels === 1 ? 1 : 3,
+  };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

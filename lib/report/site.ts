@@ -1,0 +1,300 @@
+/**
+ * Build the static report: execute the notebooks (`NN-*.ipynb`) on the real kernel, keep the
+ * executed copies under `<out>/notebooks/`, and render `index.html` plus one page per notebook
+ * from them. Relative links only and no network resources, so the site opens from file://.
+ */
+import { basename, join } from "node:path";
+import { dataRoot, PROJECT_ROOT } from "../config.ts";
+import {
+  collectFindings,
+  collectProvenance,
+  type Finding,
+  type ProvenanceRecord,
+} from "../findings.ts";
+import { exists, sha256Hex, writeFileAtomic } from "../fsutil.ts";
+import { executeNotebook } from "../notebook/executor.ts";
+import { type Notebook, parseNotebook, readNotebook } from "../notebook/nbformat.ts";
+import { type NavItem, renderPage } from "./html.ts";
+import { type NotebookSummary, renderIndexBody } from "./index_page.ts";
+import { type NotebookRunMeta, notebookTitle, renderNotebookBody } from "./notebook_page.ts";
+import { kitProvenance } from "./provenance.ts";
+
+/** Notebook files the report picks up: two digits, a dash, a name. */
+export const NOTEBOOK_PATTERN: RegExp = /^(\d\d)-[A-Za-z0-9_.-]+\.ipynb$/;
+
+/** A notebook found in the notebooks folder. */
+export interface NotebookFile {
+  /** File name without `.ipynb`, e.g. "00-datasets". */
+  slug: string;
+  /** The two-digit number, e.g. "00". */
+  number: string;
+  path: string;
+}
+
+/** Options for buildReport. */
+export interface BuildOptions {
+  /** Folder holding `NN-*.ipynb` (default `<project>/notebooks`); also the kernel's cwd. */
+  notebooksDir?: string;
+  /** Output folder (default `<project>/report/site`). */
+  outDir?: string;
+  /** Only execute these notebooks (number "02" or slug); the rest are rendered from their last run. */
+  only?: readonly string[];
+  /** Data root for the notebooks (FER_DATA); default dataRoot(). */
+  data?: string;
+  /** Per-cell time limit in seconds (default 600). */
+  cellTimeoutS?: number;
+  /** Notebooks executed at the same time (default 1). */
+  jobs?: number;
+  /** Site title (default "fer-kit report"). */
+  title?: string;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** What a build did. */
+export interface BuildResult {
+  /** True when every notebook on the site ran without error. */
+  ok: boolean;
+  /** Slugs executed by this build. */
+  executed: string[];
+  /** Slugs whose run failed (this build or the kept earlier run). */
+  failed: string[];
+  /** Slugs without an executed copy (never built). */
+  notBuilt: string[];
+  findings: Finding[];
+  indexPath: string;
+  durationMs: number;
+}
+
+/** The `NN-*.ipynb` files of a folder, sorted by name. */
+export async function discoverNotebooks(dir: string): Promise<NotebookFile[]> {
+  const found: NotebookFile[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const m = e.isFile ? e.name.match(NOTEBOOK_PATTERN) : null;
+    if (m) {
+      found.push({
+        slug: e.name.slice(0, -".ipynb".length),
+        number: m[1],
+        path: join(dir, e.name),
+      });
+    }
+  }
+  return found.sort((a, b) => a.slug.localeCompare(b.slug));
+}
+
+/** The notebooks `selectors` name ("02", "02-cross" or "02-cross.ipynb"); throws on no match. */
+export function selectNotebooks(
+  all: readonly NotebookFile[],
+  selectors: readonly string[],
+): NotebookFile[] {
+  const picked = new Set<NotebookFile>();
+  for (const s of selectors) {
+    const key = basename(s).replace(/\.ipynb$/, "");
+    const hits = all.filter((n) => n.number === key || n.slug === key);
+    if (hits.length === 0) {
+      throw new Error(
+        `no notebook matches "${s}" (have: ${all.map((n) => n.slug).join(", ") || "none"})`,
+      );
+    }
+    hits.forEach((h) => picked.add(h));
+  }
+  return all.filter((n) => picked.has(n));
+}
+
+async function runOne(
+  nb: NotebookFile,
+  opts: Required<Pick<BuildOptions, "cellTimeoutS">> & { data: string; executedDir: string },
+): Promise<Notebook> {
+  const target = join(opts.executedDir, `${nb.slug}.ipynb`);
+  const sourceText = await Deno.readTextFile(nb.path);
+  const sourceSha256 = await sha256Hex(sourceText);
+  const executedAt = new Date().toISOString();
+  let executed: Notebook;
+  try {
+    const tmp = `${target}.run-${Deno.pid}`;
+    const ex = await executeNotebook(nb.path, {
+      outPath: tmp,
+      cwd: join(nb.path, ".."),
+      data: opts.data,
+      cellTimeoutS: opts.cellTimeoutS,
+    });
+    executed = ex.notebook;
+    await Deno.remove(tmp).catch(() => {});
+  } catch (e) {
+    // The executor could not run this notebook (malformed file, no kernel): keep its source
+    // so the page still renders, with the error.
+    const message = e instanceof Error ? e.message : String(e);
+    try {
+      executed = parseNotebook(sourceText, nb.path);
+    } catch {
+      executed = { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 };
+    }
+    executed.metadata.ferkit = {
+      ok: false,
+      durationMs: 0,
+      error: { ename: "ExecutorError", evalue: message, traceback: [] },
+    };
+  }
+  const meta = (executed.metadata.ferkit ?? {}) as Record<string, unknown>;
+  executed.metadata.ferkit = { ...meta, executedAt, sourceSha256, source: basename(nb.path) };
+  await writeFileAtomic(target, JSON.stringify(executed, null, 1) + "\n");
+  return executed;
+}
+
+async function pool<T>(
+  items: readonly T[],
+  jobs: number,
+  fn: (t: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+}
+
+function runMeta(
+  nb: Notebook,
+): NotebookRunMeta & { kernel?: { implementation?: string; implementation_version?: string } } {
+  return (nb.metadata.ferkit ?? {}) as NotebookRunMeta & {
+    kernel?: { implementation?: string; implementation_version?: string };
+  };
+}
+
+/** Path of the report stylesheet shipped with the kit. */
+export const REPORT_CSS: string = join(PROJECT_ROOT, "report", "assets", "report.css");
+
+/**
+ * Execute the selected notebooks (all by default) and (re)build the whole site from the
+ * executed copies. A failing notebook still gets its page (with the error); the result's
+ * `ok` is false then. Throws only for a bad selection or an unreadable notebooks folder.
+ */
+export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((s: string) => console.error(s));
+  const notebooksDir = opts.notebooksDir ?? join(PROJECT_ROOT, "notebooks");
+  const outDir = opts.outDir ?? join(PROJECT_ROOT, "report", "site");
+  const executedDir = join(outDir, "notebooks");
+  const data = dataRoot(opts.data);
+  const all = await discoverNotebooks(notebooksDir);
+  const toRun = opts.only?.length ? selectNotebooks(all, opts.only) : all;
+  await Deno.mkdir(executedDir, { recursive: true });
+
+  const executed: string[] = [];
+  await pool(toRun, opts.jobs ?? 1, async (nb) => {
+    log(`report: executing ${nb.slug} ...`);
+    const res = await runOne(nb, { cellTimeoutS: opts.cellTimeoutS ?? 600, data, executedDir });
+    const m = runMeta(res);
+    log(
+      `report: ${nb.slug} ${m.ok ? "ok" : "FAILED"} (${
+        ((m.durationMs ?? 0) / 1000).toFixed(1)
+      } s)` +
+        (m.ok ? "" : `: ${m.error?.ename}: ${m.error?.evalue}`),
+    );
+    executed.push(nb.slug);
+  });
+
+  // Load every notebook's latest executed copy (this build's, or an earlier one).
+  const loaded: { file: NotebookFile; nb: Notebook | null }[] = [];
+  for (const file of all) {
+    const p = join(executedDir, `${file.slug}.ipynb`);
+    loaded.push({ file, nb: (await exists(p)) ? await readNotebook(p) : null });
+  }
+  const findings: Finding[] = [];
+  const records: ProvenanceRecord[] = [];
+  const summaries: NotebookSummary[] = [];
+  for (const { file, nb } of loaded) {
+    if (nb === null) {
+      const src = await readNotebook(file.path).catch(() => null);
+      summaries.push({
+        slug: file.slug,
+        title: src ? notebookTitle(src, file.slug) : file.slug,
+        state: "not built",
+        findings: 0,
+      });
+      continue;
+    }
+    const m = runMeta(nb);
+    let fs: Finding[] = [];
+    let err = m.ok ? undefined : `${m.error?.ename ?? "Error"}: ${m.error?.evalue ?? ""}`;
+    try {
+      fs = collectFindings(nb, file.slug);
+      records.push(...collectProvenance(nb, file.slug));
+    } catch (e) {
+      err = e instanceof Error ? e.message : String(e);
+    }
+    findings.push(...fs);
+    summaries.push({
+      slug: file.slug,
+      title: notebookTitle(nb, file.slug),
+      state: m.ok && err === undefined ? "ok" : "failed",
+      durationMs: m.durationMs,
+      executedAt: m.executedAt,
+      error: err,
+      findings: fs.length,
+      kernel: m.kernel?.implementation
+        ? `${m.kernel.implementation} ${m.kernel.implementation_version ?? ""}`.trim()
+        : undefined,
+    });
+  }
+
+  const title = opts.title ?? "fer-kit report";
+  const nav = (current?: string): NavItem[] => [
+    { href: "index.html", label: "Overview", current: current === undefined },
+    ...summaries.filter((s) => s.state !== "not built").map((s) => ({
+      href: `${s.slug}.html`,
+      label: s.title === s.slug ? s.slug : `${s.slug.slice(0, 2)} · ${s.title}`,
+      current: current === s.slug,
+      failed: s.state === "failed",
+    })),
+  ];
+  const kit = await kitProvenance(data);
+  const footer = `${title} · generated ${kit.generatedAt}${
+    kit.commit ? ` · kit ${kit.commit.slice(0, 10)}${kit.dirty ? "+dirty" : ""}` : ""
+  }`;
+
+  for (const { file, nb } of loaded) {
+    if (nb === null) continue;
+    const s = summaries.find((x) => x.slug === file.slug);
+    await writeFileAtomic(
+      join(outDir, `${file.slug}.html`),
+      renderPage({
+        title: `${s?.title ?? file.slug} — ${title}`,
+        css: "assets/report.css",
+        nav: nav(file.slug),
+        body: renderNotebookBody(nb, file.slug),
+        footer,
+      }),
+    );
+  }
+  const indexPath = join(outDir, "index.html");
+  await writeFileAtomic(
+    indexPath,
+    renderPage({
+      title,
+      css: "assets/report.css",
+      nav: nav(),
+      body: renderIndexBody({ title, findings, notebooks: summaries, kit, records }),
+      footer,
+    }),
+  );
+  await writeFileAtomic(join(outDir, "assets", "report.css"), await Deno.readTextFile(REPORT_CSS));
+  await writeFileAtomic(
+    join(outDir, "findings.json"),
+    JSON.stringify({ kit, findings, provenance: records, notebooks: summaries }, null, 2) + "\n",
+  );
+  const failed = summaries.filter((s) => s.state === "failed").map((s) => s.slug);
+  const notBuilt = summaries.filter((s) => s.state === "not built").map((s) => s.slug);
+  return {
+    ok: failed.length === 0 && notBuilt.length === 0,
+    executed: all.filter((n) => executed.includes(n.slug)).map((n) => n.slug),
+    failed,
+    notBuilt,
+    findings,
+    indexPath,
+    durationMs: performance.now() - t0,
+  };
+}
