@@ -99,15 +99,17 @@ export function findingHtml(f: Finding): string {
   }:</strong> ${escapeXml(formatFinding(f))}${unit}${note}</div>`;
 }
 
-/** Emit a key finding from a notebook (shown, and collected by the report). Returns it. */
-export async function emitFinding(finding: Finding): Promise<Finding> {
+/**
+ * Emit a key finding from a notebook: shown as a line, and collected by the report. Resolves
+ * to nothing, so a cell ending with it shows no extra result.
+ */
+export async function emitFinding(finding: Finding): Promise<void> {
   const f = validateFinding(finding, `finding "${finding?.id}"`);
   await display({
     [FINDING_MIME]: f,
     "text/html": findingHtml(f),
     "text/plain": `${f.label}: ${formatFinding(f)}${f.unit ? " " + f.unit : ""}`,
   });
-  return f;
 }
 
 /** Emit a provenance record (a model or dataset hash) from a notebook. */

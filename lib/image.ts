@@ -354,9 +354,9 @@ export async function readSampleImage(
 }
 
 /**
- * Decode every sample's image with bounded concurrency, calling `visit` for each decoded one in
- * input order of completion; unreadable images are collected (file + reason), never thrown.
- * Returns the unreadable list and the ids of the samples that decoded.
+ * Decode every sample's image (readSampleImage, so boxes are cut) with bounded concurrency
+ * (default 4 in flight), calling `visit` for each decoded one as it completes; unreadable images
+ * are collected (file + reason), never thrown. Returns the unreadable list and how many decoded.
  */
 export async function forEachSampleImage(
   samples: readonly Sample[],

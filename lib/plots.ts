@@ -147,7 +147,7 @@ function compose(chart: Rendered, title: string | undefined, legend?: Legend): s
     y = top + 34;
   }
   const h = Math.ceil(y + 4);
-  const fullWidth = Math.max(chart.width, title ? Math.ceil(12 + title.length * 8.2) : 0);
+  const fullWidth = Math.max(chart.width, title ? Math.ceil(12 + title.length * 8.8) : 0);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${fullWidth}" height="${h}" ` +
     `viewBox="0 0 ${fullWidth} ${h}" ` +
     `font-family="system-ui, sans-serif" style="background:white">${parts.join("")}</svg>`;
@@ -214,15 +214,18 @@ export function heatmap(
   const size = opts.cellSize ?? 44;
   const marginLeft = labelMargin(rowLabels) + (opts.yLabel ? 16 : 0);
   const width = opts.width ?? Math.max(240, marginLeft + 20 + size * colLabels.length);
+  const rotate = colLabels.some((c) => c.length > 6);
+  const marginBottom = (rotate ? 44 : 26) + (opts.xLabel ? 14 : 0);
   const chart = render({
     width,
-    height: 60 + size * rowLabels.length + (opts.xLabel ? 10 : 0),
+    height: 12 + marginBottom + size * rowLabels.length,
+    marginTop: 12,
     marginLeft,
-    marginBottom: 50,
+    marginBottom,
     x: {
       domain: [...colLabels],
       label: opts.xLabel ?? null,
-      tickRotate: colLabels.some((c) => c.length > 6) ? -30 : 0,
+      tickRotate: rotate ? -30 : 0,
     },
     y: { domain: [...rowLabels], label: opts.yLabel ?? null },
     marks: [

@@ -96,11 +96,13 @@ export function createProgress(
     set(d: number) {
       if (done === 0 && base === 0) base = d;
       done = d;
-      draw(false);
+      if (d > 0) draw(false);
     },
     finish(note?: string) {
       const elapsed = (now() - start) / 1000;
-      const line = `${text()} done in ${formatDuration(elapsed)}${note ? `; ${note}` : ""}`;
+      const rate = elapsed > 0 ? (done - base) / elapsed : 0;
+      const line = `${label} ${done}/${total} in ${formatDuration(elapsed)} ` +
+        `(${rate.toFixed(1)} items/s)${note ? `; ${note}` : ""}`;
       write(tty ? `\r${line}\x1b[K\n` : line + "\n");
     },
   };

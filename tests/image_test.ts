@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import {
   BT601,
   cropBox,
@@ -44,7 +44,7 @@ async function encode(
   width: number,
   height: number,
   channels: 1 | 2 | 3 | 4,
-  fmt: (s: sharp.Sharp) => sharp.Sharp,
+  fmt: (s: Sharp) => Sharp,
 ): Promise<Uint8Array> {
   return new Uint8Array(await fmt(sharp(px, { raw: { width, height, channels } })).toBuffer());
 }
@@ -60,7 +60,7 @@ Deno.test("decodeImage: 8-bit PNGs of every colour type decode exactly, alpha dr
     ["rgba", rgba, 4, rgba.filter((_, i) => i % 4 !== 3), 3],
   ];
   for (const [name, px, c, want, wantC] of cases) {
-    const fmt = (s: sharp.Sharp) =>
+    const fmt = (s: Sharp) =>
       (c <= 2 ? s.toColourspace("b-w") : s).png({ adaptiveFiltering: true, compressionLevel: 9 });
     const bytes = await encode(px, w, h, c, fmt);
     const img = await decodeImageBytes(bytes, name);

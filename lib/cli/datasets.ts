@@ -17,6 +17,7 @@ import {
 } from "../datasets/mod.ts";
 import { type DatasetSummary, type SplitCounts, summarizeDataset } from "../datasets/summary.ts";
 
+/** One-line description for `deno task kit --help`. */
 export const summary =
   "list the datasets under the data root: splits, classes, imbalance, exclusions";
 
@@ -49,6 +50,7 @@ export interface DatasetsReport {
   written?: string[];
 }
 
+/** Runs `kit datasets`; returns the exit code (0 ok, 1 a dataset failed to load, 2 usage). */
 export async function run(args: string[]): Promise<number> {
   let p;
   let rule: FerplusLabelRule = "majority";

@@ -635,7 +635,7 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
       const subset = items.slice(0, nImages);
       const bytes = model.bytes ?? await Deno.readFile(model.onnxPath);
       const batchSize = intOpt(p, "batch", 64);
-      const rp = createProgress("randomisation check", 1);
+      console.error(`randomisation check (${randMode}) on ${nImages} images...`);
       const r = await randomizationCheck({
         model: bytes,
         makeScorer: (b) => EngineScorer.fromBytes(b, card, { batchSize }, batchSize),
@@ -647,7 +647,6 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
         cascadeSteps: intOpt(p, "rand-steps", 4),
         seed,
       });
-      rp.finish();
       await writeFileAtomic(join(outDir, "randomization.json"), JSON.stringify(r));
       md.push(
         "",

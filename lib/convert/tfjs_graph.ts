@@ -45,7 +45,7 @@ export interface TfNode {
 /** The parts of a graph model.json the converter reads. */
 export interface GraphModelJson {
   format?: string;
-  modelTopology: { node: TfNode[]; library?: { function?: unknown[] } };
+  modelTopology: { node: TfNode[]; library?: { function?: unknown[] }; versions?: object };
   signature?: GraphSignature;
   userDefinedMetadata?: { signature?: GraphSignature };
 }

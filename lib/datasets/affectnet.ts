@@ -102,7 +102,7 @@ async function affectnetImageDir(dir: string): Promise<string> {
 }
 
 /** Load AffectNet's manually annotated lists (training → train, validation → test). */
-export async function loadAffectnet(dir: string, _opts: LoadOptions = {}): Promise<LoaderResult> {
+export async function loadAffectnet(dir: string, opts: LoadOptions = {}): Promise<LoaderResult> {
   const imageDir = await affectnetImageDir(dir);
   const excluded: Record<string, number> = {};
   const all: Sample[] = [];
@@ -112,6 +112,7 @@ export async function loadAffectnet(dir: string, _opts: LoadOptions = {}): Promi
     const file = join(dir, AFFECTNET_LISTS, name);
     if (!(await isFile(file))) continue;
     found++;
+    if (opts.split !== undefined && split !== opts.split) continue;
     all.push(...parseAffectnetList(await readText(file), file, imageDir, split, excluded));
   }
   if (found === 0) {
@@ -128,6 +129,6 @@ export async function loadAffectnet(dir: string, _opts: LoadOptions = {}): Promi
     return true;
   });
   const unreadable: LoaderResult["unreadable"] = [];
-  const samples = await dropMissingFiles(unique, unreadable);
+  const samples = await dropMissingFiles(unique, unreadable, opts.split);
   return { samples, excluded, unreadable, classes: [...EMOTIONS] };
 }

@@ -61,6 +61,9 @@ export async function loadCkplus(dir: string, opts: LoadOptions = {}): Promise<L
   const folds = opts.folds ?? CKPLUS_FOLDS;
   const testFold = opts.testFold ?? CKPLUS_TEST_FOLD;
   const seed = opts.seed ?? DEFAULT_SPLIT_SEED;
+  if (!Number.isInteger(testFold) || testFold < 0 || testFold >= folds) {
+    throw new RangeError(`testFold must be an integer in 0..${folds - 1}, got ${testFold}`);
+  }
   const defaults = folds === CKPLUS_FOLDS && testFold === CKPLUS_TEST_FOLD &&
     seed === DEFAULT_SPLIT_SEED;
   await assignKitSplits(

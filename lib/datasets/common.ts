@@ -74,16 +74,19 @@ export async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Move the samples whose image file is missing to `unreadable` ("file not found"). `present`
- * gives, for a folder, the set of file names it holds (listed once per folder).
+ * Keep the samples of `split` (all when undefined) and move those whose image file is missing to
+ * `unreadable` ("file not found"); returns the samples kept. Each folder is listed once (no stat
+ * per file).
  */
 export async function dropMissingFiles(
   samples: Sample[],
   unreadable: UnreadableFile[],
+  split?: Split,
 ): Promise<Sample[]> {
   const listings = new Map<string, Set<string>>();
   const kept: Sample[] = [];
   for (const s of samples) {
+    if (split !== undefined && s.split !== split) continue;
     if (s.source.kind !== "file") {
       kept.push(s);
       continue;

@@ -84,6 +84,6 @@ export async function loadExpw(dir: string, opts: LoadOptions = {}): Promise<Loa
     fraction === EXPW_TEST_FRACTION && seed === DEFAULT_SPLIT_SEED,
   );
   const unreadable: LoaderResult["unreadable"] = [];
-  const samples = await dropMissingFiles(all, unreadable);
+  const samples = await dropMissingFiles(all, unreadable, opts.split);
   return { samples, excluded: {}, unreadable, classes: [...BASIC7] };
 }

@@ -30,9 +30,6 @@ import {
 } from "./ferplus.ts";
 import { countExcluded, type LoaderResult, type LoadOptions } from "./types.ts";
 
-/** Rows in the full Kaggle fer2013.csv. */
-export const FER2013_ROWS = 35887;
-
 /** One parsed row of a FER2013 CSV. */
 export interface Fer2013Row {
   /** 0-based data row (header excluded). */
@@ -322,6 +319,7 @@ export async function loadFer2013Folder(
   const excluded: Record<string, number> = {};
   let samples: Sample[] = [];
   for (const [image, l] of labels) {
+    if (opts.split !== undefined && l.split !== opts.split) continue;
     if (opts.excludeUncertain && !l.certain) {
       countExcluded(excluded, "uncertain-label");
       continue;
@@ -336,6 +334,6 @@ export async function loadFer2013Folder(
     });
   }
   const unreadable: LoaderResult["unreadable"] = [];
-  samples = await dropMissingFiles(samples, unreadable);
+  samples = await dropMissingFiles(samples, unreadable, opts.split);
   return { samples, excluded, unreadable, classes: [...BASIC7] };
 }

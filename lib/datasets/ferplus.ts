@@ -167,12 +167,12 @@ export function votesRecord(votes: readonly number[]): Partial<Record<Emotion | 
 
 /**
  * Read the votes of a FER+ folder: each split folder's `label.csv`, or, for folders without
- * one, the rows of `fer2013new.csv` for that split (named rows only). `dropped` counts the
- * fer2013new.csv rows without an image name.
+ * one, the rows of `fer2013new.csv` for that split (named rows only). `dropped` counts, per
+ * split, the fer2013new.csv rows without an image name.
  */
 export async function readFerplusVotes(
   dir: string,
-): Promise<{ records: FerplusVotes[]; dropped: number }> {
+): Promise<{ records: FerplusVotes[]; dropped: Partial<Record<Split, number>> }> {
   const records: FerplusVotes[] = [];
   const need: Split[] = [];
   for (const split of ["train", "val", "test"] as Split[]) {
@@ -181,7 +181,7 @@ export async function readFerplusVotes(
       records.push(...parseFerplusLabelCsv(await readText(file), file, split));
     } else need.push(split);
   }
-  let dropped = 0;
+  const dropped: Partial<Record<Split, number>> = {};
   if (need.length > 0) {
     const file = join(dir, "fer2013new.csv");
     if (!(await isFile(file))) {
@@ -195,7 +195,7 @@ export async function readFerplusVotes(
     }
     for (const r of parseFer2013New(await readText(file), file)) {
       if (!need.includes(r.split)) continue;
-      if (r.name === "") dropped++;
+      if (r.name === "") dropped[r.split] = (dropped[r.split] ?? 0) + 1;
       else records.push(r);
     }
   }
@@ -207,7 +207,11 @@ export async function loadFerplus(dir: string, opts: LoadOptions = {}): Promise<
   const rule = opts.ferplusLabel ?? "majority";
   const { records, dropped } = await readFerplusVotes(dir);
   const excluded: Record<string, number> = {};
-  if (dropped > 0) countExcluded(excluded, "dropped-by-ferplus", dropped);
+  for (const [split, n] of Object.entries(dropped)) {
+    if (opts.split === undefined || split === opts.split) {
+      countExcluded(excluded, "dropped-by-ferplus", n);
+    }
+  }
   const seen = new Set<string>();
   let samples: Sample[] = [];
   for (const r of records) {
@@ -215,6 +219,7 @@ export async function loadFerplus(dir: string, opts: LoadOptions = {}): Promise<
       throw new LabelError(`duplicate image name "${r.name}"`, { file: r.file, line: r.line });
     }
     seen.add(r.name);
+    if (opts.split !== undefined && r.split !== opts.split) continue;
     const outcome = ferplusLabel(r.votes, rule);
     if ("excluded" in outcome) {
       countExcluded(excluded, outcome.excluded);
@@ -229,7 +234,7 @@ export async function loadFerplus(dir: string, opts: LoadOptions = {}): Promise<
     });
   }
   const unreadable: LoaderResult["unreadable"] = [];
-  samples = await dropMissingFiles(samples, unreadable);
+  samples = await dropMissingFiles(samples, unreadable, opts.split);
   return { samples, excluded, unreadable, classes: [...EMOTIONS] };
 }
 

@@ -56,11 +56,11 @@ export function parseManifest(text: string, file: string, baseDir: string): Samp
 }
 
 /** Load a manifest CSV; images that are not there are listed in `unreadable`. */
-export async function loadManifest(file: string, _opts: LoadOptions = {}): Promise<LoaderResult> {
+export async function loadManifest(file: string, opts: LoadOptions = {}): Promise<LoaderResult> {
   const all = parseManifest(await readText(file), file, dirname(file));
   if (all.length === 0) throw new LabelError("manifest lists no images", { file });
   const present = new Set<Emotion>(all.map((s) => s.label));
   const unreadable: LoaderResult["unreadable"] = [];
-  const samples = await dropMissingFiles(all, unreadable);
+  const samples = await dropMissingFiles(all, unreadable, opts.split);
   return { samples, excluded: {}, unreadable, classes: EMOTIONS.filter((e) => present.has(e)) };
 }

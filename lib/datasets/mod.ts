@@ -22,6 +22,7 @@ import { loadManifest } from "./manifest.ts";
 import type { DatasetFormat, LoadedDataset, LoaderResult, LoadOptions } from "./types.ts";
 
 export type { DatasetFormat, FerplusLabelRule, LoadedDataset, LoadOptions } from "./types.ts";
+export type { UnreadableFile } from "../image.ts";
 export { datasetHash } from "./hash.ts";
 export {
   DEFAULT_SPLIT_SEED,
@@ -32,6 +33,7 @@ export {
   writeSplitManifest,
 } from "./split.ts";
 export { ferplusLabel, votesRecord } from "./ferplus.ts";
+export { type DatasetSummary, type SplitCounts, summarizeDataset } from "./summary.ts";
 
 /** Registered dataset names, each the folder it lives in under the data root. */
 export const REGISTERED: Readonly<Record<string, string>> = {

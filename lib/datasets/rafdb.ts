@@ -49,10 +49,10 @@ export function parseRafdbLabels(text: string, file: string, imageDir: string): 
 }
 
 /** Load RAF-DB basic (aligned faces) from its folder. */
-export async function loadRafdb(dir: string, _opts: LoadOptions = {}): Promise<LoaderResult> {
+export async function loadRafdb(dir: string, opts: LoadOptions = {}): Promise<LoaderResult> {
   const file = join(dir, RAFDB_LABELS);
   const all = parseRafdbLabels(await readText(file), file, join(dir, "Image", "aligned"));
   const unreadable: LoaderResult["unreadable"] = [];
-  const samples = await dropMissingFiles(all, unreadable);
+  const samples = await dropMissingFiles(all, unreadable, opts.split);
   return { samples, excluded: {}, unreadable, classes: [...BASIC7] };
 }

@@ -72,8 +72,8 @@ export function stratifiedSplit(
 /**
  * Seeded group k-fold: every group (e.g. a CK+ subject) goes whole into one of k folds.
  * Groups are shuffled (Mulberry32, `seed`), then stably sorted by size, largest first, and each
- * is given to the fold holding the fewest items so far (lowest fold index on ties), which keeps
- * fold sizes within one group of each other. Returns the fold (0..k-1) of each item.
+ * is given to the fold holding the fewest items so far (lowest fold index on ties), so fold sizes differ by
+ * at most the largest group's size. Returns the fold (0..k-1) of each item.
  */
 export function groupKFold(groups: readonly string[], k: number, seed: number): number[] {
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`k must be an integer >= 2, got ${k}`);

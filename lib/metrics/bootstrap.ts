@@ -105,8 +105,15 @@ export class Xoshiro128 {
   nextIndex(n: number): number {
     const threshold = (TWO32 - n) % n;
     for (;;) {
-      const [hi, lo] = mulHiLo(this.nextUint32(), n);
-      if (lo >= threshold) return hi;
+      const x = this.nextUint32();
+      if (n <= 2097152) {
+        const m = x * n; // < 2^53: exact
+        const hi = Math.floor(m * INV_TWO32);
+        if (m - hi * TWO32 >= threshold) return hi;
+      } else {
+        const [hi, lo] = mulHiLo(x, n);
+        if (lo >= threshold) return hi;
+      }
     }
   }
 }
@@ -145,7 +152,9 @@ export class ResampleStream {
 
   /** The next resample's indices, written into `out` (allocated when absent) and returned. */
   next(out: Int32Array = new Int32Array(this.n)): Int32Array {
-    if (out.length !== this.n) throw new Error(`resample buffer holds ${out.length}, need ${this.n}`);
+    if (out.length !== this.n) {
+      throw new Error(`resample buffer holds ${out.length}, need ${this.n}`);
+    }
     for (let i = 0; i < this.n; i++) out[i] = this.#rng.nextIndex(this.n);
     return out;
   }
@@ -173,12 +182,19 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
  * Percentile interval of bootstrap values at `level`: numpy.nanquantile(values, [(1−level)/2,
  * 1 − (1−level)/2]) (NaN values left out). Returns [lower, upper, NaN count].
  */
-export function percentileInterval(values: ArrayLike<number>, level = 0.95): [number, number, number] {
+export function percentileInterval(
+  values: ArrayLike<number>,
+  level = 0.95,
+): [number, number, number] {
   const kept: number[] = [];
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) kept.push(values[i]);
   const sorted = Float64Array.from(kept).sort();
   const alpha = (1 - level) / 2;
-  return [quantileSorted(sorted, alpha), quantileSorted(sorted, 1 - alpha), values.length - kept.length];
+  return [
+    quantileSorted(sorted, alpha),
+    quantileSorted(sorted, 1 - alpha),
+    values.length - kept.length,
+  ];
 }
 
 /**
@@ -254,14 +270,16 @@ export function bootstrapStrata(
   const n = checkCount(keys.length);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
-    if (!Number.isInteger(k) || k < 0 || k >= numKeys) throw new Error(`bootstrap: key ${k} of item ${i} out of range`);
+    if (!Number.isInteger(k) || k < 0 || k >= numKeys) {
+      throw new Error(`bootstrap: key ${k} of item ${i} out of range`);
+    }
   }
   const order = stableKeyOrder(keys, numKeys);
   const sortedKeys = new Int32Array(n);
   for (let i = 0; i < n; i++) sortedKeys[i] = keys[order[i]];
   const values = opts.values;
   const sortedValues = new Float64Array(values === undefined ? 0 : n);
-  if (values !== undefined) for (let i = 0; i < n; i++) sortedValues[i] = values[order[i]];
+  if (values !== undefined) { for (let i = 0; i < n; i++) sortedValues[i] = values[order[i]]; }
   const hasValues = values !== undefined;
   // Block table: the key of every block of 2^shift sorted positions, or -1 when it holds several.
   let shift = 0;

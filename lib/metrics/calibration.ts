@@ -3,7 +3,13 @@
  * (Guo et al. 2017, equal-width confidence bins), negative log-likelihood and the Brier score.
  */
 import { type LabelArray, pairedLength } from "./confusion.ts";
-import { columnClasses, rowArgmax, type ScoreInput, type ScoreMatrix, toScoreMatrix } from "./scores.ts";
+import {
+  columnClasses,
+  rowArgmax,
+  type ScoreInput,
+  type ScoreMatrix,
+  toScoreMatrix,
+} from "./scores.ts";
 
 /** Options shared by the calibration metrics. */
 export interface CalibrationOptions {
@@ -42,7 +48,9 @@ export function confidenceBin(conf: number, bins: number): number {
 }
 
 function checkBins(bins: number): number {
-  if (!Number.isInteger(bins) || bins < 1) throw new Error(`calibration: bins = ${bins} is not a positive integer`);
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new Error(`calibration: bins = ${bins} is not a positive integer`);
+  }
   return bins;
 }
 
@@ -138,7 +146,9 @@ export function negativeLogLikelihood(
   let total = 0;
   for (let i = 0; i < m.rows; i++) {
     const j = column.get(yTrue[i]);
-    if (j === undefined) throw new Error(`log-likelihood: y_true[${i}] = ${yTrue[i]} has no probability column`);
+    if (j === undefined) {
+      throw new Error(`log-likelihood: y_true[${i}] = ${yTrue[i]} has no probability column`);
+    }
     let rowSum = 0;
     let pTrue = 0;
     for (let l = 0; l < m.cols; l++) {

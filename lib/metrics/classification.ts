@@ -146,7 +146,10 @@ export function perClassScores(
   yPred: LabelArray,
   opts: LabelOptions = {},
 ): ClassScores[] {
-  return perClassFromCounts(countConfusion(yTrue, yPred), resolveLabels([yTrue, yPred], opts.labels));
+  return perClassFromCounts(
+    countConfusion(yTrue, yPred),
+    resolveLabels([yTrue, yPred], opts.labels),
+  );
 }
 
 /** Macro-averaged F1 over `opts.labels` (scikit-learn `f1_score(average="macro", zero_division=0)`). */
@@ -173,14 +176,18 @@ export function topKAccuracy(
 ): number {
   const m = toScoreMatrix(scores);
   pairedLength(yTrue, { length: m.rows }, "y_true/scores");
-  if (!Number.isInteger(k) || k < 1) throw new Error(`top-k accuracy: k = ${k} is not a positive integer`);
+  if (!Number.isInteger(k) || k < 1) {
+    throw new Error(`top-k accuracy: k = ${k} is not a positive integer`);
+  }
   const classes = columnClasses(m.cols, opts.classes);
   const column = new Map<number, number>();
   classes.forEach((c, j) => column.set(c, j));
   let hits = 0;
   for (let i = 0; i < m.rows; i++) {
     const j = column.get(yTrue[i]);
-    if (j === undefined) throw new Error(`top-k accuracy: y_true[${i}] = ${yTrue[i]} has no score column`);
+    if (j === undefined) {
+      throw new Error(`top-k accuracy: y_true[${i}] = ${yTrue[i]} has no score column`);
+    }
     const base = i * m.cols;
     const s = m.data[base + j];
     let rank = 0;

@@ -1,9 +1,9 @@
 /** Bootstrap intervals of the headline classification metrics and the ECE, in one pass. */
 import {
-  bootstrapSettings,
-  bootstrapStrata,
   type BootstrapInterval,
   type BootstrapOptions,
+  bootstrapSettings,
+  bootstrapStrata,
   intervalFromValues,
 } from "./bootstrap.ts";
 import { confidenceBin, DEFAULT_ECE_BINS, topClassOutcomes } from "./calibration.ts";

@@ -68,7 +68,10 @@ export function pairedLength(a: ArrayLike<unknown>, b: ArrayLike<unknown>, names
  * The label set to report: `labels` when given (validated: class ids, no repeats, not empty),
  * else the sorted union of ids present in the arrays (scikit-learn's `unique_labels`).
  */
-export function resolveLabels(arrays: readonly LabelArray[], labels?: ArrayLike<number>): Int32Array {
+export function resolveLabels(
+  arrays: readonly LabelArray[],
+  labels?: ArrayLike<number>,
+): Int32Array {
   if (labels !== undefined) {
     if (labels.length === 0) throw new Error("labels: empty label list");
     classIdBound(labels, "labels");
@@ -88,7 +91,11 @@ export function resolveLabels(arrays: readonly LabelArray[], labels?: ArrayLike<
  * Count label/prediction pairs into a dense matrix over ids 0..size-1 (size defaults to the
  * largest id present + 1). Throws for empty input, unequal lengths or a value that is not a class id.
  */
-export function countConfusion(yTrue: LabelArray, yPred: LabelArray, size?: number): ConfusionCounts {
+export function countConfusion(
+  yTrue: LabelArray,
+  yPred: LabelArray,
+  size?: number,
+): ConfusionCounts {
   const n = pairedLength(yTrue, yPred, "y_true/y_pred");
   const bound = Math.max(classIdBound(yTrue, "y_true"), classIdBound(yPred, "y_pred"), size ?? 0);
   const counts = new Float64Array(bound * bound);

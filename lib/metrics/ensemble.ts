@@ -31,13 +31,18 @@ export interface VoteOptions {
  * Majority (plurality) vote of several models' predicted class ids (`preds[m][i]`), with the
  * winner's share of votes as confidence.
  */
-export function majorityVote(preds: readonly LabelArray[], opts: VoteOptions = {}): EnsembleDecision {
+export function majorityVote(
+  preds: readonly LabelArray[],
+  opts: VoteOptions = {},
+): EnsembleDecision {
   if (preds.length === 0) throw new Error("majority vote: no models");
   const n = preds[0].length;
   if (n === 0) throw new Error("majority vote: empty input (no items)");
   let k = 0;
   preds.forEach((p, m) => {
-    if (p.length !== n) throw new Error(`majority vote: model ${m} has ${p.length} predictions, expected ${n}`);
+    if (p.length !== n) {
+      throw new Error(`majority vote: model ${m} has ${p.length} predictions, expected ${n}`);
+    }
     k = Math.max(k, classIdBound(p, `model ${m}`));
   });
   const threshold = opts.threshold ?? 0;
@@ -78,7 +83,9 @@ export function meanProbability(
   if (rows === 0) throw new Error("mean probability: empty input (no items)");
   mats.forEach((m, i) => {
     if (m.rows !== rows || m.cols !== cols) {
-      throw new Error(`mean probability: model ${i} has ${m.rows}×${m.cols} probabilities, expected ${rows}×${cols}`);
+      throw new Error(
+        `mean probability: model ${i} has ${m.rows}×${m.cols} probabilities, expected ${rows}×${cols}`,
+      );
     }
   });
   const classes = columnClasses(cols, opts.classes);
@@ -101,7 +108,10 @@ export function meanProbability(
 }
 
 /** Accuracy on the items kept and the share kept, for one decision set (abstentions dropped). */
-export function selectiveAccuracy(yTrue: LabelArray, pred: LabelArray): { coverage: number; accuracy: number } {
+export function selectiveAccuracy(
+  yTrue: LabelArray,
+  pred: LabelArray,
+): { coverage: number; accuracy: number } {
   const n = pairedLength(yTrue, pred, "y_true/pred");
   let kept = 0;
   let hits = 0;
@@ -138,7 +148,9 @@ export function coverageAccuracyCurve(
   pairedLength(yTrue, confidence, "y_true/confidence");
   const order: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(confidence[i])) throw new Error(`confidence[${i}] = ${confidence[i]} is not a number`);
+    if (!Number.isFinite(confidence[i])) {
+      throw new Error(`confidence[${i}] = ${confidence[i]} is not a number`);
+    }
     if (pred[i] !== ABSTAIN) order.push(i);
   }
   order.sort((a, b) => confidence[b] - confidence[a]);

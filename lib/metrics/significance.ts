@@ -3,12 +3,18 @@
  * paired bootstrap of the difference of a metric.
  */
 import {
+  type BootstrapOptions,
   bootstrapSettings,
   bootstrapStrata,
-  type BootstrapOptions,
   percentileInterval,
 } from "./bootstrap.ts";
-import { type ConfusionCounts, type LabelArray, type LabelOptions, pairedLength, resolveLabels } from "./confusion.ts";
+import {
+  type ConfusionCounts,
+  type LabelArray,
+  type LabelOptions,
+  pairedLength,
+  resolveLabels,
+} from "./confusion.ts";
 import { classIdBound } from "./confusion.ts";
 import { headlineFromCounts, type HeadlineScores } from "./classification.ts";
 import { binomialCdf, chiSquareSurvival } from "./special.ts";
@@ -55,7 +61,9 @@ export function mcnemar(
   const b = table[0][1];
   const c = table[1][0];
   for (const v of [b, c]) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`McNemar: discordant count ${v} is not a count`);
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`McNemar: discordant count ${v} is not a count`);
+    }
   }
   if (b + c === 0) return { statistic: 0, pValue: 1, b, c, exact };
   if (exact) {
@@ -79,7 +87,12 @@ export function mcnemarTest(
 }
 
 /** Metrics the paired bootstrap can compare (computed from confusion counts). */
-export type PairedMetric = "accuracy" | "balanced_accuracy" | "macro_f1" | "weighted_f1" | "cohen_kappa";
+export type PairedMetric =
+  | "accuracy"
+  | "balanced_accuracy"
+  | "macro_f1"
+  | "weighted_f1"
+  | "cohen_kappa";
 
 const METRIC_FIELD: Readonly<Record<PairedMetric, keyof HeadlineScores>> = {
   accuracy: "accuracy",

@@ -246,7 +246,9 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
     { href: "index.html", label: "Overview", current: current === undefined },
     ...summaries.filter((s) => s.state !== "not built").map((s) => ({
       href: `${s.slug}.html`,
-      label: s.title === s.slug ? s.slug : `${s.slug.slice(0, 2)} · ${s.title}`,
+      label: s.title === s.slug || s.title.startsWith(s.slug.slice(0, 2))
+        ? s.title
+        : `${s.slug.slice(0, 2)} · ${s.title}`,
       current: current === s.slug,
       failed: s.state === "failed",
     })),

@@ -6,7 +6,7 @@ import type { InputSpec } from "../models/card.ts";
 import { mulberry32 } from "./rng.ts";
 import type { BatchScorer } from "./scorer.ts";
 import type { SaliencyMap } from "./tensor.ts";
-import { elementIndex } from "./tensor.ts";
+import { elementIndex, resizeMap } from "./tensor.ts";
 import { occlusionMaps, type OcclusionOptions } from "./occlusion.ts";
 import { riseMaps, type RiseOptions } from "./rise.ts";
 import type { FacePixels } from "./overlay.ts";
@@ -33,10 +33,24 @@ export function explainMaps(
     : occlusionMaps(scorer, x, classIndices, opts.occlusion);
 }
 
-/** A map of independent uniform random values (seeded): the control for faithfulness scores. */
-export function randomMap(width: number, height: number, seed: number): SaliencyMap {
+/**
+ * A smooth random map (seeded): uniform values on a grid of `cellSize`-pixel cells (default
+ * min(width, height) / 8, as RISE's cells), upsampled bilinearly. The control for the
+ * faithfulness scores: deleting pixels in the order of independent per-pixel noise leaves
+ * salt-and-pepper images that no model has seen and whose scores collapse at once, so a
+ * per-pixel random order would look "faithful" on deletion; blobs like real maps' do not.
+ */
+export function randomMap(
+  width: number,
+  height: number,
+  seed: number,
+  cellSize = Math.ceil(Math.min(width, height) / 8),
+): SaliencyMap {
   const rng = mulberry32(seed);
-  return { width, height, data: Float32Array.from({ length: width * height }, () => rng()) };
+  const gw = Math.max(1, Math.ceil(width / cellSize));
+  const gh = Math.max(1, Math.ceil(height / cellSize));
+  const grid = { width: gw, height: gh, data: Float32Array.from({ length: gw * gh }, () => rng()) };
+  return resizeMap(grid, width, height);
 }
 
 /**

@@ -1,0 +1,149 @@
+/**
+ * `deno task kit cross --backbone <model-id> --datasets fer2013,ferplus,expw,ckplus`: the
+ * trained-on-A / tested-on-B matrix of linear probes on a frozen backbone's embeddings.
+ */
+import { resolve } from "node:path";
+import { flag, parseArgs, type ParsedArgs, required, str, UsageError } from "./args.ts";
+import {
+  crossMarkdown,
+  type CrossSettings,
+  DEFAULT_MAX_TRAIN,
+  DEFAULT_SEED,
+  parsePartSpec,
+  recordMarkdown,
+  runCross,
+} from "../cross.ts";
+import { writeFileAtomic } from "../fsutil.ts";
+import { DEFAULT_LAMBDA } from "../probe/mod.ts";
+
+export const summary = "trained-on-A / tested-on-B matrix of linear probes on a backbone";
+
+/** Flags shared by `cross` and `probe`. */
+export const SETTINGS_OPTIONS = {
+  "max-train": { type: "string" },
+  "max-test": { type: "string" },
+  seed: { type: "string" },
+  lambda: { type: "string" },
+  "class-weight": { type: "string" },
+  data: { type: "string" },
+  "batch-size": { type: "string" },
+  "no-cache": { type: "boolean" },
+  quiet: { type: "boolean" },
+  json: { type: "boolean" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Help text for the shared flags. */
+export const SETTINGS_HELP =
+  `  --max-train N       cap each training part at N items, seeded stratified subsample
+                      (default ${DEFAULT_MAX_TRAIN}; 0 = all). Embedding extraction is the cost.
+  --max-test N        cap each test part likewise (default 0 = whole test part)
+  --seed S            subsample seed (default ${DEFAULT_SEED})
+  --lambda L          probe L2 strength on the mean-loss scale (default ${DEFAULT_LAMBDA};
+                      scikit-learn C = 1 / (L * n_train))
+  --class-weight W    balanced (default) or none
+  --data DIR          data root (default FER_DATA, else data/raw)
+  --batch-size N      images per engine run (default 32)
+  --no-cache          do not read or write the embedding cache
+  --quiet             no progress lines
+  --json              print the result as JSON
+  --out FILE          also write the JSON to FILE`;
+
+function intFlag(p: ParsedArgs, name: string, min: number): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} expects an integer >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+/** CrossSettings from the shared flags; UsageError on a bad value. */
+export function settingsFromArgs(p: ParsedArgs): CrossSettings {
+  const lambdaText = str(p, "lambda");
+  const lambda = lambdaText === undefined ? undefined : Number(lambdaText);
+  if (lambda !== undefined && !(lambda >= 0 && Number.isFinite(lambda))) {
+    throw new UsageError(`--lambda expects a number >= 0, got "${lambdaText}"`);
+  }
+  const cw = str(p, "class-weight");
+  if (cw !== undefined && cw !== "balanced" && cw !== "none") {
+    throw new UsageError(`--class-weight expects balanced or none, got "${cw}"`);
+  }
+  const data = str(p, "data");
+  return {
+    maxTrain: intFlag(p, "max-train", 0),
+    maxTest: intFlag(p, "max-test", 0),
+    seed: intFlag(p, "seed", 0),
+    lambda,
+    classWeight: cw as "balanced" | "none" | undefined,
+    dataRoot: data === undefined ? undefined : resolve(data),
+    batchSize: intFlag(p, "batch-size", 1),
+    cache: !flag(p, "no-cache"),
+    progress: !flag(p, "quiet"),
+  };
+}
+
+const HELP = `usage: deno task kit cross --backbone <model-id> --datasets a,b,... [options]
+
+Trains one linear probe per dataset's training part on the backbone's embeddings (the card's
+"embedding" tensor) and tests each on every dataset's test part. Splits: fer2013 / ferplus
+Training -> train, PrivateTest -> test; expw and ckplus from the kit's saved splits.
+
+  --backbone ID       registered model id (models/<id>.json) or a card path
+  --datasets LIST     comma-separated dataset names (default fer2013,ferplus,expw,ckplus)
+  --record FILE.md    write the matrices as this backbone's section of FILE.md
+${SETTINGS_HELP}
+
+Label rule and method: docs/probes.md.`;
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    const p = parseArgs(args, {
+      ...SETTINGS_OPTIONS,
+      backbone: { type: "string" },
+      datasets: { type: "string" },
+      record: { type: "string" },
+    });
+    if (flag(p, "help")) {
+      console.log(HELP);
+      return 0;
+    }
+    if (p.positionals.length > 0) {
+      throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    }
+    const backbone = required(p, "backbone");
+    const names = (str(p, "datasets") ?? "fer2013,ferplus,expw,ckplus")
+      .split(",").map((s) => s.trim()).filter((s) => s !== "");
+    if (names.length === 0) throw new UsageError("--datasets lists no dataset");
+    for (const n of names) {
+      if (n.includes(":")) {
+        throw new UsageError(
+          `--datasets takes dataset names ("${n}" names a split; use \`kit probe\` for one part)`,
+        );
+      }
+    }
+    const trainParts = names.map((n) => parsePartSpec(n, "train"));
+    const testParts = names.map((n) => parsePartSpec(n, "test"));
+    const settings = settingsFromArgs(p);
+    const result = await runCross(backbone, trainParts, testParts, settings);
+    const json = JSON.stringify(result, null, 2) + "\n";
+    const out = str(p, "out");
+    if (out !== undefined) await writeFileAtomic(out, json);
+    const record = str(p, "record");
+    if (record !== undefined) {
+      await recordMarkdown(record, result, `deno task kit cross ${args.join(" ")}`);
+      if (!flag(p, "quiet")) console.error(`recorded in ${record}`);
+    }
+    if (flag(p, "json")) console.log(json.trimEnd());
+    else console.log(crossMarkdown(result).trimEnd());
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\n\n${HELP}`);
+      return 2;
+    }
+    throw e;
+  }
+}

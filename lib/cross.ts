@@ -1,0 +1,459 @@
+/**
+ * Trained on A, tested on B: one linear probe per training part (a frozen backbone's embeddings,
+ * lib/embeddings.ts; a multinomial L2 logistic regression, lib/probe), each scored on every test
+ * part. The label rule when label sets differ is `LABEL_RULE` (docs/probes.md).
+ */
+import { loadDataset } from "./datasets/mod.ts";
+import { embeddingMatrix, type Embeddings, extractEmbeddings } from "./embeddings.ts";
+import { writeFileAtomic } from "./fsutil.ts";
+import { accuracy, macroF1FromScores, perClassScores } from "./metrics/classification.ts";
+import { loadCard } from "./models/registry.ts";
+import {
+  DEFAULT_LAMBDA,
+  type LinearProbe,
+  probePredict,
+  stratifiedSubsample,
+  trainProbe,
+} from "./probe/mod.ts";
+import type { Sample, Split } from "./sample.ts";
+import { type Emotion, emotionIndex, EMOTIONS } from "./taxonomy.ts";
+
+/** The label rule every cell follows, also written into the JSON. */
+export const LABEL_RULE =
+  "A probe outputs only the classes of its training part. accuracy counts every test item " +
+  "(an item whose class the probe cannot output is wrong); macro_f1 and per_class_f1 are over " +
+  "the test part's classes (a class the probe cannot output has F1 0; predictions of classes " +
+  "the test part lacks are errors). `shared` restricts both to the classes the training and " +
+  "test parts have in common.";
+
+/** Default cap on training items per part (seeded stratified subsample); 0 = all. */
+export const DEFAULT_MAX_TRAIN = 4000;
+
+/** Default seed of the training subsample. */
+export const DEFAULT_SEED = 2024;
+
+/** One dataset part: a registered dataset (or path) and a split. */
+export interface PartSpec {
+  dataset: string;
+  split: Split;
+}
+
+/** Parse `name[:split]` (split train, val or test; default `defaultSplit`). */
+export function parsePartSpec(text: string, defaultSplit: Split): PartSpec {
+  const t = text.trim();
+  const i = t.lastIndexOf(":");
+  const name = i < 0 ? t : t.slice(0, i);
+  if (name === "") throw new Error(`bad dataset part "${text}" (expected name[:train|val|test])`);
+  if (i < 0) return { dataset: name, split: defaultSplit };
+  const split = t.slice(i + 1);
+  if (split !== "train" && split !== "val" && split !== "test") {
+    throw new Error(`bad split "${split}" in "${text}" (expected train, val or test)`);
+  }
+  return { dataset: name, split };
+}
+
+/** "dataset:split". */
+export function partLabel(p: PartSpec): string {
+  return `${p.dataset}:${p.split}`;
+}
+
+/** Settings of a matrix run. */
+export interface CrossSettings {
+  /** Cap on items per training part (seeded stratified subsample); 0 = all [4000]. */
+  maxTrain?: number;
+  /** Cap on items per test part (seeded stratified subsample); 0 = all [0]. */
+  maxTest?: number;
+  /** Subsample seed [2024]. */
+  seed?: number;
+  /** Probe L2 strength (mean-loss scale) [lib/probe DEFAULT_LAMBDA]. */
+  lambda?: number;
+  /** Probe class weights ["balanced"]. */
+  classWeight?: "balanced" | "none";
+  /** Data root (default FER_DATA / data/raw). */
+  dataRoot?: string;
+  /** Engine batch size [32]. */
+  batchSize?: number;
+  /** Use the embedding cache [true]. */
+  cache?: boolean;
+  /** Progress lines on stderr [true]. */
+  progress?: boolean;
+}
+
+/** Scores of one probe on one test part. */
+export interface CellScores {
+  accuracy: number;
+  macro_f1: number;
+  /** F1 per class of the test part. */
+  per_class_f1: Partial<Record<Emotion, number>>;
+  n_test: number;
+  /** Test items whose class the probe cannot output (counted wrong). */
+  n_unpredictable: number;
+  /** The same scores over the classes both parts have. */
+  shared: { classes: Emotion[]; n: number; accuracy: number; macro_f1: number };
+}
+
+/** One cell of the matrix. */
+export interface CrossCell extends CellScores {
+  train: string;
+  test: string;
+  n_train: number;
+  /** Same dataset on both sides. */
+  in_domain: boolean;
+}
+
+/** How one probe was fitted. */
+export interface ProbeSummary {
+  train: string;
+  classes: Emotion[];
+  n_train: number;
+  /** Items in the training part before subsampling (readable or not). */
+  n_available: number;
+  iterations: number;
+  evaluations: number;
+  gradient_norm: number;
+  gradient_max_abs: number;
+  objective: number;
+  converged: boolean;
+  stop: string;
+  fit_seconds: number;
+}
+
+/** A full matrix run, as `--json` prints it. */
+export interface CrossResult {
+  kind: "fer-kit-cross";
+  version: 1;
+  backbone: string;
+  model_sha256: string;
+  tensor: string;
+  dim: number;
+  train_parts: string[];
+  test_parts: string[];
+  label_rule: string;
+  settings: {
+    max_train: number;
+    max_test: number;
+    seed: number;
+    lambda: number;
+    class_weight: "balanced" | "none";
+    standardize: "train-part mean and population std";
+    solver: "L-BFGS (lib/probe), gradient tolerance 1e-6 max-abs";
+  };
+  probes: ProbeSummary[];
+  cells: CrossCell[];
+  unreadable: { part: string; file: string; reason: string }[];
+  notes: string[];
+  seconds: { embeddings: number; probes: number };
+}
+
+/**
+ * Score predictions against the truth under LABEL_RULE. `probeClasses` are the classes the probe
+ * can output. Pure; uses lib/metrics (scikit-learn semantics, zero_division = 0).
+ */
+export function scoreProbe(
+  truth: readonly Emotion[],
+  pred: readonly Emotion[],
+  probeClasses: readonly Emotion[],
+): CellScores {
+  if (truth.length !== pred.length) {
+    throw new Error(`scoreProbe: ${truth.length} labels, ${pred.length} predictions`);
+  }
+  if (truth.length === 0) throw new Error("scoreProbe: empty test part");
+  const yTrue = Int32Array.from(truth, emotionIndex);
+  const yPred = Int32Array.from(pred, emotionIndex);
+  const testClasses = EMOTIONS.filter((e) => truth.includes(e));
+  const ids = Int32Array.from(testClasses, emotionIndex);
+  const per = perClassScores(yTrue, yPred, { labels: ids });
+  const perClass: Partial<Record<Emotion, number>> = {};
+  per.forEach((s, i) => (perClass[testClasses[i]] = s.f1));
+  const can = new Set(probeClasses);
+  const sharedClasses = testClasses.filter((c) => can.has(c));
+  const keep: number[] = [];
+  truth.forEach((t, i) => {
+    if (can.has(t)) keep.push(i);
+  });
+  let shared = { classes: sharedClasses, n: 0, accuracy: NaN, macro_f1: NaN };
+  if (keep.length > 0) {
+    const st = Int32Array.from(keep, (i) => yTrue[i]);
+    const sp = Int32Array.from(keep, (i) => yPred[i]);
+    const sharedIds = Int32Array.from(sharedClasses, emotionIndex);
+    shared = {
+      classes: sharedClasses,
+      n: keep.length,
+      accuracy: accuracy(st, sp),
+      macro_f1: macroF1FromScores(perClassScores(st, sp, { labels: sharedIds })),
+    };
+  }
+  return {
+    accuracy: accuracy(yTrue, yPred),
+    macro_f1: macroF1FromScores(per),
+    per_class_f1: perClass,
+    n_test: truth.length,
+    n_unpredictable: truth.length - keep.length,
+    shared,
+  };
+}
+
+interface LoadedPart {
+  spec: PartSpec;
+  /** The dataset's name (registered name, or a path's base name). */
+  name: string;
+  label: string;
+  samples: Sample[];
+  available: number;
+}
+
+/** Load a part, subsampled (seeded, stratified) to `max` items when max > 0. */
+async function loadPart(
+  spec: PartSpec,
+  max: number,
+  seed: number,
+  dataRoot: string | undefined,
+): Promise<LoadedPart> {
+  const ds = await loadDataset(spec.dataset, { split: spec.split, dataRoot });
+  if (ds.samples.length === 0) {
+    throw new Error(`${partLabel(spec)}: the ${spec.split} split of ${ds.name} is empty`);
+  }
+  const samples = max > 0
+    ? stratifiedSubsample(ds.samples.map((s) => s.label), max, seed).map((i) => ds.samples[i])
+    : ds.samples;
+  return {
+    spec,
+    name: ds.name,
+    label: `${ds.name}:${spec.split}`,
+    samples,
+    available: ds.samples.length,
+  };
+}
+
+/** Notes worth printing with a matrix over these parts. */
+function notesFor(parts: readonly PartSpec[]): string[] {
+  const names = new Set(parts.map((p) => p.dataset));
+  const notes: string[] = [];
+  if (names.has("fer2013") && names.has("ferplus")) {
+    notes.push(
+      "fer2013 and ferplus hold the same images (FER+ re-labelled FER2013 by 10 crowd votes): " +
+        "their off-diagonal cells measure label noise and label-rule differences, not a domain shift.",
+    );
+  }
+  if (names.has("ckplus")) {
+    notes.push(
+      "ckplus has contempt and no neutral; its test part is one subject-disjoint fold (about 100 " +
+        "faces), so its cells carry wide sampling error.",
+    );
+  }
+  if (names.has("ferplus")) {
+    notes.push("ferplus labels follow the FER+ majority rule; it adds contempt.");
+  }
+  return notes;
+}
+
+/**
+ * Train one probe per training part on `backbone`'s embeddings and score it on every test part.
+ * Parts are loaded with lib/datasets (FER_DATA or `settings.dataRoot`); embeddings are cached.
+ */
+export async function runCross(
+  backbone: string,
+  trainParts: readonly PartSpec[],
+  testParts: readonly PartSpec[],
+  settings: CrossSettings = {},
+): Promise<CrossResult> {
+  const maxTrain = settings.maxTrain ?? DEFAULT_MAX_TRAIN;
+  const maxTest = settings.maxTest ?? 0;
+  const seed = settings.seed ?? DEFAULT_SEED;
+  const lambda = settings.lambda ?? DEFAULT_LAMBDA;
+  const classWeight = settings.classWeight ?? "balanced";
+  const model = await loadCard(backbone);
+  const showProgress = settings.progress ?? true;
+  const log = (s: string) => {
+    if (showProgress) console.error(s);
+  };
+  const embedCache = new Map<string, Embeddings>();
+  const unreadable: CrossResult["unreadable"] = [];
+  let embedSeconds = 0;
+  const embed = async (part: LoadedPart): Promise<Embeddings> => {
+    const key = `${part.label}#${part.samples.length}`;
+    const hit = embedCache.get(key);
+    if (hit) return hit;
+    const t0 = performance.now();
+    const e = await extractEmbeddings(model, part.samples, {
+      batchSize: settings.batchSize,
+      cache: settings.cache,
+      progress: showProgress ? `${backbone} ${part.label} embeddings` : null,
+    });
+    embedSeconds += (performance.now() - t0) / 1000;
+    for (const u of e.unreadable) unreadable.push({ part: part.label, ...u });
+    embedCache.set(key, e);
+    return e;
+  };
+
+  const probes: { part: LoadedPart; probe: LinearProbe }[] = [];
+  const summaries: ProbeSummary[] = [];
+  let probeSeconds = 0;
+  for (const spec of trainParts) {
+    const part = await loadPart(spec, maxTrain, seed, settings.dataRoot);
+    const e = await embed(part);
+    log(`${backbone}: fitting the probe on ${part.label} (${e.ids.length} x ${e.dim})`);
+    const probe = trainProbe(embeddingMatrix(e), e.labels, { lambda, classWeight });
+    probeSeconds += probe.fit.seconds;
+    probes.push({ part, probe });
+    summaries.push({
+      train: part.label,
+      classes: probe.classes,
+      n_train: probe.nTrain,
+      n_available: part.available,
+      iterations: probe.fit.iterations,
+      evaluations: probe.fit.evaluations,
+      gradient_norm: probe.fit.gradientNorm,
+      gradient_max_abs: probe.fit.gradientMaxAbs,
+      objective: probe.fit.objective,
+      converged: probe.fit.converged,
+      stop: probe.fit.stop,
+      fit_seconds: probe.fit.seconds,
+    });
+    log(
+      `${backbone}: ${part.label} probe: ${probe.fit.iterations} iterations, |grad| ` +
+        `${probe.fit.gradientNorm.toExponential(2)}, ${probe.fit.stop}, ${
+          probe.fit.seconds.toFixed(1)
+        } s`,
+    );
+  }
+  let dim = 0;
+  const cells: CrossCell[] = [];
+  const testLabels: string[] = [];
+  for (const spec of testParts) {
+    const part = await loadPart(spec, maxTest, seed, settings.dataRoot);
+    testLabels.push(part.label);
+    const e = await embed(part);
+    dim = e.dim;
+    const x = embeddingMatrix(e);
+    for (const { part: trainPart, probe } of probes) {
+      const pred = probePredict(probe, x);
+      cells.push({
+        train: trainPart.label,
+        test: part.label,
+        n_train: probe.nTrain,
+        in_domain: trainPart.name === part.name,
+        ...scoreProbe(e.labels, pred, probe.classes),
+      });
+    }
+  }
+  const tensor = model.card.embedding?.tensor ?? "";
+  return {
+    kind: "fer-kit-cross",
+    version: 1,
+    backbone: model.card.id,
+    model_sha256: model.sha256,
+    tensor,
+    dim: dim || (model.card.embedding?.dim ?? 0),
+    train_parts: probes.map((p) => p.part.label),
+    test_parts: testLabels,
+    label_rule: LABEL_RULE,
+    settings: {
+      max_train: maxTrain,
+      max_test: maxTest,
+      seed,
+      lambda,
+      class_weight: classWeight,
+      standardize: "train-part mean and population std",
+      solver: "L-BFGS (lib/probe), gradient tolerance 1e-6 max-abs",
+    },
+    probes: summaries,
+    cells,
+    unreadable,
+    notes: notesFor([...trainParts, ...testParts]),
+    seconds: { embeddings: embedSeconds, probes: probeSeconds },
+  };
+}
+
+function pct(v: number): string {
+  return Number.isFinite(v) ? (100 * v).toFixed(1) : "n/a";
+}
+
+/**
+ * Markdown of a result: accuracy and macro-F1 matrices (rows = trained on, columns = tested on,
+ * in-domain cells in bold), the probes' fits, and the notes.
+ */
+export function crossMarkdown(r: CrossResult): string {
+  const cell = (train: string, test: string) =>
+    r.cells.find((c) => c.train === train && c.test === test);
+  const table = (title: string, pick: (c: CrossCell) => number): string[] => {
+    const lines = [
+      `${title} (%; rows: trained on, columns: tested on)`,
+      "",
+      `| trained on \\ tested on | ${r.test_parts.join(" | ")} |`,
+      `| --- | ${r.test_parts.map(() => "---:").join(" | ")} |`,
+    ];
+    for (const train of r.train_parts) {
+      const row = r.test_parts.map((test) => {
+        const c = cell(train, test);
+        if (c === undefined) return "";
+        return c.in_domain ? `**${pct(pick(c))}**` : pct(pick(c));
+      });
+      lines.push(`| ${train} | ${row.join(" | ")} |`);
+    }
+    return [...lines, ""];
+  };
+  const s = r.settings;
+  const out = [
+    `Backbone \`${r.backbone}\` (model SHA-256 ${r.model_sha256.slice(0, 12)}), embedding ` +
+    `\`${r.tensor}\` (${r.dim} floats); probe: multinomial L2 logistic regression, lambda ${s.lambda}, ` +
+    `class weights ${s.class_weight}, ${s.standardize}; training parts capped at ` +
+    `${s.max_train || "all"} items (seeded stratified subsample, seed ${s.seed}), test parts ` +
+    `${s.max_test ? `capped at ${s.max_test}` : "whole"}.`,
+    "",
+    ...table("Accuracy", (c) => c.accuracy),
+    ...table("Macro-F1 over the test part's classes", (c) => c.macro_f1),
+    ...table("Accuracy on the classes both parts share", (c) => c.shared.accuracy),
+    "| probe | classes | n train | iterations | gradient norm | stop | fit s |",
+    "| --- | --- | ---: | ---: | ---: | --- | ---: |",
+    ...r.probes.map((p) =>
+      `| ${p.train} | ${p.classes.length} | ${p.n_train} | ${p.iterations} | ` +
+      `${p.gradient_norm.toExponential(2)} | ${p.stop} | ${p.fit_seconds.toFixed(1)} |`
+    ),
+    "",
+    `Label rule: ${r.label_rule}`,
+    "",
+    ...r.notes.map((n) => `- ${n}`),
+    ...(r.unreadable.length > 0 ? [`- ${r.unreadable.length} unreadable image(s) skipped.`] : []),
+    "",
+    `Embedding extraction ${r.seconds.embeddings.toFixed(0)} s (cache hits count as ~0), ` +
+    `probe fits ${r.seconds.probes.toFixed(0)} s.`,
+  ];
+  return out.join("\n") + "\n";
+}
+
+/**
+ * Write `r` as the section for its backbone in the Markdown file at `path`, between the markers
+ * `<!-- cross:<backbone> -->` and `<!-- /cross:<backbone> -->`, keeping the rest of the file
+ * (other backbones' sections). Creates the file with a title when missing.
+ */
+export async function recordMarkdown(path: string, r: CrossResult, command: string): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    text = "# Trained on A, tested on B: linear probes on frozen backbones\n\n" +
+      "Generated by `deno task kit cross ... --record bench/results/cross.md`; do not edit by " +
+      "hand. Method and label rule: docs/probes.md.\n";
+  }
+  const open = `<!-- cross:${r.backbone} -->`;
+  const close = `<!-- /cross:${r.backbone} -->`;
+  const section = [
+    open,
+    `## ${r.backbone}`,
+    "",
+    `Command: \`${command}\``,
+    "",
+    crossMarkdown(r).trimEnd(),
+    close,
+  ].join("\n");
+  const a = text.indexOf(open);
+  const b = text.indexOf(close);
+  if (a >= 0 && b > a) {
+    text = text.slice(0, a) + section + text.slice(b + close.length);
+  } else {
+    text = text.trimEnd() + "\n\n" + section + "\n";
+  }
+  await writeFileAtomic(path, text);
+}

@@ -1,0 +1,151 @@
+/**
+ * The report in a real browser: headless Chromium opens the index and a notebook page from
+ * file://, every figure the executed notebook produced is in the rendered DOM, no table shows
+ * "undefined" or "NaN", and screenshots are saved under report/artifacts/ for a person to look at.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseHTML } from "linkedom";
+import sharp from "sharp";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { exists } from "../lib/fsutil.ts";
+import { allOutputs, readNotebook } from "../lib/notebook/nbformat.ts";
+import { buildReport } from "../lib/report/site.ts";
+
+const FIXTURES = join(PROJECT_ROOT, "tests/fixtures/notebooks/site");
+const ARTIFACTS = join(PROJECT_ROOT, "report/artifacts/browser");
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+
+async function chromiumPath(): Promise<string | undefined> {
+  for (const p of CHROMIUM) if (await exists(p)) return p;
+  return undefined;
+}
+
+async function chromium(bin: string, profile: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(bin, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--hide-scrollbars",
+      `--user-data-dir=${profile}`,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    throw new Error(
+      `chromium failed (${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** The DOM as Chromium rendered it, parsed back. */
+async function renderedDom(bin: string, profile: string, file: string): Promise<Document> {
+  const html = await chromium(bin, profile, ["--dump-dom", `file://${file}`]);
+  assert.ok(html.includes("</html>"), `no DOM dumped for ${file}`);
+  return parseHTML(html).document as unknown as Document;
+}
+
+/** Screenshot a page; returns the PNG's per-channel standard deviation (0 = blank). */
+async function screenshot(
+  bin: string,
+  profile: string,
+  file: string,
+  png: string,
+): Promise<number> {
+  await chromium(bin, profile, [
+    `--screenshot=${png}`,
+    "--window-size=1280,2000",
+    `file://${file}`,
+  ]);
+  const stats = await sharp(png).stats();
+  return Math.max(...stats.channels.map((c) => c.stdev));
+}
+
+function tableTexts(doc: Document): string[] {
+  return [...doc.querySelectorAll("table")].map((t) => t.textContent ?? "");
+}
+
+const bin = await chromiumPath();
+
+Deno.test({
+  name: "browser: index and notebook pages render every figure; no undefined/NaN in tables",
+  ignore: bin === undefined,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "ferkit-browser-site-" });
+    const profile = await Deno.makeTempDir({ prefix: "ferkit-chromium-" });
+    try {
+      const res = await buildReport({
+        notebooksDir: FIXTURES,
+        outDir: out,
+        cellTimeoutS: 120,
+        log: () => {},
+      });
+      assert.deepEqual(res.failed, ["02-broken"]);
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+
+      // Index: findings table and notebook list, as the browser shows them.
+      const index = await renderedDom(bin!, profile, join(out, "index.html"));
+      const findingRows = [...index.querySelectorAll("table.findings tbody tr[data-finding-id]")];
+      assert.deepEqual(
+        findingRows.map((r) => r.getAttribute("data-finding-id")),
+        res.findings.map((f) => f.id),
+      );
+      assert.equal(findingRows[0].querySelectorAll("td")[1].textContent, "3.875 [1.970, 5.780]");
+      for (const t of tableTexts(index)) assert.ok(!/undefined|NaN/.test(t), t);
+      const links = [...index.querySelectorAll("table.notebooks a")].map((a) =>
+        a.getAttribute("href")
+      );
+      assert.deepEqual(links, ["01-figures.html", "02-broken.html"]);
+      for (const href of links) assert.ok(await exists(join(out, href!)), `${href} exists`);
+
+      // A notebook page: every SVG and image output is in the DOM.
+      for (const slug of ["01-figures", "02-broken"]) {
+        const nb = await readNotebook(join(out, "notebooks", `${slug}.ipynb`));
+        const rich = allOutputs(nb).map(({ output }) => output)
+          .filter((o) => o.output_type === "display_data" || o.output_type === "execute_result");
+        const svgs = rich.filter((o) => "data" in o && "image/svg+xml" in o.data).length;
+        const doc = await renderedDom(bin!, profile, join(out, `${slug}.html`));
+        const figures = [...doc.querySelectorAll("figure.output")];
+        assert.equal(
+          doc.querySelectorAll("figure.output > svg").length,
+          svgs,
+          `${slug}: svg figures`,
+        );
+        assert.ok(svgs > 0);
+        for (const f of figures) {
+          const svg = f.querySelector("svg");
+          if (svg) {
+            assert.ok(
+              Number(svg.getAttribute("width")) > 0 && svg.querySelectorAll("*").length > 10,
+            );
+          }
+        }
+        for (const t of tableTexts(doc)) assert.ok(!/undefined|NaN/.test(t), `${slug}: ${t}`);
+        if (slug === "02-broken") {
+          assert.equal(doc.querySelectorAll(".output.error").length, 1);
+          assert.match(
+            doc.querySelector(".banner.failed")?.textContent ?? "",
+            /fixture failure: key b is missing/,
+          );
+        }
+      }
+
+      // Screenshots for people to look at (report/artifacts/browser/*.png); none is blank.
+      for (const page of ["index", "01-figures", "02-broken"]) {
+        const png = join(ARTIFACTS, `${page}.png`);
+        const stdev = await screenshot(bin!, profile, join(out, `${page}.html`), png);
+        assert.ok(stdev > 5, `${page}.png looks blank (stdev ${stdev.toFixed(1)})`);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});
