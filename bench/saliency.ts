@@ -145,7 +145,9 @@ if (!values["no-write"]) {
   const md = [
     "# Saliency benchmark (bench/saliency.ts)",
     "",
-    `Run ${new Date().toISOString().slice(0, 10)} with Deno ${Deno.version.deno}, onnxruntime-node ` +
+    `Run ${
+      new Date().toISOString().slice(0, 10)
+    } with Deno ${Deno.version.deno}, onnxruntime-node ` +
     `CPU, ${cpu} logical cores (shared with other jobs; timings alternate plain / RISE so load ` +
     "affects both alike).",
     "",

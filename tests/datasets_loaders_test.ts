@@ -278,6 +278,43 @@ Deno.test("fer2013 CSV: pixels, ids from fer2013new.csv row order, partial CSV m
   });
 });
 
+Deno.test("fer2013new.csv naming one image twice: the row whose pixels match gets the name", async () => {
+  await withTemp(async (root) => {
+    const fp = join(root, "ferplus");
+    await writeImage(join(fp, "FER2013Train", "fer0000007.png"), 48, 48, 1, "png", grayPixels(11));
+    await writeImage(join(fp, "FER2013Train", "fer0000008.png"), 48, 48, 1, "png", grayPixels(12));
+    await writeText(
+      join(fp, "fer2013new.csv"),
+      "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n" +
+        "Training,fer0000007.png,0,9,0,0,0,0,1,0,0,0\n" +
+        "Training,fer0000007.png,0,0,0,0,0,0,0,0,0,10\n" +
+        "Training,fer0000008.png,0,0,8,0,0,0,2,0,0,0\n",
+    );
+    // Row 0 holds other pixels; row 1 holds fer0000007.png's pixels.
+    const rows = [[3, 10], [3, 11], [5, 12]].map(([code, seed]) =>
+      `${code},${Array.from(grayPixels(seed)).join(" ")},Training`
+    );
+    await writeText(
+      join(root, "fer2013", "fer2013.csv"),
+      "emotion,pixels,Usage\n" + rows.join("\n") + "\n",
+    );
+    const d = await loadDataset("fer2013", { dataRoot: root });
+    assert.equal(d.format, "fer2013-csv");
+    assert.deepEqual(d.samples.map((s) => s.id), [
+      "fer2013-row0",
+      "fer0000007.png",
+      "fer0000008.png",
+    ]);
+    // FER+ from fer2013new.csv alone: the first record wins, the repeat is counted.
+    const f = await loadDataset("ferplus", { dataRoot: root });
+    assert.deepEqual(f.samples.map((s) => [s.id, s.label]), [["fer0000007.png", "happy"], [
+      "fer0000008.png",
+      "surprise",
+    ]]);
+    assert.deepEqual(f.excluded, { "duplicate-name": 1 });
+  });
+});
+
 Deno.test("fer2013 CSV: malformed rows are LabelErrors naming file and line", () => {
   const px = Array(2304).fill("7").join(" ");
   const cases: [string, RegExp][] = [

@@ -204,7 +204,28 @@ Deno.test("toGray matches OpenCV's cvtColor(RGB2GRAY); custom weights round; toR
     channels: 3,
   };
   // cv2.cvtColor(np.array([[...]], np.uint8), cv2.COLOR_RGB2GRAY) = [76, 150, 29, 129, 71, 255]
+  // (OpenCV 4.6); cv2 gives 91 for (10, 110, 210), where 14-bit weights would give 92.
+  assert.equal(
+    toGray({ data: new Uint8Array([10, 110, 210]), width: 1, height: 1, channels: 3 }).data[0],
+    91,
+  );
   assert.deepEqual(Array.from(toGray(rgb).data), [76, 150, 29, 129, 71, 255]);
+  // A 64x64 pattern image: cv2 gray sum 516100, Σ index × value 1058729552, first ten values.
+  const big = toGray({ data: pattern(64, 64, 3), width: 64, height: 64, channels: 3 });
+  assert.equal(sum(big.data), 516100);
+  assert.equal(big.data.reduce((a, v, i) => a + v * i, 0), 1058729552);
+  assert.deepEqual(Array.from(big.data.subarray(0, 10)), [
+    30,
+    143,
+    78,
+    119,
+    209,
+    104,
+    199,
+    98,
+    198,
+    102,
+  ]);
   // TF.js weights: 0.2989*10 + 0.587*200 + 0.114*77 = 129.067 → 129.
   const tf = toGray(rgb, [0.2989, 0.587, 0.114]);
   assert.equal(tf.data[3], 129);

@@ -39,7 +39,12 @@ interface Fixture {
     expected: FleissExpected;
   };
   fleiss: { name: string; table: number[][]; equal: boolean; expected: FleissExpected }[];
-  fleiss_ratings: { ratings: number[][]; categories: number[]; kappa: number; expected: FleissExpected };
+  fleiss_ratings: {
+    ratings: number[][];
+    categories: number[];
+    kappa: number;
+    expected: FleissExpected;
+  };
   pairwise: { raters: number[][]; kappa: number[][]; kappa_quadratic: number[][] };
   krippendorff: { name: string; data: (number | null)[][]; alpha: number | null }[];
 }
@@ -52,7 +57,9 @@ function checkFleiss(
   what: string,
 ): void {
   assertClose(r.kappa, e.kappa, `${what} kappa`);
-  if (e.statsmodels_kappa !== undefined) assertClose(r.kappa, e.statsmodels_kappa, `${what} statsmodels kappa`);
+  if (e.statsmodels_kappa !== undefined) {
+    assertClose(r.kappa, e.statsmodels_kappa, `${what} statsmodels kappa`);
+  }
   assertClose(r.observedAgreement, e.observed, `${what} P̄`);
   assertClose(r.expectedAgreement, e.expected, `${what} P̄e`);
   assertAllClose(r.categories.map((c) => c.proportion), e.proportions, `${what} p_j`);
@@ -71,7 +78,13 @@ Deno.test("Fleiss (1971) diagnoses: kappa 0.430, per-category kappas, z = 17.65 
   assertClose(fromTable.kappa, f.statsmodels_kappa, "statsmodels fleiss_kappa");
   assert.equal(fromTable.kappa.toFixed(3), "0.430");
   // Fleiss (1971) p. 381: .245, .245, .520, .471, .566
-  assert.deepEqual(fromTable.categories.map((c) => c.kappa.toFixed(3)), ["0.245", "0.245", "0.520", "0.471", "0.566"]);
+  assert.deepEqual(fromTable.categories.map((c) => c.kappa.toFixed(3)), [
+    "0.245",
+    "0.245",
+    "0.520",
+    "0.471",
+    "0.566",
+  ]);
   assert.ok(Math.abs(fromTable.z - 17.65183) < 1e-4, `z ${fromTable.z}`);
   // the same from the raw rater labels (categories 1..5)
   const fromRatings = fleissKappa(f.ratings);
@@ -85,9 +98,16 @@ for (const c of fx.fleiss) {
     checkFleiss(r, c.expected, c.name);
     if (c.equal) {
       // the generalised (variable) form reduces to Fleiss' kappa when n is equal
-      assertClose(fleissKappaFromCounts(c.table, { raters: "variable" }).kappa, c.expected.kappa, `${c.name} variable`);
+      assertClose(
+        fleissKappaFromCounts(c.table, { raters: "variable" }).kappa,
+        c.expected.kappa,
+        `${c.name} variable`,
+      );
     } else {
-      assert.throws(() => fleissKappaFromCounts(c.table), /different numbers of ratings \(.*\); .*raters: "variable"/);
+      assert.throws(
+        () => fleissKappaFromCounts(c.table),
+        /different numbers of ratings \(.*\); .*raters: "variable"/,
+      );
     }
   });
 }
@@ -97,7 +117,10 @@ Deno.test("Fleiss' kappa edge cases: perfect agreement is 1, one category is und
   assert.ok(Number.isNaN(fleissKappaFromCounts([[0, 4], [0, 4]]).kappa));
   assert.throws(() => fleissKappaFromCounts([]), /empty input/);
   assert.throws(() => fleissKappaFromCounts([[1, 0], [0, 1]]), /1 rating\(s\) per subject/);
-  assert.throws(() => fleissKappaFromCounts([[1, 2], [0, -3]]), /row 1 column 1 = -3 is not a count/);
+  assert.throws(
+    () => fleissKappaFromCounts([[1, 2], [0, -3]]),
+    /row 1 column 1 = -3 is not a count/,
+  );
 });
 
 Deno.test("Fleiss' kappa from rater labels equals statsmodels", () => {
@@ -106,8 +129,14 @@ Deno.test("Fleiss' kappa from rater labels equals statsmodels", () => {
   assertClose(r.kappa, f.kappa, "kappa");
   checkFleiss(r, f.expected, "ratings");
   // missing ratings give unequal subjects: an error unless "variable"
-  const withMissing = f.ratings.map((row, i) => (i === 0 ? [row[0], row[1], MISSING_RATING, NaN] : row));
-  assert.throws(() => fleissKappa(withMissing), /different numbers of ratings \(49 with 4, 1 with 2\)/);
+  const withMissing = f.ratings.map((
+    row,
+    i,
+  ) => (i === 0 ? [row[0], row[1], MISSING_RATING, NaN] : row));
+  assert.throws(
+    () => fleissKappa(withMissing),
+    /different numbers of ratings \(49 with 4, 1 with 2\)/,
+  );
   const v = fleissKappa(withMissing, { raters: "variable" });
   assert.equal(v.subjects, 50);
   assert.ok(Number.isNaN(v.se));
@@ -126,16 +155,27 @@ Deno.test("Cohen's kappa matrix equals scikit-learn for every pair", () => {
 for (const k of fx.krippendorff) {
   Deno.test(`Krippendorff's alpha (nominal): ${k.name}`, () => {
     // fixture rows are coders; the kit takes units × coders
-    const units = ratersToItems(k.data.map((row) => row.map((v) => (v === null ? MISSING_RATING : v))));
+    const units = ratersToItems(
+      k.data.map((row) => row.map((v) => (v === null ? MISSING_RATING : v))),
+    );
     assertClose(krippendorffAlpha(units), k.alpha, k.name);
-    if (k.name === "krippendorff_2011_nominal") assert.equal(krippendorffAlpha(units).toFixed(3), "0.743");
+    if (k.name === "krippendorff_2011_nominal") {
+      assert.equal(krippendorffAlpha(units).toFixed(3), "0.743");
+    }
   });
 }
 
 Deno.test("Krippendorff's alpha from counts equals from labels; perfect agreement is 1", () => {
-  const ratings = [[0, 0, 1], [1, 1, 1], [2, 2, MISSING_RATING], [0, MISSING_RATING, MISSING_RATING]];
+  const ratings = [[0, 0, 1], [1, 1, 1], [2, 2, MISSING_RATING], [
+    0,
+    MISSING_RATING,
+    MISSING_RATING,
+  ]];
   const { table } = ratingsToCounts(ratings);
   assert.equal(krippendorffAlphaFromCounts(table), krippendorffAlpha(ratings));
   assert.equal(krippendorffAlpha([[0, 0], [1, 1], [2, 2]]), 1);
-  assert.throws(() => krippendorffAlpha([[0, MISSING_RATING], [1, MISSING_RATING]]), /no unit has two or more values/);
+  assert.throws(
+    () => krippendorffAlpha([[0, MISSING_RATING], [1, MISSING_RATING]]),
+    /no unit has two or more values/,
+  );
 });

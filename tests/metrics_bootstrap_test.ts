@@ -24,7 +24,13 @@ interface Fixture {
   seed_states: Record<string, number[]>;
   seed_42_outputs: number[];
   index_streams: { n: number; seed: number; first: number[] }[];
-  percentile: { values: (number | null)[]; p95: number[]; p90: number[]; p50: number[]; p99_small: number[] };
+  percentile: {
+    values: (number | null)[];
+    p95: number[];
+    p90: number[];
+    p50: number[];
+    p99_small: number[];
+  };
   generic: {
     y_true: number[];
     y_pred: number[];
@@ -44,8 +50,18 @@ interface Fixture {
     bins: number;
     resamples: number;
     seed: number;
-    with_probs: { level: number; ci: Record<string, number[]>; first_indices: number[]; order: number[] };
-    without_probs: { level: number; ci: Record<string, number[]>; first_indices: number[]; order: number[] };
+    with_probs: {
+      level: number;
+      ci: Record<string, number[]>;
+      first_indices: number[];
+      order: number[];
+    };
+    without_probs: {
+      level: number;
+      ci: Record<string, number[]>;
+      first_indices: number[];
+      order: number[];
+    };
   };
   paired: {
     y_true: number[];
@@ -99,7 +115,8 @@ Deno.test("percentile intervals equal numpy.nanpercentile", () => {
 
 Deno.test("generic bootstrap of any statistic equals scikit-learn on the same indices", () => {
   const g = fx.generic;
-  const acc = (idx: Int32Array) => accuracy(Array.from(idx, (i) => g.y_true[i]), Array.from(idx, (i) => g.y_pred[i]));
+  const acc = (idx: Int32Array) =>
+    accuracy(Array.from(idx, (i) => g.y_true[i]), Array.from(idx, (i) => g.y_pred[i]));
   const labels = [...new Set([...g.y_true, ...g.y_pred])].sort((a, b) => a - b);
   const f1 = (idx: Int32Array) =>
     macroF1(Array.from(idx, (i) => g.y_true[i]), Array.from(idx, (i) => g.y_pred[i]), { labels });
@@ -108,7 +125,11 @@ Deno.test("generic bootstrap of any statistic equals scikit-learn on the same in
   const ci95 = bootstrapInterval(g.y_true.length, acc, { seed: g.seed, resamples: g.resamples });
   assertClose(ci95.estimate, g.accuracy, "estimate");
   assertAllClose([ci95.lower, ci95.upper], g.accuracy_ci95, "accuracy 95 %");
-  const ci90 = bootstrapInterval(g.y_true.length, acc, { seed: g.seed, resamples: g.resamples, level: 0.9 });
+  const ci90 = bootstrapInterval(g.y_true.length, acc, {
+    seed: g.seed,
+    resamples: g.resamples,
+    level: 0.9,
+  });
   assertAllClose([ci90.lower, ci90.upper], g.accuracy_ci90, "accuracy 90 %");
   const f = bootstrapInterval(g.y_true.length, f1, { seed: g.seed, resamples: g.resamples });
   assertClose(f.estimate, g.macro_f1, "macro F1");
@@ -116,7 +137,10 @@ Deno.test("generic bootstrap of any statistic equals scikit-learn on the same in
   // determinism: same seed, same interval; another seed, another one
   const again = bootstrapInterval(g.y_true.length, acc, { seed: g.seed, resamples: g.resamples });
   assert.deepEqual(again, ci95);
-  const other = bootstrapInterval(g.y_true.length, acc, { seed: g.seed + 1, resamples: g.resamples });
+  const other = bootstrapInterval(g.y_true.length, acc, {
+    seed: g.seed + 1,
+    resamples: g.resamples,
+  });
   assert.notDeepEqual([other.lower, other.upper], [ci95.lower, ci95.upper]);
 });
 
@@ -142,7 +166,9 @@ Deno.test("fast classification bootstrap equals scikit-learn per resample (keyed
       assertAllClose([got.lower, got.upper], bounds, `${variant} ${metric}`);
     }
     assert.equal(iv.ece === undefined, probs === undefined);
-    assert.ok(iv.accuracy.lower <= iv.accuracy.estimate && iv.accuracy.estimate <= iv.accuracy.upper);
+    assert.ok(
+      iv.accuracy.lower <= iv.accuracy.estimate && iv.accuracy.estimate <= iv.accuracy.upper,
+    );
     assertClose(iv.accuracy.estimate, accuracy(c.y_true, c.y_pred), "estimate");
   }
   // deterministic for a fixed seed
@@ -154,7 +180,11 @@ Deno.test("fast classification bootstrap equals scikit-learn per resample (keyed
 Deno.test("paired bootstrap of a metric difference equals the Python computation", () => {
   const p = fx.paired;
   for (const metric of ["accuracy", "macro_f1", "cohen_kappa"] as const) {
-    const r = pairedBootstrap(p.y_true, p.pred_a, p.pred_b, { metric, seed: p.seed, resamples: p.resamples });
+    const r = pairedBootstrap(p.y_true, p.pred_a, p.pred_b, {
+      metric,
+      seed: p.seed,
+      resamples: p.resamples,
+    });
     const e = p[metric];
     assertClose(r.a, e.a, `${metric} a`);
     assertClose(r.b, e.b, `${metric} b`);
@@ -166,16 +196,23 @@ Deno.test("paired bootstrap of a metric difference equals the Python computation
 
 Deno.test("bootstrapStrata counts equal the ResampleStream draws over the keyed order", () => {
   for (const n of [1000, 2 ** 21 + 17]) {
-    const keys = Int32Array.from({ length: n }, (_, i) => (i * 7919) % 5);
+    const keys = new Int32Array(n);
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      keys[i] = (i * 7919) % 5;
+      values[i] = (i % 11) / 10;
+    }
     const order = stableKeyOrder(keys, 5);
     const want = new Float64Array(5);
     const wantSums = new Float64Array(5);
-    const values = Float64Array.from({ length: n }, (_, i) => (i % 11) / 10);
     const stream = new ResampleStream(n, 77);
+    const idx = new Int32Array(n);
     for (let b = 0; b < 2; b++) {
-      for (const j of stream.next()) {
-        want[keys[order[j]]]++;
-        wantSums[keys[order[j]]] += values[order[j]];
+      stream.next(idx);
+      for (let i = 0; i < n; i++) {
+        const item = order[idx[i]];
+        want[keys[item]]++;
+        wantSums[keys[item]] += values[item];
       }
     }
     const got = new Float64Array(5);

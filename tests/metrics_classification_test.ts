@@ -67,7 +67,9 @@ for (const c of cases) {
     assert.deepEqual(cm.labels, e.labels);
     assert.deepEqual(cm.matrix, e.confusion);
     const norm = normalizeConfusionRows(cm).matrix;
-    norm.forEach((row, i) => assertAllClose(row, e.confusion_normalized[i], `${c.name} normalized row ${i}`));
+    norm.forEach((row, i) =>
+      assertAllClose(row, e.confusion_normalized[i], `${c.name} normalized row ${i}`)
+    );
     assertClose(accuracy(yt, yp), e.accuracy, `${c.name} accuracy`);
     assertClose(balancedAccuracy(yt, yp), e.balanced_accuracy, `${c.name} balanced accuracy`);
     const per = perClassScores(yt, yp, opts);
@@ -79,8 +81,16 @@ for (const c of cases) {
     assertClose(macroF1(yt, yp, opts), e.macro_f1, `${c.name} macro F1`);
     assertClose(weightedF1(yt, yp, opts), e.weighted_f1, `${c.name} weighted F1`);
     assertClose(cohenKappa(yt, yp, opts), e.kappa, `${c.name} kappa`);
-    assertClose(cohenKappa(yt, yp, { ...opts, weights: "linear" }), e.kappa_linear, `${c.name} linear kappa`);
-    assertClose(cohenKappa(yt, yp, { ...opts, weights: "quadratic" }), e.kappa_quadratic, `${c.name} quadratic kappa`);
+    assertClose(
+      cohenKappa(yt, yp, { ...opts, weights: "linear" }),
+      e.kappa_linear,
+      `${c.name} linear kappa`,
+    );
+    assertClose(
+      cohenKappa(yt, yp, { ...opts, weights: "quadratic" }),
+      e.kappa_quadratic,
+      `${c.name} quadratic kappa`,
+    );
     if (c.probs !== null && e.top_k !== undefined) {
       for (const [k, v] of Object.entries(e.top_k)) {
         assertClose(topKAccuracy(yt, c.probs, Number(k)), v, `${c.name} top-${k}`);
@@ -112,7 +122,10 @@ Deno.test("bad input is an error naming the problem", () => {
   assert.throws(() => macroF1([0, 1.5], [0, 1]), /y_true\[1\] = 1.5/);
   assert.throws(() => confusionMatrix([0], [0], { labels: [0, 0] }), /listed twice/);
   assert.throws(() => confusionMatrix([0], [0], { labels: [] }), /empty label list/);
-  assert.throws(() => topKAccuracy([0, 5], [[0.5, 0.5], [0.2, 0.8]], 1), /y_true\[1\] = 5 has no score column/);
+  assert.throws(
+    () => topKAccuracy([0, 5], [[0.5, 0.5], [0.2, 0.8]], 1),
+    /y_true\[1\] = 5 has no score column/,
+  );
   assert.throws(() => topKAccuracy([0], [[0.5, NaN]], 1), /row 0 column 1 is not a finite number/);
   assert.throws(() => topKAccuracy([0], [[0.5, 0.5]], 0), /k = 0/);
 });

@@ -18,8 +18,18 @@ interface Fixture {
     chi2_corrected: [number, number];
     chi2_uncorrected: [number, number];
   }[];
-  items: { y_true: number[]; pred_a: number[]; pred_b: number[]; table: PairedTable; exact: [number, number] };
-  special: { lgamma: [number, number][]; chi2_sf: [number, number, number][]; binom_cdf: [number, number, number, number][] };
+  items: {
+    y_true: number[];
+    pred_a: number[];
+    pred_b: number[];
+    table: PairedTable;
+    exact: [number, number];
+  };
+  special: {
+    lgamma: [number, number][];
+    chi2_sf: [number, number, number][];
+    binom_cdf: [number, number, number, number][];
+  };
 }
 
 const fx = loadFixture<Fixture>("significance.json");
@@ -52,7 +62,13 @@ Deno.test("McNemar from two models' predictions", () => {
 });
 
 Deno.test("log-gamma, chi-square and binomial tails equal scipy", () => {
-  for (const [x, v] of fx.special.lgamma) assertClose(logGamma(x), v, `lgamma(${x})`, 1e-12 * Math.max(1, Math.abs(v)));
-  for (const [x, df, v] of fx.special.chi2_sf) assertClose(chiSquareSurvival(x, df), v, `chi2.sf(${x}, ${df})`, 1e-12);
-  for (const [k, n, p, v] of fx.special.binom_cdf) assertClose(binomialCdf(k, n, p), v, `binom.cdf(${k}, ${n}, ${p})`, 1e-11);
+  for (const [x, v] of fx.special.lgamma) {
+    assertClose(logGamma(x), v, `lgamma(${x})`, 1e-12 * Math.max(1, Math.abs(v)));
+  }
+  for (const [x, df, v] of fx.special.chi2_sf) {
+    assertClose(chiSquareSurvival(x, df), v, `chi2.sf(${x}, ${df})`, 1e-12);
+  }
+  for (const [k, n, p, v] of fx.special.binom_cdf) {
+    assertClose(binomialCdf(k, n, p), v, `binom.cdf(${k}, ${n}, ${p})`, 1e-11);
+  }
 });

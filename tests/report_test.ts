@@ -293,3 +293,83 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
     await Deno.remove(out, { recursive: true });
   }
 });
+
+const NOTEBOOKS = join(PROJECT_ROOT, "notebooks");
+const SHARED_DATA = Deno.env.get("FER_DATA");
+
+Deno.test("every notebooks/NN-*.ipynb type-checks (the kernel does not check types)", async () => {
+  const all = await discoverNotebooks(NOTEBOOKS);
+  assert.ok(all.some((n) => n.slug === "00-datasets"));
+  for (const nb of all) {
+    const parsed = await readNotebook(nb.path);
+    const code = parsed.cells.filter((c) => c.cell_type === "code")
+      .map((c) => Array.isArray(c.source) ? c.source.join("") : c.source).join("\n\n");
+    const tmp = join(NOTEBOOKS, `.typecheck-${nb.slug}-${Deno.pid}.ts`);
+    await Deno.writeTextFile(tmp, code + "\n");
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["check", "--quiet", tmp],
+        cwd: PROJECT_ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(out.stderr).replaceAll(tmp, nb.path);
+      assert.equal(out.code, 0, `${nb.slug}: type errors\n${err.slice(0, 3000)}`);
+    } finally {
+      await Deno.remove(tmp);
+    }
+  }
+});
+
+Deno.test("00-datasets without a data root says so, still renders, and emits empty findings", async () => {
+  const out = await Deno.makeTempDir({ prefix: "ferkit-nodata-site-" });
+  try {
+    const res = await buildReport({
+      notebooksDir: NOTEBOOKS,
+      outDir: out,
+      only: ["00"],
+      data: join(out, "no-such-data-root"),
+      log: () => {},
+    });
+    assert.deepEqual(res.executed, ["00-datasets"]);
+    assert.ok(!res.failed.includes("00-datasets"), "00 must not fail without data");
+    const page = await Deno.readTextFile(join(out, "00-datasets.html"));
+    assert.match(page, /No datasets found under <code>[^<]*no-such-data-root<\/code>/);
+    const fs = res.findings.filter((f) => f.notebook === "00-datasets");
+    assert.ok(fs.length > 0 && fs.every((f) => f.value === null), JSON.stringify(fs));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "00-datasets on the shared data: counts match the publishers' numbers",
+  ignore: SHARED_DATA === undefined,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "ferkit-data-site-" });
+    try {
+      const res = await buildReport({
+        notebooksDir: NOTEBOOKS,
+        outDir: out,
+        only: ["00"],
+        log: () => {},
+      });
+      assert.ok(!res.failed.includes("00-datasets"), JSON.stringify(res));
+      const byId = new Map(res.findings.map((f) => [f.id, f]));
+      // FER2013 Training counts published in the data README: happy 7191, disgust 440.
+      assert.equal(byId.get("datasets.imbalance.fer2013")?.value, 7191 / 440);
+      const page = await Deno.readTextFile(join(out, "00-datasets.html"));
+      const agree = byId.get("datasets.fer2013-vs-ferplus.agreement");
+      assert.ok(agree?.value !== null && agree?.ci !== undefined);
+      assert.ok(agree!.ci![0] <= agree!.value! && agree!.value! <= agree!.ci![1]);
+      assert.ok(agree!.value! > 0.4 && agree!.value! < 0.95, String(agree!.value));
+      // One montage per dataset with its faces decoded at run time (an embedded JPEG each).
+      assert.equal((page.match(/ href="data:image\/jpeg;base64,/g) ?? []).length, 4);
+      const nb = await readNotebook(join(out, "notebooks/00-datasets.ipynb"));
+      const errors = allOutputs(nb).filter(({ output }) => output.output_type === "error");
+      assert.equal(errors.length, 0);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

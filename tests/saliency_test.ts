@@ -46,6 +46,11 @@ import {
 } from "../lib/saliency/mod.ts";
 import { generateMask, riseSpec } from "../lib/saliency/rise.ts";
 import { patchStarts } from "../lib/saliency/occlusion.ts";
+import { EngineScorer } from "../lib/saliency/engine_scorer.ts";
+import { cacheRoot } from "../lib/config.ts";
+import { loadCard } from "../lib/models/registry.ts";
+import { decodeImage } from "../lib/image.ts";
+import { preprocess } from "../lib/preprocess.ts";
 
 const H = 32;
 const W = 32;
@@ -745,4 +750,58 @@ Deno.test("kit saliency --dataset: views, faithfulness and sanity check on a bui
   } finally {
     await Deno.remove(f.dir, { recursive: true });
   }
+});
+
+const FER_DATA = Deno.env.get("FER_DATA");
+const MINI_XCEPTION = join(cacheRoot(), "models", "mini-xception-fer2013.onnx");
+const haveRealModel = await Deno.stat(MINI_XCEPTION).then(() => true, () => false);
+
+Deno.test({
+  name: "real data: mini-xception on FER2013 test faces, occlusion beats its own reverse",
+  ignore: FER_DATA === undefined || !haveRealModel,
+  fn: async () => {
+    const model = await loadCard("mini-xception-fer2013");
+    const scorer = await EngineScorer.open(model, { batchSize: 64 }, 64);
+    try {
+      const dir = join(FER_DATA!, "ferplus", "FER2013Test");
+      const names = ["fer0032220.png", "fer0032222.png", "fer0032223.png"];
+      const imgs = await Promise.all(
+        names.map((n) => decodeImage({ kind: "file", path: join(dir, n) })),
+      );
+      // The adapter gives exactly the engine's probabilities.
+      const direct = await scorer.engine.predictImages(imgs);
+      const xs = imgs.map((img) => preprocess(img, model.card));
+      const k = scorer.classes.length;
+      const delGood: number[] = [],
+        delBad: number[] = [],
+        insGood: number[] = [],
+        insBad: number[] = [];
+      for (let i = 0; i < xs.length; i++) {
+        const p = await scorer.predict(xs[i], 1);
+        assert.deepEqual(Array.from(p), Array.from(direct.probs.subarray(i * k, (i + 1) * k)));
+        const c = p.indexOf(Math.max(...p));
+        const map = await occlusionMap(scorer, xs[i], { classIndex: c });
+        assert.equal(map.width, 64);
+        assert.ok(map.data.every(Number.isFinite));
+        const rev = { ...map, data: map.data.map((v) => -v) };
+        const a = await deletionInsertion(scorer, xs[i], map, { classIndex: c, steps: 16 });
+        const b = await deletionInsertion(scorer, xs[i], rev, { classIndex: c, steps: 16 });
+        delGood.push(a.deletion.auc);
+        delBad.push(b.deletion.auc);
+        insGood.push(a.insertion.auc);
+        insBad.push(b.insertion.auc);
+      }
+      const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+      assert.ok(
+        mean(delGood) < mean(delBad),
+        `deletion ${mean(delGood)} vs reversed ${mean(delBad)}`,
+      );
+      assert.ok(
+        mean(insGood) > mean(insBad),
+        `insertion ${mean(insGood)} vs reversed ${mean(insBad)}`,
+      );
+    } finally {
+      await scorer.dispose();
+    }
+  },
 });

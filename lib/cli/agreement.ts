@@ -95,16 +95,20 @@ export async function run(args: string[]): Promise<number> {
     const names = raterNames(files);
     const tables: NamedTable[] = [];
     for (let i = 0; i < files.length; i++) {
-      tables.push({ name: names[i], table: await readPredictions(files[i]) });
+      try {
+        tables.push({ name: names[i], table: await readPredictions(files[i]) });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) {
+          console.error(`agreement: no such file: ${files[i]}`);
+          return 1;
+        }
+        throw e;
+      }
     }
     const s = summarizeAgreement(tables, { includeLabels: withLabels });
     console.log(json ? JSON.stringify(s, null, 2) : formatAgreement(s));
     return 0;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      console.error(`agreement: no such file: ${e.message}`);
-      return 1;
-    }
     console.error(`agreement: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }

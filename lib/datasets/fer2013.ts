@@ -156,8 +156,8 @@ export async function loadFer2013Csv(file: string, opts: LoadOptions = {}): Prom
   let named: FerplusVotes[] | null = null;
   if (newCsv !== null) named = parseFer2013New(await readText(newCsv), newCsv);
   if (named !== null && named.length === rows.length) {
-    const names = named;
-    rows.forEach((_, i) => (ids[i] = names[i].name === "" ? `fer2013-row${i}` : names[i].name));
+    const byRow = await namesByRow(rows, named, await findFerplusDir(dir));
+    byRow.forEach((name, i) => (ids[i] = name ?? `fer2013-row${i}`));
   } else if (named !== null && opts.matchFerplusNames !== false) {
     const ferplusDir = await findFerplusDir(dir);
     if (ferplusDir !== null) {
@@ -192,6 +192,42 @@ export async function loadFer2013Csv(file: string, opts: LoadOptions = {}): Prom
 }
 
 /**
+ * FER+ names of a full FER2013 CSV, row by row from fer2013new.csv. fer2013new.csv names four
+ * images twice (two FER2013 rows holding the same face); such a name goes to the first of its
+ * rows whose pixels equal the FER+ PNG (when the FER+ folders are at hand), else to its first row;
+ * the other row gets null.
+ */
+async function namesByRow(
+  rows: readonly Fer2013Row[],
+  named: readonly FerplusVotes[],
+  ferplusDir: string | null,
+): Promise<(string | null)[]> {
+  const rowsOf = new Map<string, number[]>();
+  named.forEach((r, i) => {
+    if (r.name !== "") rowsOf.set(r.name, [...(rowsOf.get(r.name) ?? []), i]);
+  });
+  const out: (string | null)[] = named.map((r) => (r.name === "" ? null : r.name));
+  for (const [name, idx] of rowsOf) {
+    if (idx.length < 2) continue;
+    let owner = idx[0];
+    if (ferplusDir !== null) {
+      const r = named[idx[0]];
+      try {
+        const img = await decodeImage({
+          kind: "file",
+          path: join(ferplusDir, FERPLUS_FOLDERS[r.split], name),
+        });
+        owner = idx.find((i) => equalBytes(img.data, rows[i].pixels)) ?? owner;
+      } catch (e) {
+        if (!(e instanceof ImageError)) throw e;
+      }
+    }
+    for (const i of idx) if (i !== owner) out[i] = null;
+  }
+  return out;
+}
+
+/**
  * Match the rows of a partial FER2013 CSV to FER+ image names by pixel content. Both lists are in
  * FER2013 row order, so each row is matched to the first later FER+ image (after the previous
  * match) with the same Usage, the same original label (when the original-labels file is at
@@ -223,6 +259,7 @@ export async function matchRowsToFerplus(
     return img;
   };
   const out: (string | null)[] = [];
+  const used = new Set<string>();
   let from = 0;
   for (const row of rows) {
     let found: string | null = null;
@@ -230,12 +267,13 @@ export async function matchRowsToFerplus(
     for (const useLabel of originalLabels === null ? [false] : [true, false]) {
       for (let k = from; found === null && k < named.length && k < from + 2000; k++) {
         const cand = named[k];
-        if (cand.name === "" || cand.split !== row.split) continue;
+        if (cand.name === "" || cand.split !== row.split || used.has(cand.name)) continue;
         const orig = originalLabels?.get(cand.name);
         if (useLabel && orig !== undefined && orig.code !== row.code) continue;
         const img = await pixelsOf(cand);
         if (img !== null && img.channels === 1 && equalBytes(img.data, row.pixels)) {
           found = cand.name;
+          used.add(found);
           from = k + 1;
         }
       }

@@ -111,8 +111,13 @@ export class Xoshiro128 {
         const hi = Math.floor(m * INV_TWO32);
         if (m - hi * TWO32 >= threshold) return hi;
       } else {
-        const [hi, lo] = mulHiLo(x, n);
-        if (lo >= threshold) return hi;
+        // x·n split at 2^16 so every product stays exact (see mulHiLo)
+        const xh = Math.floor(x / 65536);
+        const b = (x - xh * 65536) * n;
+        const bHi = Math.floor(b / 65536);
+        const c = xh * n + bHi;
+        const hi = Math.floor(c / 65536);
+        if ((c - hi * 65536) * 65536 + (b - bHi * 65536) >= threshold) return hi;
       }
     }
   }
@@ -318,9 +323,12 @@ export function bootstrapStrata(
           j = Math.floor(m * INV_TWO32);
           lo = m - j * TWO32;
         } else {
-          const hl = mulHiLo(x, n);
-          j = hl[0];
-          lo = hl[1];
+          const xh = Math.floor(x / 65536);
+          const bb = (x - xh * 65536) * n;
+          const bHi = Math.floor(bb / 65536);
+          const c = xh * n + bHi;
+          j = Math.floor(c / 65536);
+          lo = (c - j * 65536) * 65536 + (bb - bHi * 65536);
         }
         if (lo >= threshold) break;
       }

@@ -193,9 +193,12 @@ export function formatSummary(s: MetricsSummary): string {
     );
   }
   const names = s.confusion.labels;
-  const w = Math.max(8, ...s.confusion.matrix.flat().map((v) => String(v).length + 1));
+  const w = Math.max(
+    ...names.map((x) => x.length + 1),
+    ...s.confusion.matrix.flat().map((v) => String(v).length + 1),
+  );
   lines.push("", "confusion (rows = true, columns = predicted)");
-  lines.push(`${"".padEnd(10)}${names.map((x) => x.slice(0, w - 1).padStart(w)).join("")}`);
+  lines.push(`${"".padEnd(10)}${names.map((x) => x.padStart(w)).join("")}`);
   s.confusion.matrix.forEach((row, i) => {
     lines.push(`${names[i].padEnd(10)}${row.map((v) => String(v).padStart(w)).join("")}`);
   });

@@ -145,14 +145,20 @@ def main() -> int:
 
     recall = summary["private_recall"]
     minutes = summary["train_wall_seconds"] / 60
+    full_epochs = summary["steps_run"] / summary["steps_per_epoch"]
+    if summary.get("budget_minutes"):
+        schedule = (f"under a {summary['budget_minutes']:g}-minute wall-clock budget (time-budgeted "
+                    "cosine schedule, so the number of steps depends on the machine's speed)")
+    else:
+        schedule = f"with a fixed {summary['epochs_max']}-epoch cosine schedule"
     epochs_note = (
-        f"Trained {summary['epochs_run']} epochs (planned {summary['epochs_planned']}) in "
-        f"{minutes:.0f} min wall on {summary['hardware']}; seed {summary['seed']}; batch "
-        f"{summary['batch']}; deterministic data order (numpy RandomState(seed*1000+epoch) per "
-        "epoch)."
+        f"Trained {summary['steps_run']} steps = {full_epochs:.2f} epochs over "
+        f"{summary['epochs_run']} logged epochs in {minutes:.0f} min wall {schedule}, on "
+        f"{summary['hardware']} (the 2 cores were shared with other jobs throughout, so this is "
+        "far less compute than the study's); seed "
+        f"{summary['seed']}; batch {summary['batch']}; deterministic data order (numpy "
+        "RandomState(seed*1000+epoch) per epoch)."
     )
-    if summary.get("stopped_early"):
-        epochs_note += f" {summary['stopped_early']}."
     card = {
         "id": args.id,
         "name": TITLES[arch],

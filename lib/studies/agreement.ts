@@ -1,0 +1,298 @@
+/**
+ * Agreement study helpers (notebook 03): how far models agree with each other on the same faces
+ * (Fleiss' κ among models, pairwise Cohen's κ, per-category κ), how far the FER+ crowd agrees
+ * (Fleiss' κ of the ten votes per image: the reference for attainable agreement), and whether an
+ * ensemble that abstains when its members disagree buys accuracy (coverage against accuracy).
+ */
+import {
+  ABSTAIN,
+  type BootstrapInterval,
+  cohenKappa,
+  type CoveragePoint,
+  coverageAccuracyCurve,
+  fleissKappaFromCounts,
+  krippendorffAlpha,
+  majorityVote,
+  meanProbability,
+  ratersToItems,
+  selectiveAccuracy,
+} from "../metrics/mod.ts";
+import type { PredictionTable } from "../predictions.ts";
+import type { Sample } from "../sample.ts";
+import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
+import { studyInterval } from "./scoring.ts";
+
+/** A model's predictions under its name. */
+export interface RaterTable {
+  name: string;
+  table: PredictionTable;
+}
+
+/** Models' predictions joined on the ids they all have. */
+export interface JoinedPredictions {
+  ids: string[];
+  names: string[];
+  /** True class id per item (EMOTIONS index). */
+  labels: Int32Array;
+  /** Predicted class id per model and item. */
+  preds: Int32Array[];
+  /** Probabilities per model over EMOTIONS (8 columns; 0 where a model lacks the class). */
+  probs: Float64Array[];
+  /** Ids some model lacks (unreadable for it), left out. */
+  dropped: number;
+}
+
+/**
+ * Join models' tables on the ids present in every table (order of the first). Probabilities are
+ * put on the kit's eight classes so models with and without contempt can be averaged. Pure.
+ */
+export function joinPredictions(tables: readonly RaterTable[]): JoinedPredictions {
+  if (tables.length === 0) throw new Error("agreement: no prediction tables");
+  const maps = tables.map((t) => new Map(t.table.rows.map((r) => [r.id, r])));
+  const first = tables[0].table.rows.map((r) => r.id);
+  const ids = first.filter((id) => maps.every((m) => m.has(id)));
+  const union = new Set(tables.flatMap((t) => t.table.rows.map((r) => r.id)));
+  const k = EMOTIONS.length;
+  const labels = new Int32Array(ids.length);
+  const preds = tables.map(() => new Int32Array(ids.length));
+  const probs = tables.map(() => new Float64Array(ids.length * k));
+  ids.forEach((id, i) => {
+    labels[i] = emotionIndex(maps[0].get(id)!.label);
+    tables.forEach((t, m) => {
+      const row = maps[m].get(id)!;
+      if (emotionIndex(row.label) !== labels[i]) {
+        throw new Error(
+          `agreement: item "${id}" is ${EMOTIONS[labels[i]]} in ${tables[0].name} but ${row.label} in ${t.name}`,
+        );
+      }
+      preds[m][i] = emotionIndex(row.pred);
+      t.table.classes.forEach((c, j) => (probs[m][i * k + emotionIndex(c)] = row.probs[j]));
+    });
+  });
+  return {
+    ids,
+    names: tables.map((t) => t.name),
+    labels,
+    preds,
+    probs,
+    dropped: union.size - ids.length,
+  };
+}
+
+/** Per-item category counts (items × EMOTIONS) of raters' class ids. Pure. */
+export function countsPerItem(raters: readonly Int32Array[]): number[][] {
+  return ratersToItems(raters).map((row) => {
+    const counts = new Array<number>(EMOTIONS.length).fill(0);
+    for (const c of row) counts[c]++;
+    return counts;
+  });
+}
+
+/** Fleiss' κ of the rows of a count table at `indices` (variable raters allowed). */
+export function fleissOfRows(table: readonly number[][], indices: Int32Array): number {
+  const rows = Array.from(indices, (i) => table[i]);
+  try {
+    return fleissKappaFromCounts(rows, { raters: "variable" }).kappa;
+  } catch {
+    return NaN; // a degenerate resample (no item with two ratings)
+  }
+}
+
+/** Per-category κ (category against the rest) of a count table, for categories used. */
+export interface CategoryKappa {
+  category: Emotion | "other";
+  kappa: number;
+  /** Share of all ratings in the category. */
+  proportion: number;
+}
+
+/** Agreement among models on one dataset. */
+export interface ModelAgreement {
+  names: string[];
+  items: number;
+  /** Fleiss' κ among the models with a percentile bootstrap interval over items. */
+  fleiss: BootstrapInterval;
+  perCategory: CategoryKappa[];
+  /** Nominal Krippendorff's α among the models. */
+  krippendorff: number;
+  /** Unweighted Cohen's κ of every pair of models (symmetric; 1 on the diagonal). */
+  pairwise: number[][];
+  /** Share of items on which every model gives the same class. */
+  unanimous: number;
+}
+
+/**
+ * Fleiss' κ (with bootstrap interval), per-category κ, Krippendorff's α, pairwise Cohen's κ and
+ * the unanimous share among the joined models. Needs at least two models.
+ */
+export function modelAgreement(
+  joined: JoinedPredictions,
+  opts: { resamples?: number; seed?: number } = {},
+): ModelAgreement {
+  const m = joined.preds.length;
+  if (m < 2) throw new Error("agreement among models needs at least two models");
+  const counts = countsPerItem(joined.preds);
+  const fleiss = studyInterval(counts.length, (idx) => fleissOfRows(counts, idx), opts);
+  const full = fleissKappaFromCounts(counts);
+  const perCategory: CategoryKappa[] = full.categories
+    .filter((c) => c.proportion > 0)
+    .map((c) => ({ category: EMOTIONS[c.category], kappa: c.kappa, proportion: c.proportion }));
+  const pairwise = joined.preds.map((a) => joined.preds.map((b) => cohenKappa(a, b)));
+  let unanimous = 0;
+  for (const row of counts) if (row.includes(m)) unanimous++;
+  return {
+    names: joined.names,
+    items: counts.length,
+    fleiss,
+    perCategory,
+    krippendorff: krippendorffAlpha(ratersToItems(joined.preds)),
+    pairwise,
+    unanimous: unanimous / counts.length,
+  };
+}
+
+/** Columns of the human vote table: the eight emotions, then unknown / not-a-face. */
+export const VOTE_CATEGORIES: readonly (Emotion | "other")[] = [...EMOTIONS, "other"];
+
+/**
+ * The crowd's count table (items × VOTE_CATEGORIES) from samples' `votes` (FER+: ten votes per
+ * image), in sample order. Throws naming the first sample without votes.
+ */
+export function voteTable(samples: readonly Sample[]): number[][] {
+  return samples.map((s) => {
+    if (s.votes === undefined) {
+      throw new Error(`sample "${s.id}" has no annotator votes (FER+ keeps them; others do not)`);
+    }
+    return VOTE_CATEGORIES.map((c) => s.votes?.[c] ?? 0);
+  });
+}
+
+/** Agreement among human annotators. */
+export interface HumanAgreement {
+  items: number;
+  /** Mean number of votes per item. */
+  votesPerItem: number;
+  fleiss: BootstrapInterval;
+  perCategory: CategoryKappa[];
+}
+
+/**
+ * Fleiss' κ of the annotators' votes (each item's own number of votes; Fleiss 1971 with
+ * per-item n_i, see lib/metrics FleissRaters "variable"), with a bootstrap interval over items,
+ * and per-category κ.
+ */
+export function humanAgreement(
+  votes: readonly number[][],
+  opts: { resamples?: number; seed?: number } = {},
+): HumanAgreement {
+  if (votes.length === 0) throw new Error("human agreement: no items");
+  const full = fleissKappaFromCounts(votes, { raters: "variable" });
+  const fleiss = studyInterval(votes.length, (idx) => fleissOfRows(votes, idx), opts);
+  const total = votes.reduce((a, r) => a + r.reduce((x, y) => x + y, 0), 0);
+  return {
+    items: votes.length,
+    votesPerItem: total / votes.length,
+    fleiss,
+    perCategory: full.categories
+      .filter((c) => c.proportion > 0)
+      .map((c) => ({
+        category: VOTE_CATEGORIES[c.category],
+        kappa: c.kappa,
+        proportion: c.proportion,
+      })),
+  };
+}
+
+/**
+ * Paired bootstrap interval of κ(humans) − κ(models) over the same items (the same resample
+ * indices for both): `votes` and the models' count table must list the same items in order.
+ */
+export function humanModelGap(
+  votes: readonly number[][],
+  modelCounts: readonly number[][],
+  opts: { resamples?: number; seed?: number } = {},
+): BootstrapInterval {
+  if (votes.length !== modelCounts.length) {
+    throw new Error(`human/model gap: ${votes.length} voted items, ${modelCounts.length} rated`);
+  }
+  return studyInterval(
+    votes.length,
+    (idx) => fleissOfRows(votes, idx) - fleissOfRows(modelCounts, idx),
+    opts,
+  );
+}
+
+/** A coverage-against-accuracy curve under a name. */
+export interface NamedCurve {
+  name: string;
+  points: CoveragePoint[];
+}
+
+/** Ensemble and single-model selective-prediction results on joined predictions. */
+export interface EnsembleStudy {
+  /** Mean-probability ensemble, confidence = mean probability of its class. */
+  meanProb: NamedCurve;
+  /** Each model alone, confidence = its top probability. */
+  single: NamedCurve[];
+  /**
+   * Plurality vote (ties: lowest class id) that abstains unless at least `minVotes` models give
+   * the winning class, for minVotes = 1 (never abstains) .. all models (unanimity).
+   */
+  votes: { minVotes: number; coverage: number; accuracy: number }[];
+  /** Accuracy of the mean-probability ensemble with no abstention, and of each model. */
+  fullAccuracy: { name: string; accuracy: number }[];
+}
+
+/**
+ * Selective prediction on joined predictions: the mean-probability ensemble's and each model's
+ * coverage-against-accuracy curve, and the majority vote with abstention at every vote count.
+ */
+export function ensembleStudy(joined: JoinedPredictions): EnsembleStudy {
+  const n = joined.ids.length;
+  const m = joined.preds.length;
+  if (n === 0) throw new Error("ensemble: no items");
+  const k = EMOTIONS.length;
+  const mats = joined.probs.map((data) => ({ rows: n, cols: k, data }));
+  const mean = meanProbability(mats);
+  const meanCurve = coverageAccuracyCurve(joined.labels, mean.pred, mean.confidence);
+  const single = joined.preds.map((pred, j) => {
+    const conf = new Float64Array(n);
+    for (let i = 0; i < n; i++) conf[i] = joined.probs[j][i * k + pred[i]];
+    return { name: joined.names[j], points: coverageAccuracyCurve(joined.labels, pred, conf) };
+  });
+  const votes: EnsembleStudy["votes"] = [];
+  const vote = majorityVote(joined.preds, { ties: "lowest" });
+  for (let need = 1; need <= m; need++) {
+    const pred = vote.pred.map((p, i) => (vote.confidence[i] * m + 1e-9 >= need ? p : ABSTAIN));
+    const s = selectiveAccuracy(joined.labels, pred);
+    votes.push({ minVotes: need, coverage: s.coverage, accuracy: s.accuracy });
+  }
+  const acc = (pred: ArrayLike<number>) => {
+    let hits = 0;
+    for (let i = 0; i < n; i++) if (pred[i] === joined.labels[i]) hits++;
+    return hits / n;
+  };
+  return {
+    meanProb: { name: "mean-probability ensemble", points: meanCurve },
+    single,
+    votes,
+    fullAccuracy: [
+      { name: "mean-probability ensemble", accuracy: acc(mean.pred) },
+      ...joined.preds.map((p, j) => ({ name: joined.names[j], accuracy: acc(p) })),
+    ],
+  };
+}
+
+/**
+ * The curve's accuracy at each target coverage (the point with the smallest coverage ≥ target;
+ * NaN beyond the curve's end), for plotting and tables. Pure.
+ */
+export function accuracyAtCoverage(
+  points: readonly CoveragePoint[],
+  targets: readonly number[],
+): { coverage: number; accuracy: number }[] {
+  return targets.map((t) => {
+    const p = points.find((q) => q.coverage >= t - 1e-12);
+    return { coverage: t, accuracy: p ? p.accuracy : NaN };
+  });
+}

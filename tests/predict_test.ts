@@ -1,0 +1,334 @@
+/**
+ * lib/predict.ts and `kit predict` on a folder dataset and ONNX models built by the test:
+ * canonical columns, skipped corrupt images, cache hits, and resuming after a killed run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { attr, buildModel, floatTensor, int64Tensor, node } from "../lib/onnx/mod.ts";
+import { decodeImage, encodePng } from "../lib/image.ts";
+import { loadDataset } from "../lib/datasets/mod.ts";
+import { loadCard } from "../lib/models/registry.ts";
+import type { ModelCard } from "../lib/models/card.ts";
+import { Engine } from "../lib/engine.ts";
+import { predictDataset } from "../lib/predict.ts";
+import { parsePredictions, readPredictions } from "../lib/predictions.ts";
+import type { Emotion } from "../lib/taxonomy.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A conv net on [N,1,48,48]: `layers` 3x3 convs of `width` channels, pool, linear to `classes`. */
+function convModel(width: number, layers: number, classes: number): Uint8Array {
+  const r = rng(width * 100 + layers);
+  const inits = [int64Tensor("shape", [2], [-1, width])];
+  const nodes = [];
+  let prev = "x";
+  let cin = 1;
+  for (let l = 0; l < layers; l++) {
+    inits.push(
+      floatTensor(
+        `w${l}`,
+        [width, cin, 3, 3],
+        Array.from({ length: width * cin * 9 }, () => (r() - 0.5) / Math.sqrt(cin * 9) * 2),
+      ),
+    );
+    nodes.push(node("Conv", [prev, `w${l}`], [`c${l}`], { pads: attr.ints([1, 1, 1, 1]) }));
+    nodes.push(node("Relu", [`c${l}`], [`a${l}`]));
+    prev = `a${l}`;
+    cin = width;
+  }
+  inits.push(
+    floatTensor(
+      "fc",
+      [width, classes],
+      Array.from({ length: width * classes }, () => (r() - 0.5) * 8),
+    ),
+  );
+  nodes.push(node("GlobalAveragePool", [prev], ["pool"]));
+  nodes.push(node("Reshape", ["pool", "shape"], ["feat"]));
+  nodes.push(node("MatMul", ["feat", "fc"], ["logits"]));
+  return buildModel({
+    inputs: [{ name: "x", dims: ["N", 1, 48, 48] }],
+    outputs: [{ name: "logits", dims: ["N", classes] }],
+    initializers: inits,
+    nodes,
+  });
+}
+
+/** faceapi's class order (not the kit's): tests the mapping onto canonical columns. */
+const SEVEN: Emotion[] = ["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"];
+
+function card(classes: Emotion[], onnx = "model.onnx"): ModelCard {
+  return {
+    id: "conv-test",
+    name: "conv test model",
+    description: "built by tests/predict_test.ts",
+    source: { kind: "repo", path: "none" },
+    format: "onnx",
+    onnx,
+    input: {
+      name: "x",
+      layout: "NCHW",
+      height: 48,
+      width: 48,
+      channels: 1,
+      colorOrder: "gray",
+      resize: "bilinear-half-pixel",
+      normalization: { scale: 1 / 255, mean: [0.5], std: [0.5] },
+      batch: "dynamic",
+    },
+    output: { name: "logits", kind: "logits", classes, sourceClasses: classes.map(String) },
+    preprocessingSource: "test",
+    trainingData: "none",
+    licence: "none",
+    citation: "none",
+  };
+}
+
+/** A class-per-folder dataset of `perClass` random 40x40 gray PNGs per class, plus one corrupt. */
+async function makeDataset(root: string, perClass: number): Promise<void> {
+  const r = rng(77);
+  for (const cls of ["happy", "sad", "angry", "surprise"]) {
+    await Deno.mkdir(join(root, cls), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const data = new Uint8Array(40 * 40).map(() => Math.floor(r() * 256));
+      const png = await encodePng({ data, width: 40, height: 40, channels: 1 });
+      await Deno.writeFile(join(root, cls, `${String(i).padStart(4, "0")}.png`), png);
+    }
+  }
+  await Deno.writeFile(
+    join(root, "sad", "9999-corrupt.png"),
+    new TextEncoder().encode("not a png"),
+  );
+}
+
+interface Fixture {
+  dir: string;
+  data: string;
+}
+
+async function withFixture(perClass: number, fn: (f: Fixture) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "fer-predict-" });
+  const before = Deno.env.get("FER_CACHE");
+  Deno.env.set("FER_CACHE", join(dir, "cache"));
+  try {
+    const data = join(dir, "data");
+    await makeDataset(data, perClass);
+    await fn({ dir, data });
+  } finally {
+    if (before === undefined) Deno.env.delete("FER_CACHE");
+    else Deno.env.set("FER_CACHE", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function writeModel(
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+  c: ModelCard,
+): Promise<string> {
+  await Deno.writeFile(join(dir, `${name}.onnx`), bytes);
+  const path = join(dir, `${name}.json`);
+  await Deno.writeTextFile(path, JSON.stringify({ ...c, onnx: `${name}.onnx` }));
+  return path;
+}
+
+Deno.test("predictDataset: canonical columns, engine-checked probabilities, corrupt image reported, cache hit", async () => {
+  await withFixture(6, async ({ dir, data }) => {
+    const model = await loadCard(await writeModel(dir, "m7", convModel(4, 1, 7), card(SEVEN)));
+    const ds = await loadDataset(data);
+    assert.equal(ds.samples.length, 25);
+    const res = await predictDataset(model, ds, { progress: false, batchSize: 4, chunkSize: 10 });
+    assert.deepEqual(res.classes, [
+      "angry",
+      "disgust",
+      "fear",
+      "happy",
+      "sad",
+      "surprise",
+      "neutral",
+    ]);
+    assert.equal(res.stats.total, 25);
+    assert.equal(res.stats.predicted, 24);
+    assert.equal(res.stats.inferred, 24);
+    assert.equal(res.stats.unreadable.length, 1);
+    assert.match(res.stats.unreadable[0].file, /9999-corrupt\.png$/);
+    assert.ok(!res.rows.some((r) => r.id.includes("corrupt")));
+
+    // Independent path: decode, preprocess and run one image through the engine directly.
+    const row = res.rows[7];
+    const sample = ds.samples.find((s) => s.id === row.id)!;
+    assert.equal(row.label, sample.label);
+    const engine = await Engine.create(model);
+    const { probs } = await engine.predictImages([await decodeImage(sample.source)]);
+    await engine.dispose();
+    for (let m = 0; m < 7; m++) {
+      const col = res.classes.indexOf(SEVEN[m]);
+      assert.ok(Math.abs(row.probs[col] - probs[m]) < 1e-6, `${SEVEN[m]}`);
+    }
+    let best = 0;
+    for (let m = 1; m < 7; m++) if (probs[m] > probs[best]) best = m;
+    assert.equal(row.pred, SEVEN[best]);
+    assert.ok(Math.abs(row.probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+
+    // Second run: everything from the cache, nothing inferred, same table.
+    const again = await predictDataset(model, ds, { progress: false, batchSize: 4, chunkSize: 10 });
+    assert.equal(again.stats.inferred, 0);
+    assert.equal(again.stats.fromCache, 25);
+    assert.equal(again.stats.provider, "cache");
+    assert.equal(again.stats.unreadable.length, 1, "unreadable images are remembered by the cache");
+    assert.deepEqual(again.rows, res.rows);
+
+    // A different preprocessing spec is a different cache entry.
+    const other = {
+      ...model,
+      card: {
+        ...model.card,
+        input: { ...model.card.input, resize: "bilinear-tf-legacy" as const },
+      },
+    };
+    const third = await predictDataset(other, ds, { progress: false, chunkSize: 10 });
+    assert.equal(third.stats.inferred, 24);
+    assert.notEqual(third.stats.cacheKey, res.stats.cacheKey);
+  });
+});
+
+Deno.test("a model with contempt gets a p_contempt column; a CLI run writes CSV and skipped list", async () => {
+  await withFixture(3, async ({ dir, data }) => {
+    const eight: Emotion[] = [...SEVEN, "contempt"];
+    const cardPath = await writeModel(dir, "m8", convModel(4, 1, 8), card(eight));
+    const out = join(dir, "out", "preds.csv");
+    const cmd = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(PROJECT_ROOT, "lib/cli/main.ts"),
+        "predict",
+        "--model",
+        cardPath,
+        "--dataset",
+        data,
+        "--out",
+        out,
+        "--quiet",
+      ],
+      env: { FER_CACHE: join(dir, "cache") },
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const res = await cmd.output();
+    const text = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
+    assert.equal(res.code, 0, text);
+    assert.match(text, /12 predictions/);
+    assert.match(text, /skipped 1: 1 unreadable/);
+    const table = await readPredictions(out);
+    assert.equal(table.classes.length, 8);
+    assert.equal(table.classes[7], "contempt");
+    assert.equal(table.rows.length, 12);
+    const skipped = await Deno.readTextFile(join(dir, "out", "preds.skipped.csv"));
+    assert.match(skipped, /^id,file,reason\n,.*9999-corrupt\.png,/);
+
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(PROJECT_ROOT, "lib/cli/main.ts"),
+        "predict",
+        "--model",
+        cardPath,
+        "--dataset",
+        data,
+        "--batch",
+        "zero",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(bad.code, 2);
+    assert.match(new TextDecoder().decode(bad.stderr), /--batch must be a positive integer/);
+  });
+});
+
+Deno.test("a killed run resumes where it stopped and ends with the same CSV as a clean run", async () => {
+  await withFixture(100, async ({ dir, data }) => {
+    // Heavy enough (3 convs of 32 channels at 48x48) that the run takes seconds.
+    const cardPath = await writeModel(dir, "slow", convModel(32, 3, 7), card(SEVEN));
+    const cli = (out: string, cache: string, extra: string[] = []) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          join(PROJECT_ROOT, "lib/cli/main.ts"),
+          "predict",
+          "--model",
+          cardPath,
+          "--dataset",
+          data,
+          "--out",
+          out,
+          "--chunk-size",
+          "20",
+          "--batch",
+          "4",
+          "--threads",
+          "1",
+          "--quiet",
+          ...extra,
+        ],
+        env: { FER_CACHE: cache },
+        stdout: "piped",
+        stderr: "piped",
+      });
+    const cache = join(dir, "cache-resume");
+    const child = cli(join(dir, "killed.csv"), cache).spawn();
+    // Wait for the first chunks to land, then kill the process outright.
+    const chunks = async () => {
+      try {
+        const sub = (await Array.fromAsync(Deno.readDir(join(cache, "predictions"))))[0];
+        if (sub === undefined) return 0;
+        const files = await Array.fromAsync(Deno.readDir(join(cache, "predictions", sub.name)));
+        return files.filter((f) => /^chunk-\d{6}\.json$/.test(f.name)).length;
+      } catch {
+        return 0;
+      }
+    };
+    const deadline = Date.now() + 60_000;
+    while ((await chunks()) < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill("SIGKILL");
+    const killed = await child.output();
+    assert.notEqual(killed.code, 0, "the first run was killed before it finished");
+    const done = await chunks();
+    assert.ok(done >= 2 && done < 21, `chunks written before the kill: ${done}`);
+    await assert.rejects(() => Deno.stat(join(dir, "killed.csv")), "no CSV from a killed run");
+
+    const resumed = await cli(join(dir, "resumed.csv"), cache).output();
+    const rText = new TextDecoder().decode(resumed.stdout);
+    assert.equal(resumed.code, 0, new TextDecoder().decode(resumed.stderr));
+    const m = rText.match(/(\d+) from cache, (\d+) inferred/);
+    assert.ok(m, rText);
+    const [fromCache, inferred] = [Number(m[1]), Number(m[2])];
+    assert.equal(fromCache, done * 20, `resumed: ${m[0]} after ${done} chunks`);
+    // 401 samples, one unreadable (counted in its chunk, never inferred).
+    assert.ok(fromCache + inferred >= 400 && fromCache + inferred <= 401, m[0]);
+
+    const clean = await cli(join(dir, "clean.csv"), join(dir, "cache-clean"), ["--no-cache"])
+      .output();
+    assert.equal(clean.code, 0);
+    const a = await Deno.readTextFile(join(dir, "resumed.csv"));
+    const b = await Deno.readTextFile(join(dir, "clean.csv"));
+    assert.equal(a, b);
+    assert.equal(parsePredictions(a, "resumed.csv").rows.length, 400);
+  });
+});
