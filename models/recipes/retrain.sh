@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     --budget-minutes) BUDGET="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --sequential) SEQUENTIAL=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "retrain.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
