@@ -326,7 +326,10 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The gist of an onnxruntime error: from its "Failed to ..." sentence when it has one. */
 function firstLine(s: string): string {
-  const line = s.split("\n").find((l) => l.trim() !== "") ?? s;
+  const at = s.indexOf("Failed to");
+  const text = at >= 0 ? s.slice(at) : s;
+  const line = text.split("\n").find((l) => l.trim() !== "") ?? text;
   return line.length > 200 ? line.slice(0, 197) + "..." : line;
 }

@@ -46,8 +46,12 @@ export interface PredictOptions {
   detect?: DetectorName;
   /** Override the detector card's score threshold. */
   detectThreshold?: number;
+  /** Folder of the detector ONNX files (default: lib/detect/card.ts detectorsDir()). */
+  detectorsDir?: string;
   /** Use and fill the on-disk cache (default true). */
   cache?: boolean;
+  /** Cache folder (default `<cacheRoot()>/predictions`, i.e. FER_CACHE or .cache). */
+  cacheDir?: string;
   /** Samples per cache chunk (default 256). */
   chunkSize?: number;
   /** Images decoded ahead of inference (default max(16, 2 × batch)). */
@@ -186,7 +190,7 @@ export async function predictDataset(
     opts.detectThreshold,
     chunkSize,
   );
-  const dir = join(cacheRoot(), "predictions", key);
+  const dir = join(opts.cacheDir ?? join(cacheRoot(), "predictions"), key);
   const nChunks = Math.ceil(samples.length / chunkSize);
   const chunkIds = (k: number) =>
     samples.slice(k * chunkSize, (k + 1) * chunkSize).map((s) => s.id);
@@ -239,6 +243,7 @@ export async function predictDataset(
     const detector = opts.detect === undefined ? undefined : await createDetector(opts.detect, {
       scoreThreshold: opts.detectThreshold,
       intraOpThreads: opts.threads,
+      dir: opts.detectorsDir,
     });
     const progress = opts.progress === false
       ? undefined

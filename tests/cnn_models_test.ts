@@ -228,7 +228,9 @@ Deno.test({
     const images: RawImage[] = [];
     const labels: number[] = [];
     for (const [name, , emotion] of rows) {
-      images.push(await decodeImage({ kind: "file", path: join(root, "ferplus", "FER2013Test", name) }));
+      images.push(
+        await decodeImage({ kind: "file", path: join(root, "ferplus", "FER2013Test", name) }),
+      );
       labels.push(Number(emotion));
     }
     for (const id of IDS) {

@@ -367,7 +367,7 @@ Deno.test({
       "mini-xception-fer2013",
       [{ dataset: "expw", split: "train" }, { dataset: "ckplus", split: "train" }],
       [{ dataset: "expw", split: "test" }, { dataset: "ckplus", split: "test" }],
-      { maxTrain: 700, maxTest: 500, progress: false },
+      { maxTrain: 500, maxTest: 300, progress: false },
     );
     const acc = (tr: string, te: string) =>
       res.cells.find((c) => c.train === tr && c.test === te)!.accuracy;

@@ -117,22 +117,21 @@ Deno.test("detectorInput: YuNet letterbox (BGR, zero padding) and UltraFace stre
 
 Deno.test("a missing detector file names the folder and the download URL", async () => {
   const empty = await Deno.makeTempDir();
-  const before = Deno.env.get("FER_DETECTORS");
-  Deno.env.set("FER_DETECTORS", empty);
   try {
     await assert.rejects(
-      () => createDetector("ultraface"),
+      () => createDetector("ultraface", { dir: empty }),
       /ultraface_version-RFB-320\.onnx not found\. Download https:\/\/github\.com\/Linzaer\/.*version-RFB-320\.onnx/,
     );
     await Deno.writeFile(
       join(empty, "face_detection_yunet_2023mar.onnx"),
       new Uint8Array([1, 2, 3]),
     );
-    await assert.rejects(() => createDetector("yunet"), /SHA-256 .* differs from the card/);
+    await assert.rejects(
+      () => createDetector("yunet", { dir: empty }),
+      /SHA-256 .* differs from the card/,
+    );
     await assert.rejects(() => createDetector("retinaface"), /unknown face detector "retinaface"/);
   } finally {
-    if (before === undefined) Deno.env.delete("FER_DETECTORS");
-    else Deno.env.set("FER_DETECTORS", before);
     await Deno.remove(empty, { recursive: true });
   }
 });
@@ -196,14 +195,12 @@ Deno.test({
     const samples = ds.samples.filter((_, i) => i % 571 === 0).slice(0, 10);
     const sub = { name: "expw-10", samples, hash: await datasetHash(samples) };
     const model = await loadCard("mini-xception-fer2013");
-    const dirCache = await Deno.makeTempDir();
-    const before = Deno.env.get("FER_CACHE");
-    Deno.env.set("FER_CACHE", dirCache);
+    const cacheDir = await Deno.makeTempDir();
     try {
-      const res = await predictDataset(model, sub, { detect: "yunet", progress: false });
+      const res = await predictDataset(model, sub, { detect: "yunet", progress: false, cacheDir });
       assert.equal(res.stats.predicted + res.stats.noFace.length, 10);
       assert.ok(res.stats.predicted >= 6, `${res.stats.predicted} faces found`);
-      const plain = await predictDataset(model, sub, { progress: false });
+      const plain = await predictDataset(model, sub, { progress: false, cacheDir });
       assert.notEqual(plain.stats.cacheKey, res.stats.cacheKey);
       // The detector's box differs from the published one, so some probabilities move.
       const moved = res.rows.filter((r) => {
@@ -212,9 +209,7 @@ Deno.test({
       });
       assert.ok(moved.length > 0);
     } finally {
-      if (before === undefined) Deno.env.delete("FER_CACHE");
-      else Deno.env.set("FER_CACHE", before);
-      await Deno.remove(dirCache, { recursive: true });
+      await Deno.remove(cacheDir, { recursive: true });
     }
   },
 });

@@ -114,19 +114,17 @@ async function makeDataset(root: string, perClass: number): Promise<void> {
 interface Fixture {
   dir: string;
   data: string;
+  /** Prediction cache folder of this fixture (never the project's). */
+  cacheDir: string;
 }
 
 async function withFixture(perClass: number, fn: (f: Fixture) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "fer-predict-" });
-  const before = Deno.env.get("FER_CACHE");
-  Deno.env.set("FER_CACHE", join(dir, "cache"));
   try {
     const data = join(dir, "data");
     await makeDataset(data, perClass);
-    await fn({ dir, data });
+    await fn({ dir, data, cacheDir: join(dir, "cache", "predictions") });
   } finally {
-    if (before === undefined) Deno.env.delete("FER_CACHE");
-    else Deno.env.set("FER_CACHE", before);
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -144,11 +142,16 @@ async function writeModel(
 }
 
 Deno.test("predictDataset: canonical columns, engine-checked probabilities, corrupt image reported, cache hit", async () => {
-  await withFixture(6, async ({ dir, data }) => {
+  await withFixture(6, async ({ dir, data, cacheDir }) => {
     const model = await loadCard(await writeModel(dir, "m7", convModel(4, 1, 7), card(SEVEN)));
     const ds = await loadDataset(data);
     assert.equal(ds.samples.length, 25);
-    const res = await predictDataset(model, ds, { progress: false, batchSize: 4, chunkSize: 10 });
+    const res = await predictDataset(model, ds, {
+      progress: false,
+      batchSize: 4,
+      chunkSize: 10,
+      cacheDir,
+    });
     assert.deepEqual(res.classes, [
       "angry",
       "disgust",
@@ -182,7 +185,12 @@ Deno.test("predictDataset: canonical columns, engine-checked probabilities, corr
     assert.ok(Math.abs(row.probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
 
     // Second run: everything from the cache, nothing inferred, same table.
-    const again = await predictDataset(model, ds, { progress: false, batchSize: 4, chunkSize: 10 });
+    const again = await predictDataset(model, ds, {
+      progress: false,
+      batchSize: 4,
+      chunkSize: 10,
+      cacheDir,
+    });
     assert.equal(again.stats.inferred, 0);
     assert.equal(again.stats.fromCache, 25);
     assert.equal(again.stats.provider, "cache");
@@ -197,7 +205,7 @@ Deno.test("predictDataset: canonical columns, engine-checked probabilities, corr
         input: { ...model.card.input, resize: "bilinear-tf-legacy" as const },
       },
     };
-    const third = await predictDataset(other, ds, { progress: false, chunkSize: 10 });
+    const third = await predictDataset(other, ds, { progress: false, chunkSize: 10, cacheDir });
     assert.equal(third.stats.inferred, 24);
     assert.notEqual(third.stats.cacheKey, res.stats.cacheKey);
   });

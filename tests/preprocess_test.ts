@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import sharp from "sharp";
+import { decodeImage } from "../lib/image.ts";
 import {
   faceCropRect,
   type FloatImage,
@@ -376,14 +376,8 @@ Deno.test({
   ignore: FER_DATA === undefined,
   fn: async () => {
     const file = join(FER_DATA!, "ferplus", "FER2013Test", "fer0032220.png");
-    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
-    assert.equal(info.width, 48);
-    const img: RawImage = {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-      width: 48,
-      height: 48,
-      channels: info.channels === 1 ? 1 : 3,
-    };
+    const img: RawImage = await decodeImage({ kind: "file", path: file });
+    assert.equal(img.width, 48);
     const base: InputSpec = { ...GRAY48, height: 64, width: 64 };
     const legacy = preprocess(img, { input: { ...base, resize: "bilinear-tf-legacy" } });
     const half = preprocess(img, { input: { ...base, resize: "bilinear-half-pixel" } });

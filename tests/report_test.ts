@@ -300,24 +300,28 @@ const SHARED_DATA = Deno.env.get("FER_DATA");
 Deno.test("every notebooks/NN-*.ipynb type-checks (the kernel does not check types)", async () => {
   const all = await discoverNotebooks(NOTEBOOKS);
   assert.ok(all.some((n) => n.slug === "00-datasets"));
-  for (const nb of all) {
-    const parsed = await readNotebook(nb.path);
-    const code = parsed.cells.filter((c) => c.cell_type === "code")
-      .map((c) => Array.isArray(c.source) ? c.source.join("") : c.source).join("\n\n");
-    const tmp = join(NOTEBOOKS, `.typecheck-${nb.slug}-${Deno.pid}.ts`);
-    await Deno.writeTextFile(tmp, code + "\n");
-    try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["check", "--quiet", tmp],
-        cwd: PROJECT_ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const err = new TextDecoder().decode(out.stderr).replaceAll(tmp, nb.path);
-      assert.equal(out.code, 0, `${nb.slug}: type errors\n${err.slice(0, 3000)}`);
-    } finally {
-      await Deno.remove(tmp);
+  const files = new Map<string, string>(); // temp file -> notebook
+  try {
+    for (const nb of all) {
+      const parsed = await readNotebook(nb.path);
+      const code = parsed.cells.filter((c) => c.cell_type === "code")
+        .map((c) => Array.isArray(c.source) ? c.source.join("") : c.source).join("\n\n");
+      const tmp = join(NOTEBOOKS, `.typecheck-${nb.slug}-${Deno.pid}.ts`);
+      await Deno.writeTextFile(tmp, code + "\n");
+      files.set(tmp, nb.path);
     }
+    // One `deno check` for all notebooks: they share most of lib/.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", ...files.keys()],
+      cwd: PROJECT_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    let err = new TextDecoder().decode(out.stderr);
+    for (const [tmp, path] of files) err = err.replaceAll(tmp, path);
+    assert.equal(out.code, 0, `notebook type errors\n${err.slice(0, 4000)}`);
+  } finally {
+    for (const tmp of files.keys()) await Deno.remove(tmp).catch(() => {});
   }
 });
 

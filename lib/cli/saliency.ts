@@ -46,7 +46,6 @@ import {
   overlayPng,
 } from "../saliency/overlay.ts";
 import { randomizationCheck, type RandomizationResult } from "../saliency/randomize.ts";
-import type { BatchScorer } from "../saliency/scorer.ts";
 import type { BaselineKind, SaliencyMap } from "../saliency/tensor.ts";
 import { argmaxMap } from "../saliency/tensor.ts";
 
@@ -638,8 +637,7 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
       console.error(`randomisation check (${randMode}) on ${nImages} images...`);
       const r = await randomizationCheck({
         model: bytes,
-        makeScorer: (b) => EngineScorer.fromBytes(b, card, { batchSize }, batchSize),
-        dispose: (s: BatchScorer) => (s as EngineScorer).dispose(),
+        ...EngineScorer.factory(card, { batchSize }, batchSize),
         inputs: subset.map((it) => it.x),
         classIndices: subset.map((it) => it.pred),
         explain: async (s, x, c) => (await explainMaps(s, x, [c], method, opts))[0],

@@ -97,11 +97,14 @@ export async function readDetectorCard(nameOrId: string): Promise<DetectorCard> 
 }
 
 /**
- * Locate and verify a detector's ONNX file; returns its bytes. Errors say where the kit looked
- * and where to download the file.
+ * Locate (in `folder`, default detectorsDir()) and verify a detector's ONNX file; returns its
+ * bytes. Errors say where the kit looked and where to download the file.
  */
-export async function readDetectorModel(card: DetectorCard): Promise<Uint8Array> {
-  const dir = await detectorsDir();
+export async function readDetectorModel(
+  card: DetectorCard,
+  folder?: string,
+): Promise<Uint8Array> {
+  const dir = folder ?? await detectorsDir();
   const path = join(dir, card.file);
   let bytes: Uint8Array;
   try {

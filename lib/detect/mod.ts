@@ -25,6 +25,8 @@ export interface DetectorOptions {
   scoreThreshold?: number;
   /** onnxruntime intra-op threads. */
   intraOpThreads?: number;
+  /** Folder holding the detector ONNX files (default: detectorsDir()). */
+  dir?: string;
 }
 
 /** The detector input tensor for an image, and how its pixels map back to the image. */
@@ -133,7 +135,7 @@ export async function createDetector(
   opts: DetectorOptions = {},
 ): Promise<FaceDetector> {
   const card = await readDetectorCard(name);
-  const bytes = await readDetectorModel(card);
+  const bytes = await readDetectorModel(card, opts.dir);
   const so: ort.InferenceSession.SessionOptions = {
     executionProviders: ["cpu"],
     // UltraFace lists its weights as graph inputs; onnxruntime warns once per weight.

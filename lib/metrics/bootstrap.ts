@@ -265,6 +265,11 @@ export function stableKeyOrder(keys: ArrayLike<number>, numKeys: number): Int32A
  * receives, per key, how many drawn items have it (`counts`) and, when `values` is given, the sum
  * of their values (`sums`). Buffers are reused between calls. Any statistic of per-key counts
  * (confusion matrices) needs only this; the resample distribution is that of the plain bootstrap.
+ *
+ * Speed: without values a draw costs one generator step and a look-up in a small block table
+ * (the key of each run of 2^s sorted positions). With values, draws only count each position's
+ * multiplicity (a byte array) and one sequential pass per resample sums counts and values per key,
+ * which avoids a random read of the values on every draw.
  */
 export function bootstrapStrata(
   keys: ArrayLike<number>,
@@ -282,10 +287,13 @@ export function bootstrapStrata(
   const order = stableKeyOrder(keys, numKeys);
   const sortedKeys = new Int32Array(n);
   for (let i = 0; i < n; i++) sortedKeys[i] = keys[order[i]];
+  const start = new Int32Array(numKeys + 1);
+  for (let i = 0; i < n; i++) start[sortedKeys[i] + 1]++;
+  for (let k = 0; k < numKeys; k++) start[k + 1] += start[k];
   const values = opts.values;
-  const sortedValues = new Float64Array(values === undefined ? 0 : n);
-  if (values !== undefined) { for (let i = 0; i < n; i++) sortedValues[i] = values[order[i]]; }
   const hasValues = values !== undefined;
+  const sortedValues = new Float64Array(hasValues ? n : 0);
+  if (hasValues) { for (let i = 0; i < n; i++) sortedValues[i] = values[order[i]]; }
   // Block table: the key of every block of 2^shift sorted positions, or -1 when it holds several.
   let shift = 0;
   while ((n >>> shift) > 16384) shift++;
@@ -298,16 +306,22 @@ export function bootstrapStrata(
   }
   const counts = new Float64Array(numKeys);
   const sums = new Float64Array(numKeys);
+  const intCounts = new Int32Array(numKeys);
+  // Multiplicity of each sorted position in the current resample (values mode). A byte wraps
+  // past 255; `overflow` keeps the lost multiples of 256 (practically never used).
+  const mult = new Uint8Array(hasValues ? n : 0);
+  const overflow = new Map<number, number>();
   const threshold = (TWO32 - n) % n;
   const small = n <= 2097152; // x·n < 2^53: exact in one multiplication
   const state = seedState(opts.seed);
   let s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
   for (let b = 0; b < opts.resamples; b++) {
-    counts.fill(0);
-    if (hasValues) sums.fill(0);
-    for (let i = 0; i < n; i++) {
-      let j = 0;
-      for (;;) {
+    // Three copies of the draw loop (hot paths kept free of branches): xoshiro128** step, then
+    // Lemire's multiply-shift; a rejected draw (low word < threshold) is simply redrawn.
+    if (small && !hasValues) {
+      intCounts.fill(0);
+      let i = 0;
+      while (i < n) {
         const r = Math.imul(s1, 5);
         const x = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
         const t = s1 << 9;
@@ -317,25 +331,81 @@ export function bootstrapStrata(
         s0 ^= s3;
         s2 ^= t;
         s3 = (s3 << 11) | (s3 >>> 21);
-        let lo: number;
-        if (small) {
-          const m = x * n;
-          j = Math.floor(m * INV_TWO32);
-          lo = m - j * TWO32;
-        } else {
-          const xh = Math.floor(x / 65536);
-          const bb = (x - xh * 65536) * n;
-          const bHi = Math.floor(bb / 65536);
-          const c = xh * n + bHi;
-          j = Math.floor(c / 65536);
-          lo = (c - j * 65536) * 65536 + (bb - bHi * 65536);
-        }
-        if (lo >= threshold) break;
+        const m = x * n;
+        const j = (m * INV_TWO32) >>> 0;
+        if (m - j * TWO32 < threshold) continue;
+        let key = table[j >>> shift];
+        if (key < 0) key = sortedKeys[j];
+        intCounts[key]++;
+        i++;
       }
-      let key = table[j >>> shift];
-      if (key < 0) key = sortedKeys[j];
-      counts[key]++;
-      if (hasValues) sums[key] += sortedValues[j];
+      for (let k = 0; k < numKeys; k++) counts[k] = intCounts[k];
+    } else if (small) {
+      let i = 0;
+      while (i < n) {
+        const r = Math.imul(s1, 5);
+        const x = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        const m = x * n;
+        const j = (m * INV_TWO32) >>> 0;
+        if (m - j * TWO32 < threshold) continue;
+        if (++mult[j] === 0) overflow.set(j, (overflow.get(j) ?? 0) + 256);
+        i++;
+      }
+    } else {
+      if (!hasValues) counts.fill(0);
+      let i = 0;
+      while (i < n) {
+        const r = Math.imul(s1, 5);
+        const x = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        // x·n split at 2^16 so every product stays exact (see mulHiLo)
+        const xh = Math.floor(x / 65536);
+        const bb = (x - xh * 65536) * n;
+        const bHi = Math.floor(bb / 65536);
+        const c = xh * n + bHi;
+        const j = Math.floor(c / 65536);
+        if ((c - j * 65536) * 65536 + (bb - bHi * 65536) < threshold) continue;
+        if (hasValues) {
+          if (++mult[j] === 0) overflow.set(j, (overflow.get(j) ?? 0) + 256);
+        } else {
+          let key = table[j >>> shift];
+          if (key < 0) key = sortedKeys[j];
+          counts[key]++;
+        }
+        i++;
+      }
+    }
+    if (hasValues) {
+      for (let k = 0; k < numKeys; k++) {
+        let c = 0;
+        let sum = 0;
+        for (let j = start[k]; j < start[k + 1]; j++) {
+          const m = mult[j];
+          c += m;
+          sum += m * sortedValues[j];
+        }
+        counts[k] = c;
+        sums[k] = sum;
+      }
+      for (const [j, extra] of overflow) {
+        counts[sortedKeys[j]] += extra;
+        sums[sortedKeys[j]] += extra * sortedValues[j];
+      }
+      mult.fill(0);
+      overflow.clear();
     }
     visit(counts, sums, b);
   }

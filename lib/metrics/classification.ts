@@ -184,7 +184,7 @@ export function topKAccuracy(
   classes.forEach((c, j) => column.set(c, j));
   let hits = 0;
   for (let i = 0; i < m.rows; i++) {
-    const j = column.get(yTrue[i]);
+    const j = classes[yTrue[i]] === yTrue[i] ? yTrue[i] : column.get(yTrue[i]);
     if (j === undefined) {
       throw new Error(`top-k accuracy: y_true[${i}] = ${yTrue[i]} has no score column`);
     }

@@ -59,6 +59,26 @@ export class EngineScorer implements BatchScorer {
     return await EngineScorer.open(model, opts, batchSize);
   }
 
+  /**
+   * The `makeScorer` / `dispose` pair `randomizationCheck` needs, opening engines on edited
+   * bytes of the model `card` describes.
+   */
+  static factory(
+    card: ModelCard,
+    opts: EngineOptions = {},
+    batchSize?: number,
+  ): {
+    makeScorer: (bytes: Uint8Array) => Promise<BatchScorer>;
+    dispose: (s: BatchScorer) => Promise<void>;
+  } {
+    return {
+      makeScorer: (bytes) => EngineScorer.fromBytes(bytes, card, opts, batchSize),
+      dispose: async (s) => {
+        if (s instanceof EngineScorer) await s.dispose();
+      },
+    };
+  }
+
   /** Softmaxed probabilities, n x classes, model class order. */
   async predict(x: Float32Array, n: number): Promise<Float32Array> {
     return (await this.engine.runTensor(x, n)).probs;

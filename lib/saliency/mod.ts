@@ -51,6 +51,14 @@ export {
 } from "./dataset_views.ts";
 export { inferno } from "./colormap.ts";
 export {
+  explainMaps,
+  type MethodName,
+  type MethodOptions,
+  randomMap,
+  tensorToFace,
+} from "./explain.ts";
+export { cardBlack, cardShape, EngineScorer } from "./engine_scorer.ts";
+export {
   type FacePixels,
   heatmapRgb,
   mapPoints,

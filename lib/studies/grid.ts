@@ -47,7 +47,10 @@ export interface StudyGrid {
 
 /** Options of modelsOnDatasets. */
 export interface GridOptions {
-  /** Model ids (default: every registered FER model, sorted by id). */
+  /**
+   * Model ids (default: the comma-separated ids in the FER_MODELS environment variable when set,
+   * else every registered FER model, sorted by id).
+   */
   models?: readonly string[];
   /** Dataset names or paths (default STUDY_DATASETS). */
   datasets?: readonly string[];
@@ -65,11 +68,26 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * The model ids a study uses when none are given: FER_MODELS (comma-separated) when set and not
+ * empty, else every registered FER model (listModels order).
+ */
+export async function defaultModelIds(): Promise<string[]> {
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("FER_MODELS");
+  } catch {
+    env = undefined; // no --allow-env: fall back to the registry
+  }
+  const chosen = (env ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return chosen.length > 0 ? chosen : (await listModels()).map((m) => m.id);
+}
+
 /** Load the models that can run; the others go to `missing` with the reason. */
 export async function availableModels(
   ids?: readonly string[],
 ): Promise<{ models: ResolvedModel[]; missing: Missing[] }> {
-  const wanted = ids ?? (await listModels()).map((m) => m.id);
+  const wanted = ids ?? await defaultModelIds();
   const models: ResolvedModel[] = [];
   const missing: Missing[] = [];
   for (const id of wanted) {
