@@ -209,6 +209,10 @@ if (import.meta.main) {
       "",
       ...lines.map((l) => `- ${l}`),
       "",
+      "Wall-clock time depends on the machine's load (the load average above, on its 2 CPUs shared",
+      "with other jobs; the benchmark runs niced); CPU time (user + system) is the work itself and is",
+      "what an otherwise idle machine would take.",
+      "",
     ].join("\n");
     await writeFileAtomic(join(PROJECT_ROOT, "bench", "results", "metrics.md"), md);
     console.log("recorded in bench/results/metrics.md");

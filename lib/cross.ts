@@ -5,6 +5,7 @@
  */
 import { loadDataset } from "./datasets/mod.ts";
 import { embeddingMatrix, type Embeddings, extractEmbeddings } from "./embeddings.ts";
+import { PROJECT_ROOT } from "./config.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { accuracy, macroF1FromScores, perClassScores } from "./metrics/classification.ts";
 import { loadCard } from "./models/registry.ts";
@@ -441,6 +442,7 @@ export async function recordMarkdown(path: string, r: CrossResult, command: stri
   const close = `<!-- /cross:${r.backbone} -->`;
   const section = [
     open,
+    "",
     `## ${r.backbone}`,
     "",
     `Command: \`${command}\``,
@@ -456,4 +458,25 @@ export async function recordMarkdown(path: string, r: CrossResult, command: stri
     text = text.trimEnd() + "\n\n" + section + "\n";
   }
   await writeFileAtomic(path, text);
+  await denoFmt(path);
+}
+
+/**
+ * Format a Markdown file with `deno fmt` under the project's configuration, so that a generated
+ * record passes `deno fmt --check`. A failure is reported on stderr, never thrown.
+ */
+async function denoFmt(path: string): Promise<void> {
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--quiet", path],
+      cwd: PROJECT_ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      console.error(`deno fmt ${path} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+    }
+  } catch (e) {
+    console.error(`deno fmt ${path} failed: ${e instanceof Error ? e.message : e}`);
+  }
 }

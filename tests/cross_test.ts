@@ -292,7 +292,9 @@ Deno.test("cross: a matrix on built datasets equals probes fitted on hand-comput
     assert.deepEqual(fromCli.cells, res.cells);
     const md = await Deno.readTextFile(record);
     assert.match(md, /<!-- cross:pool-test -->/);
-    assert.match(md, /\| dsa:train \| \*\*100\.0\*\* \| 66\.7 \|/);
+    assert.match(md, /\| dsa:train +\| +\*\*100\.0\*\* +\| +66\.7 +\|/);
+    // The record is formatted as `deno fmt --check` wants it (aligned table columns).
+    assert.match(md, /\| -+ \| -+: \| -+: \|/);
 
     const one = await captureStdout(() =>
       runProbeCli([
@@ -360,29 +362,41 @@ const haveMiniXception = await Deno.stat(
   .then(() => true, () => false);
 
 Deno.test({
-  name: "cross: real data, mini-xception: in-domain cells beat cross-domain cells (ExpW x CK+)",
+  name: "cross: real data, mini-xception: in-domain cells beat cross-domain cells (FER2013 x CK+)",
   ignore: FER_DATA === undefined || !haveMiniXception,
   fn: async () => {
     const res = await runCross(
       "mini-xception-fer2013",
-      [{ dataset: "expw", split: "train" }, { dataset: "ckplus", split: "train" }],
-      [{ dataset: "expw", split: "test" }, { dataset: "ckplus", split: "test" }],
+      [{ dataset: "fer2013", split: "train" }, { dataset: "ckplus", split: "train" }],
+      [{ dataset: "fer2013", split: "test" }, { dataset: "ckplus", split: "test" }],
       { maxTrain: 500, maxTest: 300, progress: false },
     );
-    const acc = (tr: string, te: string) =>
-      res.cells.find((c) => c.train === tr && c.test === te)!.accuracy;
-    // Each test part: the probe trained on its own dataset is clearly better.
-    assert.ok(acc("ckplus:train", "ckplus:test") > acc("expw:train", "ckplus:test") + 0.1);
-    assert.ok(acc("expw:train", "expw:test") > acc("ckplus:train", "expw:test") + 0.1);
+    const cell = (tr: string, te: string) =>
+      res.cells.find((c) => c.train === tr && c.test === te)!;
+    // Each test part: the probe trained on its own dataset is clearly better (measured here:
+    // FER2013 test 61 % vs 30 %, CK+ test 85 % vs 43 %).
+    assert.ok(
+      cell("ckplus:train", "ckplus:test").accuracy >
+        cell("fer2013:train", "ckplus:test").accuracy + 0.15,
+    );
+    assert.ok(
+      cell("fer2013:train", "fer2013:test").accuracy >
+        cell("ckplus:train", "fer2013:test").accuracy + 0.15,
+    );
+    // Subsample sizes: 500 of FER2013's 28,558 training faces; 300 of its 3,573 test faces.
+    assert.deepEqual(res.probes.map((p) => p.n_train), [500, 500]);
+    assert.equal(res.probes[0].n_available, 28558);
+    assert.equal(cell("fer2013:train", "fer2013:test").n_test, 300);
     for (const c of res.cells) {
       const f1s = Object.values(c.per_class_f1) as number[];
       close(c.macro_f1, f1s.reduce((s, v) => s + v, 0) / f1s.length, 1e-12);
     }
     for (const p of res.probes) assert.ok(p.converged, `${p.train}: ${p.stop}`);
-    // CK+ has contempt, ExpW has neutral: each probe's cross cell has unpredictable items.
-    assert.ok(
-      res.cells.find((c) => c.train === "expw:train" && c.test === "ckplus:test")!.n_unpredictable >
-        0,
-    );
+    // CK+ has contempt, FER2013 has neutral: each cross cell has items the probe cannot output.
+    const fc = cell("fer2013:train", "ckplus:test");
+    const cf = cell("ckplus:train", "fer2013:test");
+    assert.equal(fc.n_unpredictable, fc.n_test - fc.shared.n);
+    assert.ok(fc.n_unpredictable > 0 && cf.n_unpredictable > 0);
+    assert.equal(cf.per_class_f1.neutral, 0);
   },
 });

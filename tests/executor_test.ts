@@ -151,6 +151,12 @@ Deno.test("executor stops a cell at its time limit and reports it", async () => 
     assert.equal(ex.ok, false);
     assert.deepEqual(ex.cells.map((c) => c.status), ["ok", "timeout", "skipped"]);
     assert.equal(ex.error?.ename, "CellTimeoutError");
+    assert.equal(ex.error?.evalue, "cell 2 did not finish within 3 s");
+    assert.equal(ex.error?.cell, 1);
+    assert.equal(
+      joinText((ex.notebook.cells[0].outputs?.[0] as { text: string }).text),
+      "before\n",
+    );
     assert.ok(
       ex.cells[1].durationMs >= 3000 && ex.cells[1].durationMs < 20000,
       String(ex.cells[1].durationMs),

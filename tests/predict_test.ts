@@ -14,6 +14,7 @@ import { predictDataset } from "../lib/predict.ts";
 import { parsePredictions, readPredictions } from "../lib/predictions.ts";
 import type { Emotion } from "../lib/taxonomy.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
+import { createProgress, formatDuration, progressText } from "../lib/progress.ts";
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -339,4 +340,38 @@ Deno.test("a killed run resumes where it stopped and ends with the same CSV as a
     assert.equal(a, b);
     assert.equal(parsePredictions(a, "resumed.csv").rows.length, 400);
   });
+});
+
+Deno.test("progress: plain periodic lines with items/s and ETA, a redrawn bar on a TTY", () => {
+  assert.equal(formatDuration(5), "5s");
+  assert.equal(formatDuration(185), "3m05s");
+  assert.equal(formatDuration(3720), "1h02m");
+  assert.equal(progressText("p", 50, 200, 50, 10), "p 50/200 (25.0%) 5.0 items/s ETA 30s");
+  let t = 0;
+  const out: string[] = [];
+  const plain = createProgress("run", 100, {
+    tty: false,
+    intervalSeconds: 10,
+    now: () => t,
+    write: (s) => out.push(s),
+  });
+  plain.set(20); // resumed from a cache: not counted in the rate
+  t = 2000;
+  plain.tick(10); // < 10 s since the first line: no new line
+  t = 12000;
+  plain.tick(10);
+  plain.finish();
+  assert.deepEqual(out, [
+    "run 20/100 (20.0%) 0.0 items/s ETA ?\n",
+    "run 40/100 (40.0%) 1.7 items/s ETA 36s\n",
+    "run 40/100 in 12s (1.7 items/s)\n",
+  ]);
+  const bar: string[] = [];
+  const tty = createProgress("run", 4, { tty: true, now: () => t, write: (s) => bar.push(s) });
+  t += 1000;
+  tty.tick(2);
+  assert.equal(
+    bar[0],
+    `\r[${"#".repeat(12)}${".".repeat(12)}] run 2/4 (50.0%) 2.0 items/s ETA 1s\x1b[K`,
+  );
 });

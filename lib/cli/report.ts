@@ -17,7 +17,7 @@ const HELP = `usage: deno task report [options]
   --data DIR        data root for the notebooks (default: $FER_DATA, else data/raw)
   --out DIR         output folder (default: report/site)
   --notebooks DIR   notebooks folder (default: notebooks)
-  --cell-timeout S  per-cell time limit in seconds (default 600)
+  --cell-timeout S  per-cell time limit in seconds (default 1800)
   --jobs N          notebooks executed at the same time (default 1)
   -h, --help        this help`;
 

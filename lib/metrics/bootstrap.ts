@@ -81,6 +81,9 @@ export class Xoshiro128 {
   /** A generator seeded from `seed` (0..2^32-1), or from four explicit state words. */
   constructor(seed: number | ArrayLike<number>) {
     const s = typeof seed === "number" ? seedState(seed) : Int32Array.from(seed);
+    if ((s[0] | s[1] | s[2] | s[3]) === 0) {
+      throw new Error("xoshiro128**: the state must not be all zero");
+    }
     this.#s0 = s[0] | 0;
     this.#s1 = s[1] | 0;
     this.#s2 = s[2] | 0;

@@ -9,13 +9,13 @@ import {
   percentileInterval,
 } from "./bootstrap.ts";
 import {
+  classIdBound,
   type ConfusionCounts,
   type LabelArray,
   type LabelOptions,
   pairedLength,
   resolveLabels,
 } from "./confusion.ts";
-import { classIdBound } from "./confusion.ts";
 import { headlineFromCounts, type HeadlineScores } from "./classification.ts";
 import { binomialCdf, chiSquareSurvival } from "./special.ts";
 

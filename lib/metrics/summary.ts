@@ -4,11 +4,15 @@
  */
 import type { PredictionTable } from "../predictions.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
-import { brierScore, DEFAULT_ECE_BINS, expectedCalibrationError } from "./calibration.ts";
+import {
+  brierScore,
+  DEFAULT_ECE_BINS,
+  expectedCalibrationError,
+  negativeLogLikelihood,
+} from "./calibration.ts";
 import { bootstrapClassification } from "./classification_ci.ts";
 import { headlineFromCounts, perClassFromCounts } from "./classification.ts";
 import { countConfusion, resolveLabels, selectConfusion, toRows } from "./confusion.ts";
-import { negativeLogLikelihood } from "./calibration.ts";
 import type { ScoreMatrix } from "./scores.ts";
 
 /** Precision, recall, F1 and support of one class. */

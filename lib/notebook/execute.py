@@ -281,7 +281,7 @@ class Executor:
                 st.status = "timeout"
                 st.error = {
                     "ename": "CellTimeoutError",
-                    "evalue": f"cell {i} did not finish within {cell_timeout:g} s",
+                    "evalue": f"cell {i + 1} did not finish within {cell_timeout:g} s",
                     "traceback": [],
                 }
                 self.add_output(st, "error", st.error)
@@ -293,7 +293,7 @@ class Executor:
                 continue
             if how == "dead":
                 st.status = "error"
-                st.error = {"ename": "KernelDied", "evalue": f"the kernel died during cell {i}",
+                st.error = {"ename": "KernelDied", "evalue": f"the kernel died during cell {i + 1}",
                             "traceback": []}
                 self.add_output(st, "error", st.error)
                 st.duration_ms = now_ms() - t0
@@ -327,14 +327,14 @@ class Executor:
                 result["ok"] = False
                 if result["error"] is None:
                     result["error"] = {"ename": "OutputsNotDrained", "evalue":
-                                       f"cell {i}: the kernel did not confirm within "
+                                       f"cell {i + 1}: the kernel did not confirm within "
                                        f"{drain_timeout:g} s that all its outputs arrived",
                                        "traceback": [], "cell": i}
                 if show == "dead":
                     failed = True
                     result["ok"] = False
                     result["error"] = {"ename": "KernelDied", "evalue":
-                                       f"the kernel died after cell {i}", "traceback": [],
+                                       f"the kernel died after cell {i + 1}", "traceback": [],
                                        "cell": i}
         result["durationMs"] = now_ms() - t_all
         return states, result

@@ -19,11 +19,11 @@ export function mulberry32(seed: number): () => number {
 }
 
 /**
- * Indices of a stratified random subsample of `max` items (one more per class that would get
- * none, when classes are tiny): each class keeps
- * round(max * count_c / n) items (largest-remainder rounding so the quotas sum to `max`, at least
- * one item per class that has any), chosen by a seeded Fisher-Yates shuffle within the class.
- * Returns all indices when n <= max. The result is sorted ascending (source order kept).
+ * Indices of a seeded stratified subsample of `max` items: each class keeps round(max * count_c
+ * / n) items (largest-remainder rounding, so the quotas sum to `max`; a class that would get none
+ * keeps one, which can add a few items when classes are tiny), chosen by a seeded Fisher-Yates
+ * shuffle within the class. Returns all indices when n <= max; the result is sorted ascending
+ * (source order kept).
  */
 export function stratifiedSubsample(
   labels: readonly string[],

@@ -41,7 +41,7 @@ export interface BuildOptions {
   only?: readonly string[];
   /** Data root for the notebooks (FER_DATA); default dataRoot(). */
   data?: string;
-  /** Per-cell time limit in seconds (default 600). */
+  /** Per-cell time limit in seconds (default 1800: a first run computes every prediction). */
   cellTimeoutS?: number;
   /** Notebooks executed at the same time (default 1). */
   jobs?: number;
@@ -186,7 +186,7 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   const executed: string[] = [];
   await pool(toRun, opts.jobs ?? 1, async (nb) => {
     log(`report: executing ${nb.slug} ...`);
-    const res = await runOne(nb, { cellTimeoutS: opts.cellTimeoutS ?? 600, data, executedDir });
+    const res = await runOne(nb, { cellTimeoutS: opts.cellTimeoutS ?? 1800, data, executedDir });
     const m = runMeta(res);
     log(
       `report: ${nb.slug} ${m.ok ? "ok" : "FAILED"} (${

@@ -8,8 +8,8 @@ import {
   ABSTAIN,
   type BootstrapInterval,
   cohenKappa,
-  type CoveragePoint,
   coverageAccuracyCurve,
+  type CoveragePoint,
   fleissKappaFromCounts,
   krippendorffAlpha,
   majorityVote,
@@ -62,7 +62,9 @@ export function joinPredictions(tables: readonly RaterTable[]): JoinedPrediction
       const row = maps[m].get(id)!;
       if (emotionIndex(row.label) !== labels[i]) {
         throw new Error(
-          `agreement: item "${id}" is ${EMOTIONS[labels[i]]} in ${tables[0].name} but ${row.label} in ${t.name}`,
+          `agreement: item "${id}" is ${EMOTIONS[labels[i]]} in ${
+            tables[0].name
+          } but ${row.label} in ${t.name}`,
         );
       }
       preds[m][i] = emotionIndex(row.pred);

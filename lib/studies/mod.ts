@@ -10,3 +10,4 @@ export * from "./agreement.ts";
 export * from "./models.ts";
 export * from "./emit.ts";
 export * from "./format.ts";
+export * from "./probes.ts";

@@ -51,3 +51,14 @@ export async function fer2013ModelIds(): Promise<string[]> {
   }
   return ids;
 }
+
+/**
+ * A short display name for figures: the model id without "fer2013" segments, cut to its first
+ * segment (or the first two when the first is shorter than 5 characters): mini-xception-fer2013
+ * → "mini-xception", faceapi-expression → "faceapi", fer2013-simplecnn → "simplecnn".
+ */
+export function shortModelName(id: string): string {
+  const parts = id.split("-").filter((p) => p.toLowerCase() !== "fer2013" && p !== "");
+  if (parts.length === 0) return id;
+  return parts[0].length < 5 && parts.length > 1 ? `${parts[0]}-${parts[1]}` : parts[0];
+}

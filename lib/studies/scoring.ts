@@ -8,8 +8,8 @@
  * stay in and count as errors. Macro-F1 averages the per-class F1 over the scored classes.
  */
 import {
-  bootstrapInterval,
   type BootstrapInterval,
+  bootstrapInterval,
   bootstrapSettings,
   bootstrapValues,
   countConfusion,
@@ -135,7 +135,11 @@ export function macroF1Statistic(
 }
 
 /** Recall of one class over the items at `indices` (NaN when the resample holds none of it). */
-export function recallStatistic(yTrue: Int32Array, yPred: Int32Array, cls: Emotion): IndexStatistic {
+export function recallStatistic(
+  yTrue: Int32Array,
+  yPred: Int32Array,
+  cls: Emotion,
+): IndexStatistic {
   const c = emotionIndex(cls);
   return (idx) => {
     let support = 0;
