@@ -11,3 +11,4 @@ export * from "./models.ts";
 export * from "./emit.ts";
 export * from "./format.ts";
 export * from "./probes.ts";
+export * from "./saliency.ts";

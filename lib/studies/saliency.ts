@@ -1,0 +1,485 @@
+/**
+ * The saliency study of notebook 04 (FER2013 CNNs): centred RISE maps (Petsiuk et al. 2018, with
+ * the mean score subtracted as a control variate, lib/saliency/rise.ts `centered`) for a
+ * stratified sample of test faces, class-conditional mean maps, representative cases, the
+ * deletion/insertion faithfulness of RISE against occlusion and a random map, and the
+ * model-randomisation sanity check (Adebayo et al. 2018). Everything runs through lib/saliency on
+ * the real model; the result is plain JSON, cached under `<cacheRoot()>/studies/saliency/`
+ * keyed by the ONNX hash, the dataset hash and the settings, so a warm run is a file read.
+ */
+import { mulberry32, shuffled } from "../datasets/split.ts";
+import type { LoadedDataset } from "../datasets/types.ts";
+import { bytesToBase64 } from "../display.ts";
+import { ImageError, readSampleImage } from "../image.ts";
+import type { ResolvedModel } from "../models/registry.ts";
+import { preprocess } from "../preprocess.ts";
+import type { Sample } from "../sample.ts";
+import { EngineScorer } from "../saliency/engine_scorer.ts";
+import { explainMaps, randomMap, tensorToFace } from "../saliency/explain.ts";
+import {
+  type ClassCases,
+  classMeanMaps,
+  deletionInsertion,
+  type FacePixels,
+  occlusionMaps,
+  randomizationCheck,
+  type RandomizationResult,
+  representativeCases,
+  riseMap,
+  type SaliencyMap,
+} from "../saliency/mod.ts";
+import type { Emotion } from "../taxonomy.ts";
+import { cachedJson } from "./cache.ts";
+
+/** Settings of a saliency study (all have defaults sized for a 2-core machine). */
+export interface SaliencySettings {
+  /** Test faces per true class (seeded random choice) [20]. */
+  perClass: number;
+  /** RISE masks per face [200]. */
+  riseN: number;
+  /** RISE seed [0]. */
+  seed: number;
+  /** Faces per class in the faithfulness scores [2]. */
+  faithfulnessPerClass: number;
+  /** RISE masks of the maps scored for faithfulness (more than `riseN`: one face, not a mean) [500]. */
+  faithfulnessRiseN: number;
+  /** Deletion/insertion steps [32]. */
+  steps: number;
+  /** Faces in the randomisation check [6]. */
+  randomizationImages: number;
+  /** Cascading steps of the randomisation check [3]. */
+  randomizationSteps: number;
+  /** Cases per kind and class [2]. */
+  casesPerClass: number;
+  /** Images per forward pass [64]. */
+  batchSize: number;
+}
+
+/** The defaults of SaliencySettings. */
+export const DEFAULT_SALIENCY_SETTINGS: SaliencySettings = {
+  perClass: 20,
+  riseN: 200,
+  seed: 0,
+  faithfulnessPerClass: 2,
+  faithfulnessRiseN: 500,
+  steps: 32,
+  randomizationImages: 6,
+  randomizationSteps: 3,
+  casesPerClass: 2,
+  batchSize: 64,
+};
+
+/** One explained face (no pixels: those are kept for the mean maps and cases only). */
+export interface StudyItem {
+  id: string;
+  label: Emotion;
+  pred: Emotion;
+  /** Probability of the predicted class. */
+  confidence: number;
+}
+
+/** A class-conditional mean map and the mean face it was averaged over. */
+export interface StudyMeanMap {
+  className: string;
+  count: number;
+  /** Mean min-max-scaled map, row-major width × height, rounded to 1e-4. */
+  map: number[];
+  /** Mean face, 8-bit gray, base64. */
+  face: string;
+}
+
+/** A face and its map, compact: face 8-bit (channels as the model sees it), map 8-bit min-max. */
+export interface StudyTile {
+  face: string;
+  channels: 1 | 3;
+  map: string;
+}
+
+/** Per-image deletion/insertion areas of one kind of map. */
+export interface FaithfulnessScores {
+  deletion: number[];
+  insertion: number[];
+  /** Mean curves (fraction of pixels changed → class probability). */
+  deletionCurve: { x: number; y: number }[];
+  insertionCurve: { x: number; y: number }[];
+}
+
+/** Everything notebook 04 shows about one model's saliency. */
+export interface SaliencyStudy {
+  model: string;
+  modelSha256: string;
+  dataset: string;
+  datasetHash: string;
+  width: number;
+  height: number;
+  settings: SaliencySettings;
+  items: StudyItem[];
+  unreadable: { id: string; reason: string }[];
+  /** Mean maps of the true class's map, grouped by true label. */
+  byLabel: StudyMeanMap[];
+  /** Mean maps of the predicted class's map, grouped by prediction. */
+  byPred: StudyMeanMap[];
+  cases: ClassCases[];
+  /** Face and predicted-class map of every case, by id. */
+  tiles: Record<string, StudyTile>;
+  /** Faithfulness of the predicted class's maps, per kind of map, on the same faces. */
+  faithfulness: {
+    images: string[];
+    rise: FaithfulnessScores;
+    occlusion: FaithfulnessScores;
+    random: FaithfulnessScores;
+  };
+  randomization: RandomizationResult | null;
+  /** Why the randomisation check did not run, when it did not. */
+  randomizationError?: string;
+  seconds: { rise: number; faithfulness: number; randomization: number };
+}
+
+/** Seeded choice of up to `k` samples of each class in `classes` (dataset order kept within). */
+export function choosePerClass(
+  samples: readonly Sample[],
+  classes: readonly Emotion[],
+  k: number,
+  seed: number,
+): Sample[] {
+  const order = shuffled(samples, mulberry32(seed));
+  const taken = new Map<Emotion, number>();
+  const out: Sample[] = [];
+  for (const s of order) {
+    if (!classes.includes(s.label)) continue;
+    const n = taken.get(s.label) ?? 0;
+    if (n >= k) continue;
+    taken.set(s.label, n + 1);
+    out.push(s);
+  }
+  return out;
+}
+
+/** Bytes of 8-bit gray from model-view pixels (BT.601 for colour). */
+function gray(face: FacePixels): Uint8Array {
+  if (face.channels === 1) return face.data;
+  const out = new Uint8Array(face.width * face.height);
+  for (let i = 0; i < out.length; i++) {
+    const d = face.data;
+    out[i] = Math.round(0.299 * d[i * 3] + 0.587 * d[i * 3 + 1] + 0.114 * d[i * 3 + 2]);
+  }
+  return out;
+}
+
+/** A map min-max scaled to 8 bits (what an overlay with range "minmax" shows). */
+export function quantizeMap(map: SaliencyMap): Uint8Array {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of map.data) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const span = hi - lo;
+  return Uint8Array.from(map.data, (v) => (span > 0 ? Math.round((255 * (v - lo)) / span) : 0));
+}
+
+/** Decode base64 into bytes. */
+export function base64Bytes(b64: string): Uint8Array {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+/** A StudyTile back to face pixels and a map (map values 0..1). */
+export function tileParts(
+  tile: StudyTile,
+  width: number,
+  height: number,
+): { face: FacePixels; map: SaliencyMap } {
+  const map = base64Bytes(tile.map);
+  return {
+    face: { width, height, channels: tile.channels, data: base64Bytes(tile.face) },
+    map: { width, height, data: Float32Array.from(map, (v) => v / 255) },
+  };
+}
+
+/** A StudyMeanMap back to a mean face and map. */
+export function meanParts(
+  m: StudyMeanMap,
+  width: number,
+  height: number,
+): { face: FacePixels; map: SaliencyMap } {
+  return {
+    face: { width, height, channels: 1, data: base64Bytes(m.face) },
+    map: { width, height, data: Float32Array.from(m.map) },
+  };
+}
+
+/**
+ * Share of a map's mass above its own mean that lies in the upper half of the face (eyes and
+ * brows on aligned crops such as FER2013's); the rest lies in the lower half (nose and mouth).
+ * Measured above the mean so that a map's flat offset does not pull the share towards one half.
+ * NaN for a constant map. Pure.
+ */
+export function upperShare(map: SaliencyMap): number {
+  let upper = 0, total = 0;
+  const half = map.height / 2;
+  let mean = 0;
+  for (const v of map.data) mean += v / map.data.length;
+  for (let y = 0; y < map.height; y++) {
+    for (let x = 0; x < map.width; x++) {
+      const v = Math.max(0, map.data[y * map.width + x] - mean);
+      total += v;
+      if (y + 0.5 < half) upper += v;
+    }
+  }
+  return total > 0 ? upper / total : NaN;
+}
+
+function curve(fr: number[], ys: number[][]): { x: number; y: number }[] {
+  return fr.map((x, i) => ({ x, y: ys.reduce((a, s) => a + s[i], 0) / ys.length }));
+}
+
+/** Options of saliencyStudy. */
+export interface SaliencyStudyOptions {
+  settings?: Partial<SaliencySettings>;
+  /** Use the study cache (default true). */
+  cache?: boolean;
+  /** Progress lines (default none). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Run (or read from the cache) the saliency study of `model` on `dataset` (a test split of aligned
+ * faces: FER2013 / FER+). Unreadable faces are skipped and listed. Returns the study and whether
+ * it came from the cache.
+ */
+export async function saliencyStudy(
+  model: ResolvedModel,
+  dataset: LoadedDataset,
+  opts: SaliencyStudyOptions = {},
+): Promise<{ study: SaliencyStudy; cacheHit: boolean; seconds: number }> {
+  const settings: SaliencySettings = { ...DEFAULT_SALIENCY_SETTINGS, ...opts.settings };
+  const r = await cachedJson(
+    "saliency",
+    { model: model.sha256, card: model.card.input, dataset: dataset.hash, settings },
+    () => computeStudy(model, dataset, settings, opts.log ?? (() => {})),
+    { useCache: opts.cache },
+  );
+  return { study: r.value, cacheHit: r.hit, seconds: r.seconds };
+}
+
+interface Work {
+  sample: Sample;
+  x: Float32Array;
+  face: FacePixels;
+  label: number;
+  pred: number;
+  probs: Float32Array;
+  mapLabel?: SaliencyMap;
+  mapPred?: SaliencyMap;
+}
+
+async function computeStudy(
+  model: ResolvedModel,
+  dataset: LoadedDataset,
+  s: SaliencySettings,
+  log: (line: string) => void,
+): Promise<SaliencyStudy> {
+  const card = model.card;
+  const classes = card.output.classes;
+  const { width, height } = card.input;
+  const chosen = choosePerClass(dataset.samples, classes, s.perClass, s.seed);
+  const work: Work[] = [];
+  const unreadable: SaliencyStudy["unreadable"] = [];
+  for (const sample of chosen) {
+    try {
+      const img = await readSampleImage(sample, { useBox: false });
+      const x = preprocess(img, card, sample.box);
+      work.push({
+        sample,
+        x,
+        face: tensorToFace(x, card.input),
+        label: classes.indexOf(sample.label),
+        pred: -1,
+        probs: new Float32Array(),
+      });
+    } catch (e) {
+      if (!(e instanceof ImageError)) throw e;
+      unreadable.push({ id: sample.id, reason: e.message });
+    }
+  }
+  if (work.length === 0) throw new Error(`saliency study: no readable face in ${dataset.name}`);
+  const scorer = await EngineScorer.open(model, { batchSize: s.batchSize }, s.batchSize);
+  const k = classes.length;
+  const t0 = performance.now();
+  let randomization: RandomizationResult | null = null;
+  let randomizationError: string | undefined;
+  let tFaith = 0, tRand = 0;
+  try {
+    const len = work[0].x.length;
+    const batch = new Float32Array(work.length * len);
+    work.forEach((w, i) => batch.set(w.x, i * len));
+    const probs = await scorer.predict(batch, work.length);
+    work.forEach((w, i) => {
+      w.probs = probs.slice(i * k, (i + 1) * k);
+      let best = 0;
+      for (let j = 1; j < k; j++) if (w.probs[j] > w.probs[best]) best = j;
+      w.pred = best;
+    });
+    const rise = { n: s.riseN, seed: s.seed, centered: true };
+    for (let i = 0; i < work.length; i++) {
+      const w = work[i];
+      const wanted = w.label === w.pred ? [w.label] : [w.label, w.pred];
+      const maps = await explainMaps(scorer, w.x, wanted, "rise", { rise });
+      w.mapLabel = maps[0];
+      w.mapPred = maps[maps.length - 1];
+      if ((i + 1) % 25 === 0) log(`RISE ${i + 1}/${work.length}`);
+    }
+    const tRise = performance.now();
+
+    // Faithfulness: the first faces of each class (choice order), predicted-class maps.
+    const perClassCount = new Map<number, number>();
+    const faithful = work.filter((w) => {
+      const n = perClassCount.get(w.label) ?? 0;
+      perClassCount.set(w.label, n + 1);
+      return n < s.faithfulnessPerClass;
+    });
+    const scores = {
+      rise: [] as number[][],
+      occlusion: [] as number[][],
+      random: [] as number[][],
+    };
+    const curves = {
+      rise: { d: [] as number[][], i: [] as number[][] },
+      occlusion: { d: [] as number[][], i: [] as number[][] },
+      random: { d: [] as number[][], i: [] as number[][] },
+    };
+    let fractions: number[] = [];
+    for (let j = 0; j < faithful.length; j++) {
+      const w = faithful[j];
+      const [occ] = await occlusionMaps(scorer, w.x, [w.pred]);
+      const [riseFine] = await explainMaps(scorer, w.x, [w.pred], "rise", {
+        rise: { n: s.faithfulnessRiseN, seed: s.seed, centered: true },
+      });
+      const maps = {
+        rise: riseFine,
+        occlusion: occ,
+        random: randomMap(width, height, s.seed * 100003 + j),
+      };
+      for (const kind of ["rise", "occlusion", "random"] as const) {
+        const di = await deletionInsertion(scorer, w.x, maps[kind], {
+          classIndex: w.pred,
+          steps: s.steps,
+        });
+        scores[kind].push([di.deletion.auc, di.insertion.auc]);
+        curves[kind].d.push(di.deletion.scores);
+        curves[kind].i.push(di.insertion.scores);
+        fractions = di.deletion.fractions;
+      }
+    }
+    const faith = (kind: "rise" | "occlusion" | "random"): FaithfulnessScores => ({
+      deletion: scores[kind].map((p) => p[0]),
+      insertion: scores[kind].map((p) => p[1]),
+      deletionCurve: curve(fractions, curves[kind].d),
+      insertionCurve: curve(fractions, curves[kind].i),
+    });
+    const tF = performance.now();
+    tFaith = (tF - tRise) / 1000;
+    log(`faithfulness on ${faithful.length} faces: ${tFaith.toFixed(0)} s`);
+
+    // Randomisation check: spread over classes, the first face of each class in choice order.
+    const seen = new Set<number>();
+    const randFaces = work.filter((w) => !seen.has(w.label) && seen.add(w.label))
+      .slice(0, s.randomizationImages);
+    if (model.bytes === undefined && model.onnxPath !== "<inline>") {
+      try {
+        const bytes = await Deno.readFile(model.onnxPath);
+        randomization = await randomizationCheck({
+          model: bytes,
+          makeScorer: (b) =>
+            EngineScorer.fromBytes(b, card, { batchSize: s.batchSize }, s.batchSize),
+          dispose: (sc) => (sc as EngineScorer).dispose(),
+          inputs: randFaces.map((w) => w.x),
+          explain: (sc, x, c) =>
+            riseMap(sc, x, { classIndex: c, n: s.riseN, seed: s.seed, centered: true }),
+          mode: "cascading",
+          cascadeSteps: s.randomizationSteps,
+          seed: s.seed,
+        });
+      } catch (e) {
+        randomizationError = e instanceof Error ? e.message : String(e);
+      }
+    } else {
+      randomizationError = "the model has no ONNX file to randomise";
+    }
+    tRand = (performance.now() - tF) / 1000;
+
+    const order = classes.filter((c) => work.some((w) => classes[w.label] === c));
+    const encodeMeans = (means: ReturnType<typeof classMeanMaps>): StudyMeanMap[] =>
+      means.filter((m) => m.count > 0).map((m) => ({
+        className: m.className,
+        count: m.count,
+        map: Array.from(m.mean.data, (v) => Math.round(v * 1e4) / 1e4),
+        face: bytesToBase64(m.meanImage ?? new Uint8Array(width * height)),
+      }));
+    const byLabel = encodeMeans(classMeanMaps(
+      work.map((w) => ({ map: w.mapLabel!, label: classes[w.label], image: gray(w.face) })),
+      { classes: order },
+    ));
+    const byPred = encodeMeans(classMeanMaps(
+      work.map((w) => ({
+        map: w.mapPred!,
+        label: classes[w.label],
+        pred: classes[w.pred],
+        image: gray(w.face),
+      })),
+      { classes: order, groupBy: "pred" },
+    ));
+    const cases = representativeCases(
+      work.map((w) => ({
+        id: w.sample.id,
+        label: classes[w.label],
+        pred: classes[w.pred],
+        probs: w.probs,
+        classes,
+      })),
+      { perClass: s.casesPerClass, classes: order },
+    );
+    const tiles: Record<string, StudyTile> = {};
+    const byId = new Map(work.map((w) => [w.sample.id, w]));
+    for (const c of cases) {
+      for (const e of [...c.correct, ...c.wrong, ...c.mostConfidentWrong]) {
+        const w = byId.get(e.id)!;
+        tiles[e.id] = {
+          face: bytesToBase64(w.face.data),
+          channels: w.face.channels,
+          map: bytesToBase64(quantizeMap(w.mapPred!)),
+        };
+      }
+    }
+    return {
+      model: card.id,
+      modelSha256: model.sha256,
+      dataset: dataset.name,
+      datasetHash: dataset.hash,
+      width,
+      height,
+      settings: s,
+      items: work.map((w) => ({
+        id: w.sample.id,
+        label: classes[w.label],
+        pred: classes[w.pred],
+        confidence: w.probs[w.pred],
+      })),
+      unreadable,
+      byLabel,
+      byPred,
+      cases,
+      tiles,
+      faithfulness: {
+        images: faithful.map((w) => w.sample.id),
+        rise: faith("rise"),
+        occlusion: faith("occlusion"),
+        random: faith("random"),
+      },
+      randomization,
+      ...(randomizationError !== undefined ? { randomizationError } : {}),
+      seconds: { rise: (tRise - t0) / 1000, faithfulness: tFaith, randomization: tRand },
+    };
+  } finally {
+    await scorer.dispose();
+  }
+}
