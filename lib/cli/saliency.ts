@@ -318,12 +318,14 @@ function grayOf(face: FacePixels): Uint8Array {
   return out;
 }
 
-function meanTiles(means: ClassMeanMap[], face: (m: ClassMeanMap) => FacePixels): MontageTile[] {
-  return means.filter((m) => m.count > 0).map((m) => ({
-    face: face(m),
-    map: m.mean,
-    caption: `${m.className} (n=${m.count})`,
-  }));
+/** One tile per class (null where the class has no image, so rows line up by class). */
+function meanTiles(
+  means: ClassMeanMap[],
+  face: (m: ClassMeanMap) => FacePixels,
+): (MontageTile | null)[] {
+  return means.map((m) =>
+    m.count === 0 ? null : { face: face(m), map: m.mean, caption: `${m.className} (n=${m.count})` }
+  );
 }
 
 function faithfulnessTable(rows: [string, FaithfulnessSummary][]): string {

@@ -11,12 +11,12 @@ import { sha256Hex, writeFileAtomic } from "../fsutil.ts";
 /** Version of the study cache layout; part of every key. */
 export const STUDY_CACHE_VERSION = 1;
 
-/** Folder of one kind of cached study result. */
-export function studyCacheDir(kind: string): string {
+/** Folder of one kind of cached study result (under `root`, default `<cacheRoot()>/studies`). */
+export function studyCacheDir(kind: string, root?: string): string {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(kind)) {
     throw new Error(`study cache kind "${kind}" must be lower-case letters, digits and dashes`);
   }
-  return join(cacheRoot(), "studies", kind);
+  return join(root ?? join(cacheRoot(), "studies"), kind);
 }
 
 /** Canonical JSON: object keys sorted at every level, so equal inputs give equal text. */
@@ -55,11 +55,11 @@ export async function cachedJson<T>(
   kind: string,
   inputs: unknown,
   compute: () => Promise<T>,
-  opts: { useCache?: boolean } = {},
+  opts: { useCache?: boolean; root?: string } = {},
 ): Promise<CachedResult<T>> {
   const t0 = performance.now();
   const key = await studyCacheKey(kind, inputs);
-  const path = join(studyCacheDir(kind), `${key}.json`);
+  const path = join(studyCacheDir(kind, opts.root), `${key}.json`);
   if (opts.useCache !== false) {
     try {
       const stored = JSON.parse(await Deno.readTextFile(path)) as { key: string; value: T };

@@ -62,6 +62,8 @@ export interface GridOptions {
   progress?: boolean;
   /** Engine batch size (default the engine's). */
   batchSize?: number;
+  /** Use and fill the prediction cache (default true). */
+  cache?: boolean;
 }
 
 function message(e: unknown): string {
@@ -140,6 +142,7 @@ export async function modelsOnDatasets(opts: GridOptions = {}): Promise<StudyGri
       try {
         const r = await predictDataset(model, dataset, {
           progress: opts.progress ?? false,
+          cache: opts.cache ?? true,
           ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         });
         if (r.rows.length === 0) {

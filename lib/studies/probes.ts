@@ -11,6 +11,7 @@ import {
   type CrossSettings,
   DEFAULT_MAX_TRAIN,
   DEFAULT_SEED,
+  LABEL_RULE,
   partLabel,
   type PartSpec,
   runCross,
@@ -42,6 +43,8 @@ export interface ProbeStudyOptions {
   settings?: Omit<CrossSettings, "dataRoot" | "progress">;
   /** Progress lines on stderr (default false). */
   progress?: boolean;
+  /** Study cache folder (default `<cacheRoot()>/studies`). */
+  cacheDir?: string;
 }
 
 /**
@@ -92,6 +95,7 @@ export async function probeStudy(
       test: test.map(partLabel),
       hashes,
       settings: resolved,
+      labelRule: LABEL_RULE,
     },
     () =>
       runCross(backbone, train, test, {
@@ -101,6 +105,7 @@ export async function probeStudy(
         cache: s.cache,
         progress: opts.progress ?? false,
       }),
+    { root: opts.cacheDir },
   );
   return { backbone, result: cached.value, missing, cacheHit: cached.hit, seconds: cached.seconds };
 }

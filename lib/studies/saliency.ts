@@ -55,6 +55,9 @@ export interface SaliencySettings {
   batchSize: number;
 }
 
+/** Version of the study's method; part of the cache key (bump when the computation changes). */
+export const SALIENCY_STUDY_VERSION = 2;
+
 /** The defaults of SaliencySettings. */
 export const DEFAULT_SALIENCY_SETTINGS: SaliencySettings = {
   perClass: 20,
@@ -237,6 +240,8 @@ export interface SaliencyStudyOptions {
   settings?: Partial<SaliencySettings>;
   /** Use the study cache (default true). */
   cache?: boolean;
+  /** Study cache folder (default `<cacheRoot()>/studies`). */
+  cacheDir?: string;
   /** Progress lines (default none). */
   log?: (line: string) => void;
 }
@@ -254,9 +259,15 @@ export async function saliencyStudy(
   const settings: SaliencySettings = { ...DEFAULT_SALIENCY_SETTINGS, ...opts.settings };
   const r = await cachedJson(
     "saliency",
-    { model: model.sha256, card: model.card.input, dataset: dataset.hash, settings },
+    {
+      version: SALIENCY_STUDY_VERSION,
+      model: model.sha256,
+      card: model.card.input,
+      dataset: dataset.hash,
+      settings,
+    },
     () => computeStudy(model, dataset, settings, opts.log ?? (() => {})),
-    { useCache: opts.cache },
+    { useCache: opts.cache, root: opts.cacheDir },
   );
   return { study: r.value, cacheHit: r.hit, seconds: r.seconds };
 }
