@@ -28,6 +28,7 @@ import {
   confusionTable,
   countsPerItem,
   ensembleStudy,
+  fleissStatistic,
   hitsOf,
   hitsStatistic,
   humanAgreement,
@@ -52,6 +53,7 @@ import {
   withInterval,
 } from "../lib/studies/mod.ts";
 import type { CrossResult } from "../lib/cross.ts";
+import { fleissKappaFromCounts } from "../lib/metrics/mod.ts";
 
 const DATA = Deno.env.get("FER_DATA");
 const PYTHON = "/usr/bin/python3";
@@ -246,6 +248,27 @@ Deno.test("joinPredictions keeps the ids every model has and rejects label confl
   const c = raterTable("c", R3);
   c.table.rows[2] = { ...c.table.rows[2], label: "happy" };
   assert.throws(() => joinPredictions([a, c]), /item "i2" is fear in a but happy in c/);
+});
+
+Deno.test("fleissStatistic equals lib/metrics Fleiss' κ (variable raters) on any resample", () => {
+  // 40 items, 5 categories, 0..6 ratings each (some items with fewer than two, left out).
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const table = Array.from({ length: 40 }, () => {
+    const row = new Array<number>(5).fill(0);
+    const n = Math.floor(rand() * 7);
+    for (let r = 0; r < n; r++) row[Math.floor(rand() * (rand() < 0.5 ? 2 : 5))]++;
+    return row;
+  });
+  const stat = fleissStatistic(table);
+  const all = Int32Array.from({ length: 40 }, (_, i) => i);
+  const ref = fleissKappaFromCounts(table, { raters: "variable" }).kappa;
+  assert.ok(Math.abs(stat(all) - ref) < 1e-12, `${stat(all)} vs ${ref}`);
+  const pick = Int32Array.from([3, 3, 7, 12, 12, 12, 20, 31, 39, 0]);
+  const ref2 =
+    fleissKappaFromCounts(Array.from(pick, (i) => table[i]), { raters: "variable" }).kappa;
+  assert.ok(Math.abs(stat(pick) - ref2) < 1e-12);
+  assert.ok(Number.isNaN(fleissStatistic([[1, 0], [0, 1]])(Int32Array.from([0, 1]))));
 });
 
 Deno.test("ensemble with abstention: unanimity answers half, all right", () => {

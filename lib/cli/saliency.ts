@@ -342,6 +342,11 @@ function faithfulnessTable(rows: [string, FaithfulnessSummary][]): string {
   return lines.join("\n");
 }
 
+/** The last two parts of a layer's path name (converted graphs nest names deeply). */
+function shortLayer(name: string): string {
+  return name.split("/").slice(-2).join("/");
+}
+
 function randomizationTable(r: RandomizationResult): string {
   const lines = [
     `Weights ${r.weights === "shuffle" ? "shuffled" : "redrawn (Gaussian)"}, ${r.mode} ` +
@@ -352,7 +357,7 @@ function randomizationTable(r: RandomizationResult): string {
   ];
   for (const s of r.steps) {
     lines.push(
-      `| ${s.layersRandomized} / ${r.layers.length} | ${s.deepestLayer} | ` +
+      `| ${s.layersRandomized} / ${r.layers.length} | ${shortLayer(s.deepestLayer)} | ` +
         `${fmt(s.spearman.mean)} ± ${fmt(s.spearman.sd)} | ` +
         `${fmt(s.spearmanAbs.mean)} ± ${fmt(s.spearmanAbs.sd)} | ${
           fmt(100 * s.top1Agreement, 0)
@@ -404,7 +409,13 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
       }
       try {
         const img = await readSampleImage(s, { useBox: false });
-        const x = preprocess(img, card, s.box);
+        let x: Float32Array;
+        try {
+          x = preprocess(img, card, s.box);
+        } catch (e) {
+          skipped.push(`${s.id}: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
         items.push({
           sample: s,
           x,

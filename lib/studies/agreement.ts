@@ -92,12 +92,57 @@ export function countsPerItem(raters: readonly Int32Array[]): number[][] {
 
 /** Fleiss' κ of the rows of a count table at `indices` (variable raters allowed). */
 export function fleissOfRows(table: readonly number[][], indices: Int32Array): number {
-  const rows = Array.from(indices, (i) => table[i]);
-  try {
-    return fleissKappaFromCounts(rows, { raters: "variable" }).kappa;
-  } catch {
-    return NaN; // a degenerate resample (no item with two ratings)
+  return fleissStatistic(table)(indices);
+}
+
+/**
+ * Fleiss' κ of a count table's rows as a resample statistic (per-item raters allowed, as
+ * lib/metrics `fleissKappaFromCounts(table, { raters: "variable" })`): each item's agreement
+ * P_i = Σ_j n_ij(n_ij − 1) / (n_i(n_i − 1)) and its counts are computed once, so a resample costs
+ * one pass over its items. Items with fewer than two ratings are left out; NaN when no item has
+ * two or when every rating falls in one category.
+ */
+export function fleissStatistic(table: readonly ArrayLike<number>[]): (idx: Int32Array) => number {
+  const n = table.length;
+  const k = n > 0 ? table[0].length : 0;
+  const agreement = new Float64Array(n);
+  const totals = new Float64Array(n);
+  const counts = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const row = table[i];
+    if (row.length !== k) {
+      throw new Error(`Fleiss' κ: row ${i} has ${row.length} columns, expected ${k}`);
+    }
+    let t = 0, sq = 0;
+    for (let j = 0; j < k; j++) {
+      const v = row[j];
+      if (!Number.isInteger(v) || v < 0) {
+        throw new Error(`Fleiss' κ: row ${i} column ${j} = ${v} is not a count`);
+      }
+      counts[i * k + j] = v;
+      t += v;
+      sq += v * v;
+    }
+    totals[i] = t;
+    agreement[i] = t >= 2 ? (sq - t) / (t * (t - 1)) : NaN;
   }
+  const cat = new Float64Array(k);
+  return (idx) => {
+    cat.fill(0);
+    let used = 0, pSum = 0, ratings = 0;
+    for (let r = 0; r < idx.length; r++) {
+      const i = idx[r];
+      if (totals[i] < 2) continue;
+      used++;
+      pSum += agreement[i];
+      ratings += totals[i];
+      for (let j = 0; j < k; j++) cat[j] += counts[i * k + j];
+    }
+    if (used === 0) return NaN;
+    let pe = 0;
+    for (let j = 0; j < k; j++) pe += (cat[j] / ratings) ** 2;
+    return (pSum / used - pe) / (1 - pe);
+  };
 }
 
 /** Per-category κ (category against the rest) of a count table, for categories used. */
@@ -134,7 +179,7 @@ export function modelAgreement(
   const m = joined.preds.length;
   if (m < 2) throw new Error("agreement among models needs at least two models");
   const counts = countsPerItem(joined.preds);
-  const fleiss = studyInterval(counts.length, (idx) => fleissOfRows(counts, idx), opts);
+  const fleiss = studyInterval(counts.length, fleissStatistic(counts), opts);
   const full = fleissKappaFromCounts(counts);
   const perCategory: CategoryKappa[] = full.categories
     .filter((c) => c.proportion > 0)
@@ -189,7 +234,7 @@ export function humanAgreement(
 ): HumanAgreement {
   if (votes.length === 0) throw new Error("human agreement: no items");
   const full = fleissKappaFromCounts(votes, { raters: "variable" });
-  const fleiss = studyInterval(votes.length, (idx) => fleissOfRows(votes, idx), opts);
+  const fleiss = studyInterval(votes.length, fleissStatistic(votes), opts);
   const total = votes.reduce((a, r) => a + r.reduce((x, y) => x + y, 0), 0);
   return {
     items: votes.length,
@@ -217,11 +262,9 @@ export function humanModelGap(
   if (votes.length !== modelCounts.length) {
     throw new Error(`human/model gap: ${votes.length} voted items, ${modelCounts.length} rated`);
   }
-  return studyInterval(
-    votes.length,
-    (idx) => fleissOfRows(votes, idx) - fleissOfRows(modelCounts, idx),
-    opts,
-  );
+  const human = fleissStatistic(votes);
+  const models = fleissStatistic(modelCounts);
+  return studyInterval(votes.length, (idx) => human(idx) - models(idx), opts);
 }
 
 /** A coverage-against-accuracy curve under a name. */

@@ -6,6 +6,7 @@
  * once the embeddings exist, and a warm run costs reading one JSON file.
  */
 import { loadDataset } from "../datasets/mod.ts";
+import type { LoadedDataset } from "../datasets/types.ts";
 import {
   type CrossResult,
   type CrossSettings,
@@ -22,12 +23,34 @@ import { DEFAULT_LAMBDA } from "../probe/mod.ts";
 import type { Split } from "../sample.ts";
 import { cachedJson, type CachedResult } from "./cache.ts";
 import type { Missing } from "./grid.ts";
-import { type IndexStatistic, studyInterval } from "./scoring.ts";
+import { independentDifference, type IndexStatistic, studyInterval } from "./scoring.ts";
 
 /** A probe matrix and what it could not include. */
+/** A bootstrap interval as stored with a probe matrix. */
+export interface StoredInterval {
+  estimate: number;
+  lower: number;
+  upper: number;
+}
+
+/** One probe cell's accuracy interval, and its drop from the probe's in-domain cell. */
+export interface ProbeCellIntervals {
+  train: string;
+  test: string;
+  /** Accuracy with its bootstrap interval (from the cell's counts). */
+  accuracy: StoredInterval;
+  /**
+   * In-domain accuracy minus this cell's (independent bootstrap); null for the in-domain cell
+   * and when the training dataset has no test part in the matrix.
+   */
+  drop: StoredInterval | null;
+}
+
 export interface ProbeStudy {
   backbone: string;
   result: CrossResult;
+  /** Accuracy and drop intervals of every cell (STUDY_BOOTSTRAP settings). */
+  intervals: ProbeCellIntervals[];
   /** Datasets left out (not under the data root, or without the split). */
   missing: Missing[];
   /** Whether the matrix came from the study cache, and the seconds spent. */
@@ -45,6 +68,11 @@ export interface ProbeStudyOptions {
   progress?: boolean;
   /** Study cache folder (default `<cacheRoot()>/studies`). */
   cacheDir?: string;
+  /**
+   * Splits already loaded (e.g. the grid's test splits): their hashes are reused instead of
+   * loading them again. Matched by name and split.
+   */
+  loaded?: readonly Pick<LoadedDataset, "name" | "samples" | "hash">[];
 }
 
 /**
@@ -60,17 +88,38 @@ export async function probeStudy(
   const model = await loadCard(backbone);
   const missing: Missing[] = [];
   const hashes: Record<string, string> = {};
-  const present: string[] = [];
-  for (const name of datasets) {
+  const known = new Map<string, string>();
+  for (const d of opts.loaded ?? []) {
+    const split = d.samples[0]?.split;
+    if (split !== undefined && d.samples.every((x) => x.split === split)) {
+      known.set(`${d.name}:${split}`, d.hash);
+    }
+  }
+  // Each dataset's splits, loaded at once (the loads are file-system bound).
+  const loads = await Promise.all(datasets.map(async (name) => {
     try {
+      const out: Record<string, string> = {};
       for (const split of ["train", "test"] as Split[]) {
+        const hit = known.get(`${name}:${split}`);
+        if (hit !== undefined) {
+          out[`${name}:${split}`] = hit;
+          continue;
+        }
         const d = await loadDataset(name, { split, dataRoot: opts.dataRoot });
         if (d.samples.length === 0) throw new Error(`no ${split} samples`);
-        hashes[`${name}:${split}`] = d.hash;
+        out[`${name}:${split}`] = d.hash;
       }
-      present.push(name);
+      return { name, out };
     } catch (e) {
-      missing.push({ id: name, reason: e instanceof Error ? e.message : String(e) });
+      return { name, error: e instanceof Error ? e.message : String(e) };
+    }
+  }));
+  const present: string[] = [];
+  for (const l of loads) {
+    if ("error" in l) missing.push({ id: l.name, reason: l.error as string });
+    else {
+      Object.assign(hashes, l.out);
+      present.push(l.name);
     }
   }
   if (present.length === 0) {
@@ -86,28 +135,39 @@ export async function probeStudy(
     lambda: s.lambda ?? DEFAULT_LAMBDA,
     classWeight: s.classWeight ?? "balanced",
   };
-  const cached: CachedResult<CrossResult> = await cachedJson(
-    "cross",
-    {
-      backbone,
-      model: model.sha256,
-      train: train.map(partLabel),
-      test: test.map(partLabel),
-      hashes,
-      settings: resolved,
-      labelRule: LABEL_RULE,
-    },
-    () =>
-      runCross(backbone, train, test, {
-        ...resolved,
-        dataRoot: opts.dataRoot,
-        batchSize: s.batchSize,
-        cache: s.cache,
-        progress: opts.progress ?? false,
-      }),
-    { root: opts.cacheDir },
-  );
-  return { backbone, result: cached.value, missing, cacheHit: cached.hit, seconds: cached.seconds };
+  const cached: CachedResult<{ result: CrossResult; intervals: ProbeCellIntervals[] }> =
+    await cachedJson(
+      "cross",
+      {
+        version: 2,
+        backbone,
+        model: model.sha256,
+        train: train.map(partLabel),
+        test: test.map(partLabel),
+        hashes,
+        settings: resolved,
+        labelRule: LABEL_RULE,
+      },
+      async () => {
+        const result = await runCross(backbone, train, test, {
+          ...resolved,
+          dataRoot: opts.dataRoot,
+          batchSize: s.batchSize,
+          cache: s.cache,
+          progress: opts.progress ?? false,
+        });
+        return { result, intervals: probeIntervals(result) };
+      },
+      { root: opts.cacheDir },
+    );
+  return {
+    backbone,
+    result: cached.value.result,
+    intervals: cached.value.intervals,
+    missing,
+    cacheHit: cached.hit,
+    seconds: cached.seconds,
+  };
 }
 
 /** The matrix of one score: rows = training parts, columns = test parts (NaN where absent). Pure. */
@@ -154,4 +214,40 @@ export function accuracyIntervalFromCounts(
     throw new Error(`accuracy interval: ${hits} hits of ${n} items is not a count`);
   }
   return studyInterval(n, hitsStatistic(hits), opts);
+}
+
+/**
+ * Every cell's accuracy interval (from its counts) and its drop from the in-domain cell of the
+ * same probe (`<dataset>:train` → `<dataset>:test`), with independent bootstrap intervals. Pure.
+ */
+export function probeIntervals(
+  r: CrossResult,
+  opts: { resamples?: number; seed?: number; level?: number } = {},
+): ProbeCellIntervals[] {
+  const stored = (iv: BootstrapInterval): StoredInterval => ({
+    estimate: iv.estimate,
+    lower: iv.lower,
+    upper: iv.upper,
+  });
+  return r.cells.map((c) => {
+    const hits = hitsOf(c.accuracy, c.n_test);
+    const own = r.cells.find((x) =>
+      x.train === c.train && x.test === `${c.train.split(":")[0]}:test`
+    );
+    const drop = own === undefined || own === c ? null : stored(
+      independentDifference(
+        own.n_test,
+        hitsStatistic(hitsOf(own.accuracy, own.n_test)),
+        c.n_test,
+        hitsStatistic(hits),
+        opts,
+      ),
+    );
+    return {
+      train: c.train,
+      test: c.test,
+      accuracy: stored(accuracyIntervalFromCounts(hits, c.n_test, opts)),
+      drop,
+    };
+  });
 }
