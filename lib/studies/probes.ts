@@ -25,7 +25,6 @@ import { cachedJson, type CachedResult } from "./cache.ts";
 import type { Missing } from "./grid.ts";
 import { independentDifference, type IndexStatistic, studyInterval } from "./scoring.ts";
 
-/** A probe matrix and what it could not include. */
 /** A bootstrap interval as stored with a probe matrix. */
 export interface StoredInterval {
   estimate: number;
@@ -46,6 +45,7 @@ export interface ProbeCellIntervals {
   drop: StoredInterval | null;
 }
 
+/** A probe matrix, its intervals, and what it could not include. */
 export interface ProbeStudy {
   backbone: string;
   result: CrossResult;
