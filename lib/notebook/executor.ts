@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dataRoot, PROJECT_ROOT } from "../config.ts";
-import { exists } from "../fsutil.ts";
+import { cacheRoot, dataRoot, PROJECT_ROOT } from "../config.ts";
+import { exists, writeFileAtomic } from "../fsutil.ts";
 import { type CellError, type CellStatus, type Notebook, readNotebook } from "./nbformat.ts";
 
 /** Name of the kernelspec the kit registers (`deno task setup`). */
@@ -87,6 +87,25 @@ async function pythonPath(explicit?: string): Promise<string> {
 }
 
 /**
+ * Writes a kernelspec for the kit's kernel that runs the very Deno binary running this process,
+ * under cacheRoot()/jupyter, and returns that JUPYTER_PATH entry. The user-level kernelspec
+ * that `deno task setup` registers may point at another checkout's Deno; this one cannot.
+ */
+async function localKernelPath(): Promise<string> {
+  const root = join(cacheRoot(), "jupyter");
+  const spec = {
+    argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
+    display_name: "Deno (fer-kit)",
+    language: "typescript",
+  };
+  await writeFileAtomic(
+    join(root, "kernels", DEFAULT_KERNEL, "kernel.json"),
+    JSON.stringify(spec, null, 2),
+  );
+  return root;
+}
+
+/**
  * Execute `path` top to bottom on a real kernel and return the executed notebook.
  * A failing cell stops the run (later cells are "skipped") and is reported in the result,
  * not thrown; the function throws only when the notebook cannot be read or the executor
@@ -114,12 +133,17 @@ export async function executeNotebook(
     drainTimeoutS: opts.drainTimeoutS ?? 60,
   };
   const python = await pythonPath(opts.python);
+  const jupyterPath = await localKernelPath();
+  const inherited = Deno.env.get("JUPYTER_PATH");
   const child = new Deno.Command(python, {
     args: [SCRIPT],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+    env: {
+      PYDEVD_DISABLE_FILE_VALIDATION: "1",
+      JUPYTER_PATH: inherited ? `${jupyterPath}:${inherited}` : jupyterPath,
+    },
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify(request)));
