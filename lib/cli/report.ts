@@ -21,7 +21,8 @@ const HELP = `usage: deno task report [options]
   --cell-timeout S  per-cell time limit in seconds (default 1800)
   --jobs N          notebooks executed at the same time (default 1)
   --no-prepare      skip the warm-up that fills the prediction cache (every model on every
-                    dataset's test split) before the notebooks run
+                    dataset's test split) before the study notebooks run (no warm-up is done
+                    with --notebooks)
   -h, --help        this help`;
 
 /**
@@ -74,7 +75,8 @@ export async function run(args: string[]): Promise<number> {
       return n;
     };
     const only = (p.values.notebook as string[] | undefined) ?? [];
-    if (!flag(p, "no-prepare")) await prepare(str(p, "data"));
+    // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
+    if (!flag(p, "no-prepare") && str(p, "notebooks") === undefined) await prepare(str(p, "data"));
     let result;
     try {
       result = await buildReport({
