@@ -20,6 +20,7 @@ import type { LoadedDataset } from "../lib/datasets/types.ts";
 import { decodeImage } from "../lib/image.ts";
 import { listModels, loadCard, type ResolvedModel } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";
+import { ortSessionOptions } from "../lib/engine.ts";
 import { preprocessInto, sampleLength } from "../lib/preprocess.ts";
 import { parseArgs } from "node:util";
 
@@ -136,11 +137,11 @@ async function benchModel(
     }
     return t;
   };
-  const session = await ort.InferenceSession.create(model.onnxPath, {
-    executionProviders: ["cpu"],
-    graphOptimizationLevel: "all",
-    intraOpNumThreads: threads,
-  });
+  // The same session options as the kit's engine (lib/engine.ts ortSessionOptions).
+  const session = await ort.InferenceSession.create(
+    model.onnxPath,
+    ortSessionOptions({ intraOpThreads: threads }),
+  );
   // Size the raw runs to ~15 s per batch size on this machine (at least 32 images).
   const probe = await timeRaw(session, model, await prepare(Math.min(8, n)), Math.min(8, n), 1);
   const nRaw = Math.max(32, Math.min(n, Math.round(15 * probe)));

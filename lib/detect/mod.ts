@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node";
 import type { RawImage } from "../image.ts";
 import type { FaceBox } from "../sample.ts";
 import { grayToRgb, resizeImage, toFloatImage } from "../preprocess.ts";
+import { ortSessionOptions } from "../engine.ts";
 import { type DetectorCard, readDetectorCard, readDetectorModel } from "./card.ts";
 import { decodeUltraface } from "./ultraface.ts";
 import { decodeYunet } from "./yunet.ts";
@@ -137,11 +138,10 @@ export async function createDetector(
   const card = await readDetectorCard(name);
   const bytes = await readDetectorModel(card, opts.dir);
   const so: ort.InferenceSession.SessionOptions = {
-    executionProviders: ["cpu"],
+    ...ortSessionOptions({ intraOpThreads: opts.intraOpThreads }),
     // UltraFace lists its weights as graph inputs; onnxruntime warns once per weight.
     logSeverityLevel: 3,
   };
-  if (opts.intraOpThreads !== undefined) so.intraOpNumThreads = opts.intraOpThreads;
   const session = await ort.InferenceSession.create(bytes, so);
   return new OnnxFaceDetector(card, session, opts.scoreThreshold ?? card.scoreThreshold);
 }
