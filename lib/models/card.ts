@@ -45,7 +45,8 @@ export interface InputSpec {
   colorOrder: "gray" | "RGB" | "BGR";
   /**
    * How gray is made from RGB when `colorOrder` is "gray" and the image has colour
-   * (e.g. [0.2989, 0.587, 0.114] as TF.js models do); absent: ITU-R BT.601 luma as sharp does.
+   * (e.g. [0.2989, 0.587, 0.114] as TF.js models do); absent: ITU-R BT.601 luma
+   * (0.299, 0.587, 0.114) in float, as OpenCV and PIL do.
    */
   grayWeights?: [number, number, number];
   /** When gray is computed: before the resize (on the source image) or after it. */
