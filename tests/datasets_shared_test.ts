@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from "../lib/config.ts";
 import { type Emotion } from "../lib/taxonomy.ts";
 import type { DatasetsReport } from "../lib/cli/datasets.ts";
 import type { Split } from "../lib/sample.ts";
+import { kitCommand } from "./support.ts";
 
 const DATA = Deno.env.get("FER_DATA");
 const ignore = DATA === undefined;
@@ -147,19 +148,7 @@ Deno.test({
   name: "shared: `kit datasets --json` reports the documented counts",
   ignore,
   fn: async () => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(PROJECT_ROOT, "lib/cli/main.ts"),
-        "datasets",
-        "--data",
-        DATA!,
-        "--json",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await kitCommand(["datasets", "--data", DATA!, "--json"]).output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const r = JSON.parse(new TextDecoder().decode(out.stdout)) as DatasetsReport;
     const get = (n: string) => r.datasets.find((d) => d.name === n)!;

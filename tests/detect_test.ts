@@ -23,13 +23,11 @@ import { datasetHash, loadDataset } from "../lib/datasets/mod.ts";
 import { listModels, loadCard } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";
 import type { FaceBox } from "../lib/sample.ts";
+import { pathExists } from "./support.ts";
 
 const FER_DATA = Deno.env.get("FER_DATA");
 const dir = await detectorsDir();
-const haveDetectors = await Deno.stat(join(dir, "face_detection_yunet_2023mar.onnx")).then(
-  () => true,
-  () => false,
-);
+const haveDetectors = await pathExists(join(dir, "face_detection_yunet_2023mar.onnx"));
 
 function face(x: number, y: number, w: number, h: number, score: number): DetectedFace {
   return { box: { x, y, width: w, height: h }, score };

@@ -25,16 +25,18 @@ import {
   type OnnxModel,
 } from "../lib/onnx/mod.ts";
 import { preprocess } from "../lib/preprocess.ts";
-import { mulberry32, stratifiedSubsample } from "../lib/probe/mod.ts";
+import { stratifiedSubsample } from "../lib/probe/mod.ts";
+import { mulberry32, uniformFloat32 } from "../lib/random.ts";
 import type { Sample } from "../lib/sample.ts";
 import { EMOTIONS } from "../lib/taxonomy.ts";
+import { grayInput, maxAbsDiff, randomBytes } from "./support.ts";
 
 const H = 6;
 const W = 6;
 const rand = mulberry32(11);
-const KERNEL = Float32Array.from({ length: 2 * 9 }, () => rand() * 2 - 1);
+const KERNEL = uniformFloat32(2 * 9, -1, 1, rand);
 const KBIAS = Float32Array.from([0.1, -0.2]);
-const GEMM_B = Float32Array.from({ length: 2 * 3 }, () => rand() * 2 - 1);
+const GEMM_B = uniformFloat32(2 * 3, -1, 1, rand);
 const GEMM_C = Float32Array.from([0, 0.5, -0.5]);
 
 /** x [N,1,6,6] -> conv [N,2,4,4] -> relu -> pool [N,2,1,1] -> feat [N,2] -> logits [N,3]. */
@@ -65,17 +67,7 @@ const TINY_CARD: ModelCard = {
   source: { kind: "repo", path: "none" },
   format: "onnx",
   onnx: "none.onnx",
-  input: {
-    name: "x",
-    layout: "NCHW",
-    height: H,
-    width: W,
-    channels: 1,
-    colorOrder: "gray",
-    resize: "bilinear-half-pixel",
-    normalization: { scale: 1 / 255, mean: [0], std: [1] },
-    batch: "dynamic",
-  },
+  input: grayInput(H, W),
   output: {
     name: "logits",
     kind: "logits",
@@ -122,18 +114,11 @@ function tinySamples(n: number, seed: number): Sample[] {
       width: W,
       height: H,
       channels: 1 as const,
-      data: Uint8Array.from({ length: H * W }, () => Math.floor(r() * 256)),
+      data: randomBytes(H * W, r),
     },
     label: EMOTIONS[i % 3 === 0 ? 0 : i % 3 === 1 ? 3 : 4],
     split: "train" as const,
   }));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 Deno.test("embeddings: built model's pooled features equal the hand computation; cache exact and resumable", async () => {

@@ -16,25 +16,16 @@ import {
 import type { ModelCard } from "../lib/models/card.ts";
 import { decodeImage } from "../lib/image.ts";
 import { preprocess } from "../lib/preprocess.ts";
+import { mulberry32, uniformFloat32 } from "../lib/random.ts";
+import { grayInput, maxAbsDiff } from "./support.ts";
 
 const FER_DATA = Deno.env.get("FER_DATA");
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const r = rng(3);
+const r = mulberry32(3);
 /** Weights of the tiny model: x[64] → relu(x·W1)[16] ("feat") → ·W2 + b [7] ("logits"). */
-const W1 = Float32Array.from({ length: 64 * 16 }, () => r() - 0.5);
-const W2 = Float32Array.from({ length: 16 * 7 }, () => r() - 0.5);
-const B = Float32Array.from({ length: 7 }, () => r() - 0.5);
+const W1 = uniformFloat32(64 * 16, -0.5, 0.5, r);
+const W2 = uniformFloat32(16 * 7, -0.5, 0.5, r);
+const B = uniformFloat32(7, -0.5, 0.5, r);
 
 /** The tiny model's ONNX bytes, batch dimension symbolic ("N") or fixed. */
 function tinyModel(batch: number | "N" = "N"): Uint8Array {
@@ -88,18 +79,7 @@ function tinyCard(
     source: { kind: "repo", path: "none" },
     format: "onnx",
     onnx: "tiny.onnx",
-    input: {
-      name: "x",
-      layout: "NCHW",
-      height: 8,
-      width: 8,
-      channels: 1,
-      colorOrder: "gray",
-      resize: "bilinear-half-pixel",
-      normalization: { scale: 1 / 255, mean: [0], std: [1] },
-      batch: "dynamic",
-      ...input,
-    },
+    input: { ...grayInput(8), ...input },
     output: {
       name: "logits",
       kind: "logits",
@@ -116,15 +96,7 @@ function tinyCard(
 }
 
 function randomInput(n: number, seed: number): Float32Array {
-  const g = rng(seed);
-  return Float32Array.from({ length: n * 64 }, () => g());
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
+  return uniformFloat32(n * 64, 0, 1, mulberry32(seed));
 }
 
 Deno.test("softmaxRows: stable and normalised", () => {

@@ -13,6 +13,7 @@ import {
 } from "../lib/metrics/mod.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { assertAllClose, assertClose, loadFixture } from "./fixtures/metrics/fixtures.ts";
+import { kitCommand } from "./support.ts";
 
 interface MetricsCase {
   name: string;
@@ -112,12 +113,7 @@ function checkCi(s: MetricsSummary, c: MetricsCase): void {
 }
 
 async function kit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(PROJECT_ROOT, "lib/cli/main.ts"), ...args],
-    cwd: PROJECT_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await kitCommand(args, { cwd: PROJECT_ROOT }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

@@ -23,30 +23,8 @@ import {
   tensorToFloat32,
 } from "../lib/onnx/mod.ts";
 import { onnxType } from "../lib/onnx/schema.ts";
-
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function run(
-  bytes: Uint8Array,
-  feeds: Record<string, ort.Tensor>,
-): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(bytes);
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
+import { mulberry32, uniformFloat32 } from "../lib/random.ts";
+import { runOnnx } from "./support.ts";
 
 // Mask: 1 on the upper half of the 8x8 image, -0.5 on the lower half.
 const MASK = Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? 1 : -0.5));
@@ -87,10 +65,9 @@ function tinyExpected(img: Float32Array): [number, number] {
 
 Deno.test("built tiny model runs in onnxruntime and matches a JS computation", async () => {
   const bytes = tinyModelBytes();
-  const r = rng(1);
   const n = 5;
-  const x = Float32Array.from({ length: n * 64 }, () => r() * 0.2 - 0.1);
-  const out = await run(bytes, { x: new ort.Tensor("float32", x, [n, 1, 8, 8]) });
+  const x = uniformFloat32(n * 64, -0.1, 0.1, mulberry32(1));
+  const out = await runOnnx(bytes, { x: new ort.Tensor("float32", x, [n, 1, 8, 8]) });
   assert.deepEqual(out.probs.dims, [n, 2]);
   const probs = out.probs.data as Float32Array;
   for (let k = 0; k < n; k++) {
@@ -188,11 +165,10 @@ Deno.test("exposeOutput returns the inner tensor, equal to a truncated model's o
   spec.outputs = [{ name: "s1", dims: ["N", 1] }];
   const truncated = buildModel(spec);
 
-  const r = rng(7);
-  const x = Float32Array.from({ length: 3 * 64 }, () => r() * 2 - 1);
+  const x = uniformFloat32(3 * 64, -1, 1, mulberry32(7));
   const feeds = { x: new ort.Tensor("float32", x, [3, 1, 8, 8]) };
-  const a = await run(exposed, feeds);
-  const b = await run(truncated, feeds);
+  const a = await runOnnx(exposed, feeds);
+  const b = await runOnnx(truncated, feeds);
   assert.deepEqual(a.s1.dims, [3, 1]);
   assert.deepEqual(Array.from(a.s1.data as Float32Array), Array.from(b.s1.data as Float32Array));
   // And by hand: s = Σ x·mask.
@@ -225,11 +201,10 @@ Deno.test({
     const exposed = exposeOutput(bytes, embName);
     const reencoded = encodeModel(m);
 
-    const r = rng(3);
-    const x = Float32Array.from({ length: 3 * 224 * 224 }, () => r());
+    const x = uniformFloat32(3 * 224 * 224, 0, 1, mulberry32(3));
     const feeds = { input: new ort.Tensor("float32", x, [1, 3, 224, 224]) };
-    const a = await run(exposed, feeds);
-    const b = await run(reencoded, feeds);
+    const a = await runOnnx(exposed, feeds);
+    const b = await runOnnx(reencoded, feeds);
     assert.deepEqual(
       Array.from(a.output.data as Float32Array),
       Array.from(b.output.data as Float32Array),

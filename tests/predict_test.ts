@@ -13,23 +13,13 @@ import { Engine } from "../lib/engine.ts";
 import { predictDataset } from "../lib/predict.ts";
 import { parsePredictions, readPredictions } from "../lib/predictions.ts";
 import type { Emotion } from "../lib/taxonomy.ts";
-import { PROJECT_ROOT } from "../lib/config.ts";
 import { createProgress, formatDuration, progressText } from "../lib/progress.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../lib/random.ts";
+import { grayInput, kitCommand, randomBytes, withTempDir } from "./support.ts";
 
 /** A conv net on [N,1,48,48]: `layers` 3x3 convs of `width` channels, pool, linear to `classes`. */
 function convModel(width: number, layers: number, classes: number): Uint8Array {
-  const r = rng(width * 100 + layers);
+  const r = mulberry32(width * 100 + layers);
   const inits = [int64Tensor("shape", [2], [-1, width])];
   const nodes = [];
   let prev = "x";
@@ -76,17 +66,7 @@ function card(classes: Emotion[], onnx = "model.onnx"): ModelCard {
     source: { kind: "repo", path: "none" },
     format: "onnx",
     onnx,
-    input: {
-      name: "x",
-      layout: "NCHW",
-      height: 48,
-      width: 48,
-      channels: 1,
-      colorOrder: "gray",
-      resize: "bilinear-half-pixel",
-      normalization: { scale: 1 / 255, mean: [0.5], std: [0.5] },
-      batch: "dynamic",
-    },
+    input: { ...grayInput(48), normalization: { scale: 1 / 255, mean: [0.5], std: [0.5] } },
     output: { name: "logits", kind: "logits", classes, sourceClasses: classes.map(String) },
     preprocessingSource: "test",
     trainingData: "none",
@@ -97,11 +77,11 @@ function card(classes: Emotion[], onnx = "model.onnx"): ModelCard {
 
 /** A class-per-folder dataset of `perClass` random 40x40 gray PNGs per class, plus one corrupt. */
 async function makeDataset(root: string, perClass: number): Promise<void> {
-  const r = rng(77);
+  const r = mulberry32(77);
   for (const cls of ["happy", "sad", "angry", "surprise"]) {
     await Deno.mkdir(join(root, cls), { recursive: true });
     for (let i = 0; i < perClass; i++) {
-      const data = new Uint8Array(40 * 40).map(() => Math.floor(r() * 256));
+      const data = randomBytes(40 * 40, r);
       const png = await encodePng({ data, width: 40, height: 40, channels: 1 });
       await Deno.writeFile(join(root, cls, `${String(i).padStart(4, "0")}.png`), png);
     }
@@ -119,15 +99,12 @@ interface Fixture {
   cacheDir: string;
 }
 
-async function withFixture(perClass: number, fn: (f: Fixture) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "fer-predict-" });
-  try {
+function withFixture(perClass: number, fn: (f: Fixture) => Promise<void>): Promise<void> {
+  return withTempDir("fer-predict-", async (dir) => {
     const data = join(dir, "data");
     await makeDataset(data, perClass);
     await fn({ dir, data, cacheDir: join(dir, "cache", "predictions") });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 async function writeModel(
@@ -217,24 +194,10 @@ Deno.test("a model with contempt gets a p_contempt column; a CLI run writes CSV 
     const eight: Emotion[] = [...SEVEN, "contempt"];
     const cardPath = await writeModel(dir, "m8", convModel(4, 1, 8), card(eight));
     const out = join(dir, "out", "preds.csv");
-    const cmd = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(PROJECT_ROOT, "lib/cli/main.ts"),
-        "predict",
-        "--model",
-        cardPath,
-        "--dataset",
-        data,
-        "--out",
-        out,
-        "--quiet",
-      ],
-      env: { FER_CACHE: join(dir, "cache") },
-      stdout: "piped",
-      stderr: "piped",
-    });
+    const cmd = kitCommand(
+      ["predict", "--model", cardPath, "--dataset", data, "--out", out, "--quiet"],
+      { env: { FER_CACHE: join(dir, "cache") } },
+    );
     const res = await cmd.output();
     const text = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
     assert.equal(res.code, 0, text);
@@ -247,22 +210,9 @@ Deno.test("a model with contempt gets a p_contempt column; a CLI run writes CSV 
     const skipped = await Deno.readTextFile(join(dir, "out", "preds.skipped.csv"));
     assert.match(skipped, /^id,file,reason\n,.*9999-corrupt\.png,/);
 
-    const bad = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(PROJECT_ROOT, "lib/cli/main.ts"),
-        "predict",
-        "--model",
-        cardPath,
-        "--dataset",
-        data,
-        "--batch",
-        "zero",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const bad = await kitCommand(
+      ["predict", "--model", cardPath, "--dataset", data, "--batch", "zero"],
+    ).output();
     assert.equal(bad.code, 2);
     assert.match(new TextDecoder().decode(bad.stderr), /--batch must be a positive integer/);
   });
@@ -273,31 +223,23 @@ Deno.test("a killed run resumes where it stopped and ends with the same CSV as a
     // Heavy enough (3 convs of 32 channels at 48x48) that the run takes seconds.
     const cardPath = await writeModel(dir, "slow", convModel(32, 3, 7), card(SEVEN));
     const cli = (out: string, cache: string, extra: string[] = []) =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          join(PROJECT_ROOT, "lib/cli/main.ts"),
-          "predict",
-          "--model",
-          cardPath,
-          "--dataset",
-          data,
-          "--out",
-          out,
-          "--chunk-size",
-          "20",
-          "--batch",
-          "4",
-          "--threads",
-          "1",
-          "--quiet",
-          ...extra,
-        ],
-        env: { FER_CACHE: cache },
-        stdout: "piped",
-        stderr: "piped",
-      });
+      kitCommand([
+        "predict",
+        "--model",
+        cardPath,
+        "--dataset",
+        data,
+        "--out",
+        out,
+        "--chunk-size",
+        "20",
+        "--batch",
+        "4",
+        "--threads",
+        "1",
+        "--quiet",
+        ...extra,
+      ], { env: { FER_CACHE: cache } });
     const cache = join(dir, "cache-resume");
     const child = cli(join(dir, "killed.csv"), cache).spawn();
     // Wait for the first chunks to land, then kill the process outright.

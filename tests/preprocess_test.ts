@@ -18,6 +18,8 @@ import {
   writeBatch,
 } from "../lib/preprocess.ts";
 import type { InputSpec, ResizeMethod } from "../lib/models/card.ts";
+import { mulberry32, uniformFloat32 } from "../lib/random.ts";
+import { maxAbsDiff, randomBytes } from "./support.ts";
 
 await tf.setBackend("cpu");
 
@@ -32,30 +34,13 @@ const hasCv2 = (() => {
 })();
 const FER_DATA = Deno.env.get("FER_DATA");
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomImage(w: number, h: number, c: number, seed: number): FloatImage {
-  const r = rng(seed);
-  const data = new Float32Array(w * h * c);
-  for (let i = 0; i < data.length; i++) data[i] = r() * 255;
-  return { data, width: w, height: h, channels: c };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "length");
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
+  return {
+    data: uniformFloat32(w * h * c, 0, 255, mulberry32(seed)),
+    width: w,
+    height: h,
+    channels: c,
+  };
 }
 
 /** [inW, inH, outW, outH, channels]: up, down, non-integer ratios, non-square, 1 and 3 channels. */
@@ -200,8 +185,7 @@ Deno.test({
   fn: async () => {
     // Documented tolerance: cv2.resize on uint8 uses 11-bit fixed-point weights and rounds to
     // 8 bits, so it can differ from the exact value by up to one level (never more).
-    const r = rng(9);
-    const u8 = new Uint8Array(48 * 48 * 3).map(() => Math.floor(r() * 256));
+    const u8 = randomBytes(48 * 48 * 3, mulberry32(9));
     const ours = resizeImage(
       { data: Float32Array.from(u8), width: 48, height: 48, channels: 3 },
       224,
@@ -336,9 +320,8 @@ Deno.test("faceCropRect: faceplugin's top-left-anchored 1.2x rect and a centred 
 
 Deno.test("whole pipeline equals the same steps written with TF.js ops (face-api style)", () => {
   // pad bottom-right → resizeBilinear legacy to 112 → (x - mean) / 255, NHWC RGB.
-  const r = rng(42);
   const w = 60, h = 45;
-  const data = new Uint8Array(w * h * 3).map(() => Math.floor(r() * 256));
+  const data = randomBytes(w * h * 3, mulberry32(42));
   const spec: PreprocessSpec = {
     input: {
       name: "input",

@@ -51,6 +51,7 @@ import { cacheRoot } from "../lib/config.ts";
 import { loadCard } from "../lib/models/registry.ts";
 import { decodeImage } from "../lib/image.ts";
 import { preprocess } from "../lib/preprocess.ts";
+import { pathExists, writeRegionModel } from "./support.ts";
 
 const H = 32;
 const W = 32;
@@ -533,52 +534,7 @@ async function cliFixture(): Promise<{ dir: string; onnx: string; card: string; 
   const dir = await Deno.makeTempDir({ prefix: "saliency-test-" });
   const n = 48;
   const inside = (x: number, y: number) => y >= 8 && y < 24 && x >= 26 && x < 42;
-  const w = new Float32Array(n * n * 2);
-  for (let p = 0; p < n * n; p++) if (inside(p % n, Math.floor(p / n))) w[p * 2] = 6 / 256;
-  const bytes = buildModel({
-    inputs: [{ name: "x", dims: ["N", 1, n, n] }],
-    outputs: [{ name: "z", dims: ["N", 2] }],
-    nodes: [
-      node("Flatten", ["x"], ["f"], { axis: attr.int(1) }),
-      node("Gemm", ["f", "w", "b"], ["z"]),
-    ],
-    initializers: [floatTensor("w", [n * n, 2], w), floatTensor("b", [2], [-3, 0])],
-  });
-  const onnx = join(dir, "region.onnx");
-  await Deno.writeFile(onnx, bytes);
-  const card = join(dir, "region.json");
-  await Deno.writeTextFile(
-    card,
-    JSON.stringify({
-      id: "region-test",
-      name: "region test model",
-      description: "class happy reads one rectangle",
-      source: { kind: "repo", path: "region.onnx" },
-      format: "onnx",
-      onnx: "region.onnx",
-      input: {
-        name: "x",
-        layout: "NCHW",
-        height: n,
-        width: n,
-        channels: 1,
-        colorOrder: "gray",
-        resize: "bilinear-half-pixel",
-        normalization: { scale: 1 / 255, mean: [0], std: [1] },
-        batch: "dynamic",
-      },
-      output: {
-        name: "z",
-        kind: "logits",
-        classes: ["happy", "neutral"],
-        sourceClasses: ["h", "n"],
-      },
-      preprocessingSource: "test",
-      trainingData: "none",
-      licence: "test",
-      citation: "test",
-    }),
-  );
+  const { onnx, card } = await writeRegionModel(dir, n, inside, "class happy reads one rectangle");
   const pixels = Uint8Array.from({ length: n * n }, (_, p) => {
     const t = ((p * 7919) % 97) / 97;
     return inside(p % n, Math.floor(p / n)) ? Math.round(180 + 70 * t) : Math.round(120 * t);
@@ -754,7 +710,7 @@ Deno.test("kit saliency --dataset: views, faithfulness and sanity check on a bui
 
 const FER_DATA = Deno.env.get("FER_DATA");
 const MINI_XCEPTION = join(cacheRoot(), "models", "mini-xception-fer2013.onnx");
-const haveRealModel = await Deno.stat(MINI_XCEPTION).then(() => true, () => false);
+const haveRealModel = await pathExists(MINI_XCEPTION);
 
 Deno.test({
   name: "real data: mini-xception on FER2013 test faces, occlusion beats its own reverse",

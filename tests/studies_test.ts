@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import { attr, buildModel, floatTensor, node } from "../lib/onnx/mod.ts";
 import { datasetHash } from "../lib/datasets/hash.ts";
 import type { LoadedDataset } from "../lib/datasets/types.ts";
 import { loadCard } from "../lib/models/registry.ts";
@@ -54,6 +53,7 @@ import {
 } from "../lib/studies/mod.ts";
 import type { CrossResult } from "../lib/cross.ts";
 import { fleissKappaFromCounts } from "../lib/metrics/mod.ts";
+import { writeRegionModel } from "./support.ts";
 
 const DATA = Deno.env.get("FER_DATA");
 const PYTHON = "/usr/bin/python3";
@@ -410,50 +410,12 @@ const inRegion = (x: number, y: number) => y >= 8 && y < 24 && x >= 16 && x < 32
 
 async function fixture(): Promise<{ dir: string; card: string; data: string }> {
   const dir = await Deno.makeTempDir({ prefix: "studies-test-" });
-  const w = new Float32Array(N * N * 2);
-  for (let p = 0; p < N * N; p++) if (inRegion(p % N, Math.floor(p / N))) w[p * 2] = 6 / 256;
-  const bytes = buildModel({
-    inputs: [{ name: "x", dims: ["N", 1, N, N] }],
-    outputs: [{ name: "z", dims: ["N", 2] }],
-    nodes: [
-      node("Flatten", ["x"], ["f"], { axis: attr.int(1) }, "flatten"),
-      node("Gemm", ["f", "w", "b"], ["z"], {}, "dense"),
-    ],
-    initializers: [floatTensor("w", [N * N, 2], w), floatTensor("b", [2], [-3, 0])],
-  });
-  await Deno.writeFile(join(dir, "region.onnx"), bytes);
-  const card = join(dir, "region.json");
-  await Deno.writeTextFile(
-    card,
-    JSON.stringify({
-      id: "region-test",
-      name: "region test model",
-      description: "happy reads one rectangle in the upper half",
-      source: { kind: "repo", path: "region.onnx" },
-      format: "onnx",
-      onnx: "region.onnx",
-      input: {
-        name: "x",
-        layout: "NCHW",
-        height: N,
-        width: N,
-        channels: 1,
-        colorOrder: "gray",
-        resize: "bilinear-half-pixel",
-        normalization: { scale: 1 / 255, mean: [0], std: [1] },
-        batch: "dynamic",
-      },
-      output: {
-        name: "z",
-        kind: "logits",
-        classes: ["happy", "neutral"],
-        sourceClasses: ["h", "n"],
-      },
-      preprocessingSource: "test",
-      trainingData: "none",
-      licence: "test",
-      citation: "test",
-    }),
+  const { card } = await writeRegionModel(
+    dir,
+    N,
+    inRegion,
+    "happy reads one rectangle in the upper half",
+    ["flatten", "dense"],
   );
   // Faces: happy = bright region, neutral = dark region; one neutral face is bright (an error)
   // and one file is not an image (skipped and reported).

@@ -1,6 +1,6 @@
 /** `deno task kit agreement <a.csv> <b.csv> [...] [--json]`: how much models agree, item by item. */
 import { basename, dirname } from "node:path";
-import { flag, parseArgs, UsageError } from "./args.ts";
+import { flag, parseArgs, UsageError, usageExit } from "./args.ts";
 import { readPredictions } from "../predictions.ts";
 import {
   type AgreementSummary,
@@ -85,11 +85,7 @@ export async function run(args: string[]): Promise<number> {
       );
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, HELP);
   }
   try {
     const names = raterNames(files);

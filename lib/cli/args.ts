@@ -53,3 +53,20 @@ export function required(p: ParsedArgs, name: string): string {
 export function flag(p: ParsedArgs, name: string): boolean {
   return p.values[name] === true;
 }
+
+/** UsageError when the command line has positional arguments (for commands that take none). */
+export function noPositionals(p: ParsedArgs): void {
+  if (p.positionals.length > 0) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+}
+
+/**
+ * What a command's `run` returns when it fails with `e`: for a UsageError, its message (after
+ * `prefix`) and the help text on stderr, and exit code 2; any other error is thrown on.
+ */
+export function usageExit(e: unknown, help: string, prefix = ""): 2 {
+  if (e instanceof UsageError) {
+    console.error(`${prefix}${e.message}\n\n${help}`);
+    return 2;
+  }
+  throw e;
+}

@@ -3,7 +3,7 @@
  * and convert it to `.cache/models/<id>.onnx` (TF.js graph models and face-api weights are
  * converted; native ONNX files are copied). Prints the ONNX path and its SHA-256.
  */
-import { flag, parseArgs, str, UsageError } from "./args.ts";
+import { flag, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import { convertModel, FER_MODEL_IDS } from "../convert/mod.ts";
 
 export const summary = "convert a FER model (TF.js → ONNX) into .cache/models/<id>.onnx";
@@ -37,11 +37,7 @@ export async function run(args: string[]): Promise<number> {
     ids = model !== undefined ? [model] : [...FER_MODEL_IDS];
     force = flag(p, "force");
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, HELP);
   }
   let code = 0;
   for (const id of ids) {

@@ -3,9 +3,19 @@
  * trained-on-A / tested-on-B matrix of linear probes on a frozen backbone's embeddings.
  */
 import { resolve } from "node:path";
-import { flag, parseArgs, type ParsedArgs, required, str, UsageError } from "./args.ts";
+import {
+  flag,
+  noPositionals,
+  parseArgs,
+  type ParsedArgs,
+  required,
+  str,
+  UsageError,
+  usageExit,
+} from "./args.ts";
 import {
   crossMarkdown,
+  type CrossResult,
   type CrossSettings,
   DEFAULT_MAX_TRAIN,
   DEFAULT_SEED,
@@ -85,6 +95,14 @@ export function settingsFromArgs(p: ParsedArgs): CrossSettings {
   };
 }
 
+/** The result as pretty JSON (with a final newline), also written to --out FILE when given. */
+export async function resultJson(p: ParsedArgs, result: CrossResult): Promise<string> {
+  const json = JSON.stringify(result, null, 2) + "\n";
+  const out = str(p, "out");
+  if (out !== undefined) await writeFileAtomic(out, json);
+  return json;
+}
+
 const HELP = `usage: deno task kit cross --backbone <model-id> --datasets a,b,... [options]
 
 Trains one linear probe per dataset's training part on the backbone's embeddings (the card's
@@ -110,9 +128,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
-    if (p.positionals.length > 0) {
-      throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-    }
+    noPositionals(p);
     const backbone = required(p, "backbone");
     const names = (str(p, "datasets") ?? "fer2013,ferplus,expw,ckplus")
       .split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -128,9 +144,7 @@ export async function run(args: string[]): Promise<number> {
     const testParts = names.map((n) => parsePartSpec(n, "test"));
     const settings = settingsFromArgs(p);
     const result = await runCross(backbone, trainParts, testParts, settings);
-    const json = JSON.stringify(result, null, 2) + "\n";
-    const out = str(p, "out");
-    if (out !== undefined) await writeFileAtomic(out, json);
+    const json = await resultJson(p, result);
     const record = str(p, "record");
     if (record !== undefined) {
       await recordMarkdown(record, result, `deno task kit cross ${args.join(" ")}`);
@@ -140,10 +154,6 @@ export async function run(args: string[]): Promise<number> {
     else console.log(crossMarkdown(result).trimEnd());
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, HELP);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { dataRoot } from "../config.ts";
-import { flag, parseArgs, str, UsageError } from "./args.ts";
+import { flag, noPositionals, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import {
   checkImages,
   type FerplusLabelRule,
@@ -64,15 +64,11 @@ export async function run(args: string[]): Promise<number> {
       "ferplus-label": { type: "string" },
       help: { type: "boolean", short: "h" },
     });
-    if (p.positionals.length > 0) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    noPositionals(p);
     const r = str(p, "ferplus-label");
     if (r !== undefined) rule = parseFerplusRule(r);
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, USAGE);
   }
   if (flag(p, "help")) {
     console.log(USAGE);

@@ -1,5 +1,5 @@
 /** `deno task kit metrics <preds.csv> [--json] [--ci N] [--seed N]`: metrics of a predictions file. */
-import { flag, parseArgs, str, UsageError } from "./args.ts";
+import { flag, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import { readPredictions } from "../predictions.ts";
 import { type Emotion, normalizeLabel } from "../taxonomy.ts";
 import { formatSummary, summarizePredictions } from "../metrics/summary.ts";
@@ -79,11 +79,7 @@ export async function run(args: string[]): Promise<number> {
       labels,
     };
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, HELP);
   }
   try {
     const table = await readPredictions(file);

@@ -2,10 +2,9 @@
  * `deno task kit probe --backbone <id> --train <dataset>[:<split>] --test <dataset>[:<split>]`:
  * one linear probe on a frozen backbone's embeddings, one test part (one cell of `cross`).
  */
-import { flag, parseArgs, required, str, UsageError } from "./args.ts";
+import { flag, noPositionals, parseArgs, required, UsageError, usageExit } from "./args.ts";
 import { type CrossResult, parsePartSpec, runCross } from "../cross.ts";
-import { writeFileAtomic } from "../fsutil.ts";
-import { SETTINGS_HELP, SETTINGS_OPTIONS, settingsFromArgs } from "./cross.ts";
+import { resultJson, SETTINGS_HELP, SETTINGS_OPTIONS, settingsFromArgs } from "./cross.ts";
 
 export const summary = "train a linear probe on a backbone's embeddings, test it on one part";
 
@@ -56,9 +55,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
-    if (p.positionals.length > 0) {
-      throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-    }
+    noPositionals(p);
     const backbone = required(p, "backbone");
     let train, test;
     try {
@@ -69,16 +66,10 @@ export async function run(args: string[]): Promise<number> {
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
     const result = await runCross(backbone, [train], [test], settingsFromArgs(p));
-    const json = JSON.stringify(result, null, 2) + "\n";
-    const out = str(p, "out");
-    if (out !== undefined) await writeFileAtomic(out, json);
+    const json = await resultJson(p, result);
     console.log(flag(p, "json") ? json.trimEnd() : cellText(result));
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, HELP);
   }
 }

@@ -4,7 +4,7 @@
  * Exit code: 0 when every notebook ran, 1 when one failed (its page shows the error), 2 for a
  * bad command line.
  */
-import { flag, parseArgs, str, UsageError } from "./args.ts";
+import { flag, noPositionals, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import { buildReport } from "../report/site.ts";
 import { formatDuration } from "../report/html.ts";
 import { modelsOnDatasets } from "../studies/grid.ts";
@@ -64,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
-    if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    noPositionals(p);
     const positive = (name: string): number | undefined => {
       const v = str(p, name);
       if (v === undefined) return undefined;
@@ -103,10 +103,6 @@ export async function run(args: string[]): Promise<number> {
     if (result.notBuilt.length) console.error(`report: never built: ${result.notBuilt.join(", ")}`);
     return result.ok ? 0 : 1;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`report: ${e.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw e;
+    return usageExit(e, HELP, "report: ");
   }
 }

@@ -9,45 +9,45 @@
  */
 import { basename, extname, join, resolve } from "node:path";
 import { dataRoot } from "../config.ts";
-import { loadDataset, mulberry32 as rng32 } from "../datasets/mod.ts";
-import { shuffled } from "../datasets/split.ts";
+import { loadDataset } from "../datasets/mod.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { decodeImage, ImageError, readSampleImage } from "../image.ts";
 import { loadCard, type ResolvedModel } from "../models/registry.ts";
 import { preprocess } from "../preprocess.ts";
+import { mulberry32, shuffled } from "../random.ts";
 import { createProgress } from "../progress.ts";
-import type { Sample, Split } from "../sample.ts";
+import type { Split } from "../sample.ts";
 import { LabelError, normalizeLabel } from "../taxonomy.ts";
 import { flag, parseArgs, type ParsedArgs, str, UsageError } from "./args.ts";
-import { EngineScorer } from "../saliency/engine_scorer.ts";
 import {
-  explainMaps,
-  type MethodName,
-  type MethodOptions,
-  randomMap,
-  tensorToFace,
-} from "../saliency/explain.ts";
-import {
+  argmaxMap,
+  type BaselineKind,
+  type ClassMeanMap,
   type DeletionInsertion,
   deletionInsertion,
-  type FaithfulnessSummary,
-  summarizeFaithfulness,
-} from "../saliency/faithfulness.ts";
-import {
-  type ClassMeanMap,
-  classMeanMaps,
-  representativeCases,
-} from "../saliency/dataset_views.ts";
-import {
+  EngineScorer,
+  type ExplainedFace,
+  explainedFace,
+  explainFace,
+  explainMaps,
+  faceCases,
+  faceMeanMaps,
   type FacePixels,
+  type FaithfulnessSummary,
   mapRaster,
+  type MethodName,
+  type MethodOptions,
   montagePng,
   type MontageTile,
   overlayPng,
-} from "../saliency/overlay.ts";
-import { randomizationCheck, type RandomizationResult } from "../saliency/randomize.ts";
-import type { BaselineKind, SaliencyMap } from "../saliency/tensor.ts";
-import { argmaxMap } from "../saliency/tensor.ts";
+  predictFaces,
+  randomizationCheck,
+  type RandomizationResult,
+  randomMap,
+  summarizeFaithfulness,
+  tensorToFace,
+  topClass,
+} from "../saliency/mod.ts";
 
 export const summary =
   "saliency maps (RISE, occlusion) as overlays; dataset views, faithfulness, sanity check";
@@ -214,12 +214,6 @@ function fmt(v: number, d = 3): string {
   return Number.isFinite(v) ? v.toFixed(d) : "n/a";
 }
 
-function topClass(probs: Float32Array, offset: number, k: number): number {
-  let best = 0;
-  for (let j = 1; j < k; j++) if (probs[offset + j] > probs[offset + best]) best = j;
-  return best;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One image
 
@@ -296,27 +290,6 @@ async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 // Dataset views
-
-interface Item {
-  sample: Sample;
-  x: Float32Array;
-  face: FacePixels;
-  label: number;
-  pred: number;
-  probs: Float32Array;
-  mapLabel?: SaliencyMap;
-  mapPred?: SaliencyMap;
-}
-
-function grayOf(face: FacePixels): Uint8Array {
-  if (face.channels === 1) return face.data;
-  const out = new Uint8Array(face.width * face.height);
-  for (let i = 0; i < out.length; i++) {
-    const d = face.data;
-    out[i] = Math.round(0.299 * d[i * 3] + 0.587 * d[i * 3 + 1] + 0.114 * d[i * 3 + 2]);
-  }
-  return out;
-}
 
 /** One tile per class (null where the class has no image, so rows line up by class). */
 function meanTiles(
@@ -397,8 +370,8 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
   try {
     const card = model.card;
     const classes = scorer.classes;
-    const chosen = shuffled(ds.samples, rng32(seed)).slice(0, limit);
-    const items: Item[] = [];
+    const chosen = shuffled(ds.samples, mulberry32(seed)).slice(0, limit);
+    const items: ExplainedFace[] = [];
     const skipped: string[] = [];
     let notInModel = 0;
     for (const s of chosen) {
@@ -416,14 +389,7 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
           skipped.push(`${s.id}: ${e instanceof Error ? e.message : String(e)}`);
           continue;
         }
-        items.push({
-          sample: s,
-          x,
-          face: tensorToFace(x, card.input),
-          label,
-          pred: -1,
-          probs: new Float32Array(),
-        });
+        items.push(explainedFace(s, x, card.input, label));
       } catch (e) {
         if (!(e instanceof ImageError)) throw e;
         skipped.push(e.message);
@@ -432,24 +398,13 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
     for (const msg of skipped) console.error(`skipped (unreadable): ${msg}`);
     if (items.length === 0) throw new UsageError("no usable images in the chosen subset");
     // Predictions for all items in one batched run.
-    const len = items[0].x.length;
-    const batch = new Float32Array(items.length * len);
-    items.forEach((it, i) => batch.set(it.x, i * len));
-    const probs = await scorer.predict(batch, items.length);
-    const k = classes.length;
-    items.forEach((it, i) => {
-      it.probs = probs.slice(i * k, (i + 1) * k);
-      it.pred = topClass(probs, i * k, k);
-    });
+    await predictFaces(scorer, items);
     const correct = items.filter((it) => it.pred === it.label).length;
 
     // Maps for the true and the predicted class (one set of forward passes per image).
     const progress = createProgress(`saliency ${method}`, items.length);
     for (const it of items) {
-      const wanted = it.label === it.pred ? [it.label] : [it.label, it.pred];
-      const maps = await explainMaps(scorer, it.x, wanted, method, opts);
-      it.mapLabel = maps[0];
-      it.mapPred = maps[maps.length - 1];
+      await explainFace(scorer, it, method, opts);
       progress.tick();
     }
     progress.finish();
@@ -458,19 +413,7 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
     const order = classes.filter((c) =>
       items.some((it) => classes[it.label] === c || classes[it.pred] === c)
     );
-    const byLabel = classMeanMaps(
-      items.map((it) => ({ map: it.mapLabel!, label: classes[it.label], image: grayOf(it.face) })),
-      { classes: order },
-    );
-    const byPred = classMeanMaps(
-      items.map((it) => ({
-        map: it.mapPred!,
-        label: classes[it.label],
-        pred: classes[it.pred],
-        image: grayOf(it.face),
-      })),
-      { classes: order, groupBy: "pred" },
-    );
+    const { byLabel, byPred } = faceMeanMaps(items, classes, order);
     const meanFace = (m: ClassMeanMap): FacePixels => ({
       width: m.mean.width,
       height: m.mean.height,
@@ -503,16 +446,10 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
     );
 
     // Representative cases, each shown with the map of its predicted class.
-    const cases = representativeCases(
-      items.map((it) => ({
-        id: it.sample.id,
-        label: classes[it.label],
-        pred: classes[it.pred],
-        probs: it.probs,
-        classes,
-      })),
-      { perClass, classes: order.filter((c) => items.some((it) => classes[it.label] === c)) },
-    );
+    const cases = faceCases(items, classes, {
+      perClass,
+      classes: order.filter((c) => items.some((it) => classes[it.label] === c)),
+    });
     const byId = new Map(items.map((it) => [it.sample.id, it]));
     const tile = (id: string | undefined, kind: string): MontageTile | null => {
       if (id === undefined) return null;

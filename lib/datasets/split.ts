@@ -9,6 +9,7 @@ import { formatCsv, parseCsv } from "../csv.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { Sample, Split } from "../sample.ts";
 import { LabelError } from "../taxonomy.ts";
+import { mulberry32, shuffled } from "../random.ts";
 
 /** Default seed of the kit's splits. */
 export const DEFAULT_SPLIT_SEED = 2024;
@@ -16,30 +17,8 @@ export const DEFAULT_SPLIT_SEED = 2024;
 /** Folder of the saved split manifests in the project. */
 export const SPLITS_DIR: string = join(PROJECT_ROOT, "data", "splits");
 
-/**
- * Mulberry32 (Tommy Ettinger, public domain): a seeded generator of uniform numbers in [0, 1),
- * 32-bit state; identical on every machine and JavaScript engine.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher-Yates shuffle of a copy of `items` driven by `rand`. */
-export function shuffled<T>(items: readonly T[], rand: () => number): T[] {
-  const a = items.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
+/** The kit's seeded generator and shuffle, from lib/random.ts (re-exported for callers here). */
+export { mulberry32, shuffled };
 
 /**
  * Seeded stratified train/test split: within each label, a shuffled round(n × fraction) of the

@@ -12,20 +12,9 @@ import {
   type UnreadableFile,
 } from "../image.ts";
 import { escapeXml } from "../plots.ts";
+import { mulberry32, shuffleInPlace } from "../random.ts";
 import type { Sample } from "../sample.ts";
 import type { Emotion } from "../taxonomy.ts";
-
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Up to `k` samples of each class, drawn without replacement by a seeded shuffle (the same
@@ -38,13 +27,10 @@ export function pickPerClass(
   seed = 2024,
 ): Map<Emotion, Sample[]> {
   const out = new Map<Emotion, Sample[]>();
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   for (const c of classes) {
     const pool = samples.filter((s) => s.label === c);
-    for (let i = pool.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [pool[i], pool[j]] = [pool[j], pool[i]];
-    }
+    shuffleInPlace(pool, rand);
     out.set(c, pool.slice(0, k));
   }
   return out;

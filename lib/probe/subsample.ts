@@ -1,22 +1,11 @@
 /**
- * Seeded, stratified subsampling of a training part (to bound embedding-extraction cost) and the
- * small deterministic PRNG it uses.
+ * Seeded, stratified subsampling of a training part (to bound embedding-extraction cost), drawn
+ * from the kit's Mulberry32 generator (lib/random.ts).
  */
+import { mulberry32 } from "../random.ts";
 
-/**
- * Mulberry32 PRNG (Tommy Ettinger, 2017): 32-bit state, uniform floats in [0, 1).
- * Same seed, same sequence, on every platform.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator, from lib/random.ts (re-exported: lib/probe/mod.ts exports it). */
+export { mulberry32 };
 
 /**
  * Indices of a seeded stratified subsample of `max` items: each class keeps round(max * count_c

@@ -1,15 +1,24 @@
 /**
  * One entry point over the methods (by name, with their options), a random-map control for
- * the faithfulness scores, and the model's view of an input as displayable pixels.
+ * the faithfulness scores, the model's view of an input as displayable pixels, and a set of
+ * faces predicted and explained for the dataset views (mean maps, representative cases).
  */
 import type { InputSpec } from "../models/card.ts";
-import { mulberry32 } from "./rng.ts";
+import { mulberry32, uniformFloat32 } from "../random.ts";
 import type { BatchScorer } from "./scorer.ts";
 import type { SaliencyMap } from "./tensor.ts";
 import { elementIndex, resizeMap } from "./tensor.ts";
 import { occlusionMaps, type OcclusionOptions } from "./occlusion.ts";
 import { riseMaps, type RiseOptions } from "./rise.ts";
 import type { FacePixels } from "./overlay.ts";
+import {
+  type ClassCases,
+  type ClassMeanMap,
+  classMeanMaps,
+  representativeCases,
+  type RepresentativeOptions,
+} from "./dataset_views.ts";
+import type { Sample } from "../sample.ts";
 
 /** Saliency methods by name. */
 export type MethodName = "rise" | "occlusion";
@@ -49,7 +58,7 @@ export function randomMap(
   const rng = mulberry32(seed);
   const gw = Math.max(1, Math.ceil(width / cellSize));
   const gh = Math.max(1, Math.ceil(height / cellSize));
-  const grid = { width: gw, height: gh, data: Float32Array.from({ length: gw * gh }, () => rng()) };
+  const grid = { width: gw, height: gh, data: uniformFloat32(gw * gh, 0, 1, rng) };
   return resizeMap(grid, width, height);
 }
 
@@ -73,4 +82,126 @@ export function tensorToFace(x: Float32Array, input: InputSpec): FacePixels {
     }
   }
   return { width, height, channels, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A set of faces explained (the dataset views of `kit saliency` and the saliency study)
+
+/** One face to explain: its input tensor and the model's view of it, true and predicted class. */
+export interface ExplainedFace {
+  sample: Sample;
+  /** Input tensor (model-input resolution). */
+  x: Float32Array;
+  /** What the model sees, as pixels (`tensorToFace`). */
+  face: FacePixels;
+  /** True class index in the model's output order. */
+  label: number;
+  /** Predicted class index; −1 until `predictFaces`. */
+  pred: number;
+  /** Class probabilities; empty until `predictFaces`. */
+  probs: Float32Array;
+  /** Maps of the true and the predicted class, after `explainFace`. */
+  mapLabel?: SaliencyMap;
+  mapPred?: SaliencyMap;
+}
+
+/** A face ready to explain: `x` preprocessed for `input`, not yet predicted. */
+export function explainedFace(
+  sample: Sample,
+  x: Float32Array,
+  input: InputSpec,
+  label: number,
+): ExplainedFace {
+  return { sample, x, face: tensorToFace(x, input), label, pred: -1, probs: new Float32Array() };
+}
+
+/** Index of the largest of `k` values from `offset` (the lowest index on ties). */
+export function topClass(probs: ArrayLike<number>, offset: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (probs[offset + j] > probs[offset + best]) best = j;
+  return best;
+}
+
+/** Predict all `faces` in one batched run: sets each face's `probs` and `pred` (its top class). */
+export async function predictFaces(scorer: BatchScorer, faces: ExplainedFace[]): Promise<void> {
+  const len = faces[0].x.length;
+  const batch = new Float32Array(faces.length * len);
+  faces.forEach((f, i) => batch.set(f.x, i * len));
+  const probs = await scorer.predict(batch, faces.length);
+  const k = scorer.classes.length;
+  faces.forEach((f, i) => {
+    f.probs = probs.slice(i * k, (i + 1) * k);
+    f.pred = topClass(probs, i * k, k);
+  });
+}
+
+/**
+ * Set a predicted face's `mapLabel` and `mapPred` with the named method, from one set of forward
+ * passes (the same map when the prediction is right).
+ */
+export async function explainFace(
+  scorer: BatchScorer,
+  f: ExplainedFace,
+  method: MethodName,
+  opts: MethodOptions = {},
+): Promise<void> {
+  const wanted = f.label === f.pred ? [f.label] : [f.label, f.pred];
+  const maps = await explainMaps(scorer, f.x, wanted, method, opts);
+  f.mapLabel = maps[0];
+  f.mapPred = maps[maps.length - 1];
+}
+
+/** Bytes of 8-bit gray from face pixels (BT.601 luma for colour). */
+function grayPixels(face: FacePixels): Uint8Array {
+  if (face.channels === 1) return face.data;
+  const out = new Uint8Array(face.width * face.height);
+  for (let i = 0; i < out.length; i++) {
+    const d = face.data;
+    out[i] = Math.round(0.299 * d[i * 3] + 0.587 * d[i * 3 + 1] + 0.114 * d[i * 3 + 2]);
+  }
+  return out;
+}
+
+/**
+ * Class-conditional mean maps of explained faces (`classes`: the model's class names): of the
+ * true-class maps grouped by true label, and of the predicted-class maps grouped by prediction,
+ * each with the mean gray face, classes in the order `order`.
+ */
+export function faceMeanMaps(
+  faces: readonly ExplainedFace[],
+  classes: readonly string[],
+  order: readonly string[],
+): { byLabel: ClassMeanMap[]; byPred: ClassMeanMap[] } {
+  const byLabel = classMeanMaps(
+    faces.map((f) => ({ map: f.mapLabel!, label: classes[f.label], image: grayPixels(f.face) })),
+    { classes: order },
+  );
+  const byPred = classMeanMaps(
+    faces.map((f) => ({
+      map: f.mapPred!,
+      label: classes[f.label],
+      pred: classes[f.pred],
+      image: grayPixels(f.face),
+    })),
+    { classes: order, groupBy: "pred" },
+  );
+  return { byLabel, byPred };
+}
+
+/** Representative cases (`representativeCases`) of predicted faces, ids being sample ids. */
+export function faceCases(
+  faces: readonly ExplainedFace[],
+  classes: readonly string[],
+  opts: RepresentativeOptions,
+): ClassCases[] {
+  return representativeCases(
+    faces.map((f) => ({
+      id: f.sample.id,
+      label: classes[f.label],
+      pred: classes[f.pred],
+      probs: f.probs,
+      classes,
+    })),
+    opts,
+  );
 }

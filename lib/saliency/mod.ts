@@ -13,7 +13,13 @@ export {
   type SaliencyMap,
   type TensorShape,
 } from "./tensor.ts";
-export { type BatchScorer, classIndexOf, OrtScorer, type OrtScorerSpec } from "./scorer.ts";
+export {
+  type BatchScorer,
+  checkClassIndices,
+  classIndexOf,
+  OrtScorer,
+  type OrtScorerSpec,
+} from "./scorer.ts";
 export { occlusionMap, occlusionMaps, type OcclusionOptions } from "./occlusion.ts";
 export { generateMask, riseMap, riseMaps, type RiseOptions } from "./rise.ts";
 export {
@@ -51,11 +57,18 @@ export {
 } from "./dataset_views.ts";
 export { inferno } from "./colormap.ts";
 export {
+  type ExplainedFace,
+  explainedFace,
+  explainFace,
   explainMaps,
+  faceCases,
+  faceMeanMaps,
   type MethodName,
   type MethodOptions,
+  predictFaces,
   randomMap,
   tensorToFace,
+  topClass,
 } from "./explain.ts";
 export { cardBlack, cardShape, EngineScorer } from "./engine_scorer.ts";
 export {

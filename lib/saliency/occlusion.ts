@@ -5,7 +5,7 @@
  * all patch positions that cover it (positive: hiding it lowers the class score).
  */
 import type { BatchScorer } from "./scorer.ts";
-import { scoreVariants } from "./scorer.ts";
+import { checkClassIndices, scoreVariants } from "./scorer.ts";
 import type { BaselineKind, SaliencyMap } from "./tensor.ts";
 import { blendInto, checkTensor, makeBaseline } from "./tensor.ts";
 
@@ -48,12 +48,8 @@ export async function occlusionMaps(
   const shape = scorer.shape;
   checkTensor(x, shape);
   const { width: w, height: h } = shape;
+  checkClassIndices(scorer, classIndices, "occlusion");
   const k = scorer.classes.length;
-  for (const c of classIndices) {
-    if (!(Number.isInteger(c) && c >= 0 && c < k)) {
-      throw new Error(`occlusion: class index ${c} is outside the model's ${k} classes`);
-    }
-  }
   const patch = Math.max(1, Math.round(opts.patchSize ?? Math.max(1, Math.round(w / 6))));
   const stride = Math.max(1, Math.round(opts.stride ?? Math.max(1, Math.floor(patch / 2))));
   const fill = opts.fill ?? "mean";

@@ -19,7 +19,8 @@ import {
   tensorFromArray,
   tensorToFloat32,
 } from "../onnx/mod.ts";
-import { mulberry32, normal, shuffleInPlace, streamSeed } from "./rng.ts";
+import { mulberry32, shuffleInPlace } from "../random.ts";
+import { normal, streamSeed } from "./rng.ts";
 import type { BatchScorer } from "./scorer.ts";
 import type { SaliencyMap } from "./tensor.ts";
 import { type MeanSd, meanSd, spearman } from "./stats.ts";

@@ -8,8 +8,9 @@
  * Masks depend only on (N, cell size, p, seed, input size), are generated from a seeded
  * per-mask stream and are cached, so every image of a run reuses them.
  */
-import { mulberry32, streamSeed } from "./rng.ts";
-import type { BatchScorer } from "./scorer.ts";
+import { mulberry32 } from "../random.ts";
+import { streamSeed } from "./rng.ts";
+import { type BatchScorer, checkClassIndices } from "./scorer.ts";
 import type { BaselineKind, SaliencyMap } from "./tensor.ts";
 import { blendInto, checkTensor, makeBaseline, tensorSize } from "./tensor.ts";
 
@@ -159,12 +160,8 @@ export async function riseMaps(
   const shape = scorer.shape;
   checkTensor(x, shape);
   const { width: w, height: h } = shape;
+  checkClassIndices(scorer, classIndices, "RISE");
   const k = scorer.classes.length;
-  for (const c of classIndices) {
-    if (!(Number.isInteger(c) && c >= 0 && c < k)) {
-      throw new Error(`RISE: class index ${c} is outside the model's ${k} classes`);
-    }
-  }
   const spec = riseSpec(w, h, opts);
   const hw = w * h;
   const baseline = makeBaseline(x, shape, { kind: opts.baseline ?? "zero", black: scorer.black });

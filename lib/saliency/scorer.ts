@@ -61,6 +61,23 @@ export function classIndexOf(scorer: BatchScorer, name: string): number {
   return i;
 }
 
+/**
+ * Throw unless every index in `classIndices` is one of the scorer's classes (an integer in
+ * 0..classes-1); `method` starts the message.
+ */
+export function checkClassIndices(
+  scorer: BatchScorer,
+  classIndices: readonly number[],
+  method: string,
+): void {
+  const k = scorer.classes.length;
+  for (const c of classIndices) {
+    if (!(Number.isInteger(c) && c >= 0 && c < k)) {
+      throw new Error(`${method}: class index ${c} is outside the model's ${k} classes`);
+    }
+  }
+}
+
 /** Row-wise softmax of n x k logits, in place. */
 export function softmaxRows(values: Float32Array, n: number, k: number): Float32Array {
   for (let i = 0; i < n; i++) {

@@ -7,24 +7,30 @@
  * the real model; the result is plain JSON, cached under `<cacheRoot()>/studies/saliency/`
  * keyed by the ONNX hash, the dataset hash and the settings, so a warm run is a file read.
  */
-import { mulberry32, shuffled } from "../datasets/split.ts";
 import type { LoadedDataset } from "../datasets/types.ts";
 import { bytesToBase64 } from "../display.ts";
 import { ImageError, readSampleImage } from "../image.ts";
 import type { ResolvedModel } from "../models/registry.ts";
 import { preprocess } from "../preprocess.ts";
+import { mulberry32, shuffled } from "../random.ts";
 import type { Sample } from "../sample.ts";
 import { EngineScorer } from "../saliency/engine_scorer.ts";
-import { explainMaps, randomMap, tensorToFace } from "../saliency/explain.ts";
 import {
   type ClassCases,
-  classMeanMaps,
+  type ClassMeanMap,
   deletionInsertion,
+  type ExplainedFace,
+  explainedFace,
+  explainFace,
+  explainMaps,
+  faceCases,
+  faceMeanMaps,
   type FacePixels,
   occlusionMaps,
+  predictFaces,
   randomizationCheck,
   type RandomizationResult,
-  representativeCases,
+  randomMap,
   riseMap,
   type SaliencyMap,
 } from "../saliency/mod.ts";
@@ -158,17 +164,6 @@ export function choosePerClass(
   return out;
 }
 
-/** Bytes of 8-bit gray from model-view pixels (BT.601 for colour). */
-function gray(face: FacePixels): Uint8Array {
-  if (face.channels === 1) return face.data;
-  const out = new Uint8Array(face.width * face.height);
-  for (let i = 0; i < out.length; i++) {
-    const d = face.data;
-    out[i] = Math.round(0.299 * d[i * 3] + 0.587 * d[i * 3 + 1] + 0.114 * d[i * 3 + 2]);
-  }
-  return out;
-}
-
 /** A map min-max scaled to 8 bits (what an overlay with range "minmax" shows). */
 export function quantizeMap(map: SaliencyMap): Uint8Array {
   let lo = Infinity, hi = -Infinity;
@@ -272,17 +267,6 @@ export async function saliencyStudy(
   return { study: r.value, cacheHit: r.hit, seconds: r.seconds };
 }
 
-interface Work {
-  sample: Sample;
-  x: Float32Array;
-  face: FacePixels;
-  label: number;
-  pred: number;
-  probs: Float32Array;
-  mapLabel?: SaliencyMap;
-  mapPred?: SaliencyMap;
-}
-
 async function computeStudy(
   model: ResolvedModel,
   dataset: LoadedDataset,
@@ -293,20 +277,13 @@ async function computeStudy(
   const classes = card.output.classes;
   const { width, height } = card.input;
   const chosen = choosePerClass(dataset.samples, classes, s.perClass, s.seed);
-  const work: Work[] = [];
+  const work: ExplainedFace[] = [];
   const unreadable: SaliencyStudy["unreadable"] = [];
   for (const sample of chosen) {
     try {
       const img = await readSampleImage(sample, { useBox: false });
       const x = preprocess(img, card, sample.box);
-      work.push({
-        sample,
-        x,
-        face: tensorToFace(x, card.input),
-        label: classes.indexOf(sample.label),
-        pred: -1,
-        probs: new Float32Array(),
-      });
+      work.push(explainedFace(sample, x, card.input, classes.indexOf(sample.label)));
     } catch (e) {
       if (!(e instanceof ImageError)) throw e;
       unreadable.push({ id: sample.id, reason: e.message });
@@ -314,29 +291,15 @@ async function computeStudy(
   }
   if (work.length === 0) throw new Error(`saliency study: no readable face in ${dataset.name}`);
   const scorer = await EngineScorer.open(model, { batchSize: s.batchSize }, s.batchSize);
-  const k = classes.length;
   const t0 = performance.now();
   let randomization: RandomizationResult | null = null;
   let randomizationError: string | undefined;
   let tFaith = 0, tRand = 0;
   try {
-    const len = work[0].x.length;
-    const batch = new Float32Array(work.length * len);
-    work.forEach((w, i) => batch.set(w.x, i * len));
-    const probs = await scorer.predict(batch, work.length);
-    work.forEach((w, i) => {
-      w.probs = probs.slice(i * k, (i + 1) * k);
-      let best = 0;
-      for (let j = 1; j < k; j++) if (w.probs[j] > w.probs[best]) best = j;
-      w.pred = best;
-    });
+    await predictFaces(scorer, work);
     const rise = { n: s.riseN, seed: s.seed, centered: true };
     for (let i = 0; i < work.length; i++) {
-      const w = work[i];
-      const wanted = w.label === w.pred ? [w.label] : [w.label, w.pred];
-      const maps = await explainMaps(scorer, w.x, wanted, "rise", { rise });
-      w.mapLabel = maps[0];
-      w.mapPred = maps[maps.length - 1];
+      await explainFace(scorer, work[i], "rise", { rise });
       if ((i + 1) % 25 === 0) log(`RISE ${i + 1}/${work.length}`);
     }
     const tRise = performance.now();
@@ -419,36 +382,17 @@ async function computeStudy(
     tRand = (performance.now() - tF) / 1000;
 
     const order = classes.filter((c) => work.some((w) => classes[w.label] === c));
-    const encodeMeans = (means: ReturnType<typeof classMeanMaps>): StudyMeanMap[] =>
+    const encodeMeans = (means: ClassMeanMap[]): StudyMeanMap[] =>
       means.filter((m) => m.count > 0).map((m) => ({
         className: m.className,
         count: m.count,
         map: Array.from(m.mean.data, (v) => Math.round(v * 1e4) / 1e4),
         face: bytesToBase64(m.meanImage ?? new Uint8Array(width * height)),
       }));
-    const byLabel = encodeMeans(classMeanMaps(
-      work.map((w) => ({ map: w.mapLabel!, label: classes[w.label], image: gray(w.face) })),
-      { classes: order },
-    ));
-    const byPred = encodeMeans(classMeanMaps(
-      work.map((w) => ({
-        map: w.mapPred!,
-        label: classes[w.label],
-        pred: classes[w.pred],
-        image: gray(w.face),
-      })),
-      { classes: order, groupBy: "pred" },
-    ));
-    const cases = representativeCases(
-      work.map((w) => ({
-        id: w.sample.id,
-        label: classes[w.label],
-        pred: classes[w.pred],
-        probs: w.probs,
-        classes,
-      })),
-      { perClass: s.casesPerClass, classes: order },
-    );
+    const means = faceMeanMaps(work, classes, order);
+    const byLabel = encodeMeans(means.byLabel);
+    const byPred = encodeMeans(means.byPred);
+    const cases = faceCases(work, classes, { perClass: s.casesPerClass, classes: order });
     const tiles: Record<string, StudyTile> = {};
     const byId = new Map(work.map((w) => [w.sample.id, w]));
     for (const c of cases) {
