@@ -19,7 +19,7 @@ const HELP = `usage: deno task report [options]
   --out DIR         output folder (default: report/site)
   --notebooks DIR   notebooks folder (default: notebooks)
   --cell-timeout S  per-cell time limit in seconds (default 1800)
-  --jobs N          notebooks executed at the same time (default 1)
+  --jobs N          notebooks executed at the same time (default 2)
   --no-prepare      skip the warm-up that fills the prediction cache (every model on every
                     dataset's test split) before the study notebooks run (no warm-up is done
                     with --notebooks)

@@ -43,7 +43,7 @@ export interface BuildOptions {
   data?: string;
   /** Per-cell time limit in seconds (default 1800: a first run computes every prediction). */
   cellTimeoutS?: number;
-  /** Notebooks executed at the same time (default 1). */
+  /** Notebooks executed at the same time (default 2: one per core of the reference machine). */
   jobs?: number;
   /** Site title (default "fer-kit report"). */
   title?: string;
@@ -184,7 +184,7 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   await Deno.mkdir(executedDir, { recursive: true });
 
   const executed: string[] = [];
-  await pool(toRun, opts.jobs ?? 1, async (nb) => {
+  await pool(toRun, opts.jobs ?? 2, async (nb) => {
     log(`report: executing ${nb.slug} ...`);
     const res = await runOne(nb, { cellTimeoutS: opts.cellTimeoutS ?? 1800, data, executedDir });
     const m = runMeta(res);
