@@ -41,31 +41,27 @@ const synonymIndex: ReadonlyMap<string, Emotion> = new Map(
   EMOTIONS.flatMap((e) => SYNONYMS[e].map((s) => [s, e] as [string, Emotion])),
 );
 
+/** FER2013 `emotion` codes 0..6; ExpW's `label.lst` last column uses the same codes. */
+const FER2013_CODES: Readonly<Record<string, Emotion>> = {
+  "0": "angry",
+  "1": "disgust",
+  "2": "fear",
+  "3": "happy",
+  "4": "sad",
+  "5": "surprise",
+  "6": "neutral",
+};
+
 /**
  * Dataset code tables: the publisher's own integer codes or names, mapped onto the taxonomy.
  * `null` marks a code that is not an emotion (FER+ unknown / not-a-face, AffectNet none,
  * uncertain, no-face): loaders exclude those samples and count them.
  */
 export const DATASET_CODES: Readonly<Record<string, Readonly<Record<string, Emotion | null>>>> = {
-  /** FER2013 `emotion` column; ExpW `label.lst` last column uses the same codes. */
-  fer2013: {
-    "0": "angry",
-    "1": "disgust",
-    "2": "fear",
-    "3": "happy",
-    "4": "sad",
-    "5": "surprise",
-    "6": "neutral",
-  },
-  expw: {
-    "0": "angry",
-    "1": "disgust",
-    "2": "fear",
-    "3": "happy",
-    "4": "sad",
-    "5": "surprise",
-    "6": "neutral",
-  },
+  /** FER2013 `emotion` column. */
+  fer2013: FER2013_CODES,
+  /** ExpW `label.lst` last column: the FER2013 codes. */
+  expw: FER2013_CODES,
   /** FER+ vote columns, in `fer2013new.csv` / `label.csv` order. */
   ferplus: {
     "neutral": "neutral",
