@@ -76,12 +76,10 @@ export function softmaxRows(m: Float32Array, rows: number, cols: number): Float3
     let max = -Infinity;
     for (let j = 0; j < cols; j++) max = Math.max(max, m[o + j]);
     let sum = 0;
-    const e = new Float64Array(cols);
-    for (let j = 0; j < cols; j++) {
-      e[j] = Math.exp(m[o + j] - max);
-      sum += e[j];
-    }
-    for (let j = 0; j < cols; j++) m[o + j] = e[j] / sum;
+    for (let j = 0; j < cols; j++) sum += Math.exp(m[o + j] - max);
+    // exp is recomputed in float64 rather than stored in the float32 row, so each probability is
+    // rounded once (exp / sum), with no allocation per row.
+    for (let j = 0; j < cols; j++) m[o + j] = Math.exp(m[o + j] - max) / sum;
   }
   return m;
 }

@@ -8,6 +8,7 @@
 import * as ort from "onnxruntime-node";
 import type { TensorShape } from "./tensor.ts";
 import { tensorSize } from "./tensor.ts";
+import { softmaxRows } from "../engine.ts";
 
 /** A model seen as a batched function from input tensors to class probabilities. */
 export interface BatchScorer {
@@ -76,22 +77,6 @@ export function checkClassIndices(
       throw new Error(`${method}: class index ${c} is outside the model's ${k} classes`);
     }
   }
-}
-
-/** Row-wise softmax of n x k logits, in place. */
-export function softmaxRows(values: Float32Array, n: number, k: number): Float32Array {
-  for (let i = 0; i < n; i++) {
-    let m = -Infinity;
-    for (let j = 0; j < k; j++) m = Math.max(m, values[i * k + j]);
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const e = Math.exp(values[i * k + j] - m);
-      values[i * k + j] = e;
-      s += e;
-    }
-    for (let j = 0; j < k; j++) values[i * k + j] /= s;
-  }
-  return values;
 }
 
 /** How to run an ONNX classifier directly. */
