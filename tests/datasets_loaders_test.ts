@@ -467,14 +467,15 @@ Deno.test("expw: one sample per face, box from top/left/right/bottom, stratified
     assert.equal(m.get("happy_man_1_face1")!.label, "sad");
     assert.equal(m.get("happy_man_1_face1")!.group, "happy_man_1.jpg");
     assert.deepEqual(d.unreadable.map((u) => u.file.split("/").pop()), ["gone_3.jpg"]);
-    // Split over all 20 faces: angry 1 → round(0.2)=0 test; happy 9 → 2; sad 10 → 2.
-    const test = d.samples.filter((s) => s.split === "test");
-    assert.equal(test.filter((s) => s.label === "happy").length, 2);
-    assert.equal(test.filter((s) => s.label === "sad").length, 2);
+    // Split by source image over all 20 faces: quotas angry round(0.2)=0, happy round(1.8)=2,
+    // sad round(2)=2. sad_woman_2 (17 faces) is too big for any quota and gone_3's angry face
+    // has none, so only happy_man_1 (one happy, one sad) goes to test, whole.
+    const test = d.samples.filter((s) => s.split === "test").map((s) => s.id).sort();
+    assert.deepEqual(test, ["happy_man_1_face0", "happy_man_1_face1"]);
     const again = await loadDataset("expw", { dataRoot: root, splitsDir: null });
     assert.equal(again.hash, d.hash);
     const other = await loadDataset("expw", { dataRoot: root, splitsDir: null, seed: 99 });
-    assert.deepEqual(other.samples.filter((s) => s.split === "test").length, 4);
+    assert.deepEqual(other.samples.filter((s) => s.split === "test").length, 2);
     // Malformed lines.
     const bad: [string, RegExp][] = [
       ["a.jpg 0 1 2 3 4 5\n", /label\.lst:1: expected 8 fields/],

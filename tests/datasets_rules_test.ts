@@ -12,6 +12,7 @@ import {
   groupKFold,
   mulberry32,
   readSplitManifest,
+  stratifiedGroupSplit,
   stratifiedSplit,
   writeSplitManifest,
 } from "../lib/datasets/split.ts";
@@ -109,6 +110,36 @@ Deno.test("stratifiedSplit: round(n × fraction) per class, reproducible, seed-d
   assert.deepEqual(stratifiedSplit(labels, 0, 1), labels.map(() => "train"));
   assert.deepEqual(stratifiedSplit(labels, 1, 1), labels.map(() => "test"));
   assert.throws(() => stratifiedSplit(labels, 1.5, 1), RangeError);
+});
+
+Deno.test("stratifiedGroupSplit: groups whole, quotas never exceeded and filled by singletons", () => {
+  // Group "p" holds 3 faces (a, a, b); "q" holds 2 (b, b); 20 singletons: 10 a, 10 b.
+  const labels = ["a", "a", "b", "b", "b"];
+  const groups = ["p", "p", "p", "q", "q"];
+  for (let i = 0; i < 20; i++) {
+    labels.push(i < 10 ? "a" : "b");
+    groups.push(`s${i}`);
+  }
+  // Quotas: a round(12 × 0.25) = 3, b round(13 × 0.25) = round(3.25) = 3.
+  const split = stratifiedGroupSplit(labels, groups, 0.25, 5);
+  const side = new Map<string, Set<string>>();
+  groups.forEach((g, i) => side.set(g, (side.get(g) ?? new Set()).add(split[i])));
+  for (const [g, s] of side) assert.equal(s.size, 1, `${g} on one side`);
+  const nTest = (l: string) => split.filter((x, i) => x === "test" && labels[i] === l).length;
+  assert.equal(nTest("a"), 3);
+  assert.equal(nTest("b"), 3);
+  // Largest first: p (a 2, b 1) fits, leaving a 1, b 2; q (b 2) fits, leaving a 1, b 0; one
+  // a-singleton fills the rest.
+  assert.deepEqual(split.slice(0, 5), ["test", "test", "test", "test", "test"]);
+  assert.deepEqual(stratifiedGroupSplit(labels, groups, 0.25, 5), split);
+  assert.throws(() => stratifiedGroupSplit(labels, groups.slice(1), 0.25, 5), RangeError);
+  assert.throws(() => stratifiedGroupSplit(labels, groups, -0.1, 5), RangeError);
+  // A group larger than its quota stays in train.
+  assert.deepEqual(stratifiedGroupSplit(["a", "a", "a"], ["g", "g", "g"], 0.5, 1), [
+    "train",
+    "train",
+    "train",
+  ]);
 });
 
 Deno.test("groupKFold: groups never straddle folds; fold sizes balanced; reproducible", () => {

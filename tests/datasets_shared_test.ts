@@ -130,6 +130,10 @@ Deno.test({
     assert.deepEqual(counts(ex), perClass(B7, Array(7).fill(815)));
     // 80/20 per class: round(815 × 0.2) = 163 test faces per class.
     assert.deepEqual(counts(ex, "test"), perClass(B7, Array(7).fill(163)));
+    // Split by source image: no photograph has faces on both sides.
+    const testImages = new Set(ex.samples.filter((s) => s.split === "test").map((s) => s.group));
+    const straddling = ex.samples.filter((s) => s.split === "train" && testImages.has(s.group));
+    assert.deepEqual(straddling.map((s) => s.id), []);
     const first = ex.samples.find((s) => s.id === "afraid_couple_455_face0")!;
     // label.lst line 1: top 32, left 48, right 144, bottom 128, label 2.
     assert.deepEqual(first.box, { x: 48, y: 32, width: 96, height: 96 });

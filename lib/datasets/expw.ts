@@ -4,14 +4,14 @@
  * `Images/*.jpg` + `label.lst`, one face a line:
  * `image_name face_id top left right bottom confidence label` (note the box order: top, left,
  * right, bottom), labels 0..6 in FER2013's order. One sample per face, with its box.
- * No official split: the kit uses a seeded stratified 80/20 train/test split, saved in
- * `data/splits/expw.csv`.
+ * No official split: the kit uses a seeded 80/20 train/test split by source image (faces of one
+ * photograph never straddle train and test), stratified by class, saved in `data/splits/expw.csv`.
  */
 import { join } from "node:path";
 import type { Sample } from "../sample.ts";
 import { BASIC7, LabelError, mapDatasetCode } from "../taxonomy.ts";
 import { dropMissingFiles, parseCount, parseNumber, readText, textLines } from "./common.ts";
-import { assignKitSplits, DEFAULT_SPLIT_SEED, stratifiedSplit } from "./split.ts";
+import { assignKitSplits, DEFAULT_SPLIT_SEED, stratifiedGroupSplit } from "./split.ts";
 import type { LoaderResult, LoadOptions } from "./types.ts";
 
 /** Default fraction of each class in the ExpW test split. */
@@ -79,7 +79,7 @@ export async function loadExpw(dir: string, opts: LoadOptions = {}): Promise<Loa
   await assignKitSplits(
     "expw",
     all,
-    () => stratifiedSplit(all.map((s) => s.label), fraction, seed),
+    () => stratifiedGroupSplit(all.map((s) => s.label), all.map((s) => s.group!), fraction, seed),
     opts.splitsDir,
     fraction === EXPW_TEST_FRACTION && seed === DEFAULT_SPLIT_SEED,
   );

@@ -29,6 +29,7 @@ export {
   groupKFold,
   mulberry32,
   SPLITS_DIR,
+  stratifiedGroupSplit,
   stratifiedSplit,
   writeSplitManifest,
 } from "./split.ts";

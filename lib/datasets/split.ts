@@ -49,6 +49,47 @@ export function stratifiedSplit(
 }
 
 /**
+ * Seeded stratified split by group: every group (e.g. the ExpW photograph several faces come
+ * from) goes whole to "train" or "test", and each label's test count stays at or below its
+ * stratified quota round(n_label × fraction). Groups are shuffled (Mulberry32, `seed`), then
+ * stably sorted by size, largest first; each goes to "test" when all its items fit in their
+ * labels' remaining quotas, else to "train". Singleton groups come last and fill the quotas
+ * exactly whenever each label has enough of them. Returns one split per item, in input order.
+ */
+export function stratifiedGroupSplit(
+  labels: readonly string[],
+  groups: readonly string[],
+  fraction: number,
+  seed: number,
+): ("train" | "test")[] {
+  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction ${fraction} not in [0, 1]`);
+  if (groups.length !== labels.length) {
+    throw new RangeError(`${labels.length} labels but ${groups.length} groups`);
+  }
+  const quota = new Map<string, number>();
+  for (const l of labels) quota.set(l, (quota.get(l) ?? 0) + 1);
+  for (const [l, n] of quota) quota.set(l, Math.round(n * fraction));
+  const members = new Map<string, number[]>();
+  groups.forEach((g, i) => {
+    const list = members.get(g);
+    if (list) list.push(i);
+    else members.set(g, [i]);
+  });
+  const order = shuffled([...members.keys()].sort(), mulberry32(seed));
+  order.sort((a, b) => members.get(b)!.length - members.get(a)!.length);
+  const out: ("train" | "test")[] = labels.map(() => "train");
+  for (const g of order) {
+    const need = new Map<string, number>();
+    for (const i of members.get(g)!) need.set(labels[i], (need.get(labels[i]) ?? 0) + 1);
+    if ([...need].every(([l, n]) => n <= quota.get(l)!)) {
+      for (const [l, n] of need) quota.set(l, quota.get(l)! - n);
+      for (const i of members.get(g)!) out[i] = "test";
+    }
+  }
+  return out;
+}
+
+/**
  * Seeded group k-fold: every group (e.g. a CK+ subject) goes whole into one of k folds.
  * Groups are shuffled (Mulberry32, `seed`), then stably sorted by size, largest first, and each
  * is given to the fold holding the fewest items so far (lowest fold index on ties), so fold sizes differ by
