@@ -15,3 +15,4 @@ export * from "./special.ts";
 export * from "./ensemble.ts";
 export * from "./summary.ts";
 export * from "./model_agreement.ts";
+export * from "./contamination.ts";
