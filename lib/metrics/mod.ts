@@ -16,3 +16,4 @@ export * from "./ensemble.ts";
 export * from "./summary.ts";
 export * from "./model_agreement.ts";
 export * from "./contamination.ts";
+export * from "./cluster_bootstrap.ts";
