@@ -156,7 +156,13 @@ Deno.test("cnn models: cards are valid and agree with their training logs", asyn
     assert.equal(best.private_acc, s.private_acc);
     assert.equal(card.reportedAccuracy?.value, s.private_acc);
     assert.equal(card.reportedAccuracy?.dataset, "FER2013 PrivateTest");
-    assert.ok(card.trainingData.includes(s.data_sha256), "card lacks the data hash");
+    assert.ok(card.trainingData.includes(s.data_sha256), "card text lacks the data hash");
+    assert.deepEqual(card.training, {
+      dataset: "fer2013",
+      split: "train",
+      dataHash: s.data_sha256,
+    });
+    assert.deepEqual(card.roles, ["fer2013-cnn"]);
     // Accuracy and recall recomputed from the confusion matrix.
     const cm = s.private_confusion.rows_true_cols_pred;
     const total = cm.flat().reduce((a, b) => a + b, 0);

@@ -12,8 +12,8 @@ import * as ort from "onnxruntime-node";
 import { cacheRoot } from "../lib/config.ts";
 import {
   buildOnnx,
+  convertedModelIds,
   convertModel,
-  FER_MODEL_IDS,
   onnxPathOf,
   readCard,
   readHashFile,
@@ -276,6 +276,7 @@ async function cacheReady(id: string): Promise<boolean> {
   }
 }
 
+const FER_MODEL_IDS = await convertedModelIds();
 const ready = Object.fromEntries(
   await Promise.all(FER_MODEL_IDS.map(async (id) => [id, await cacheReady(id)] as const)),
 );

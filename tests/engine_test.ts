@@ -12,6 +12,7 @@ import {
   ModelCardError,
   modelFromBytes,
   type ResolvedModel,
+  validateCard,
 } from "../lib/models/registry.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { decodeImage } from "../lib/image.ts";
@@ -192,6 +193,22 @@ Deno.test("a card that disagrees with the model: clear errors naming the card an
   // A fixed-batch graph whose card claims a dynamic batch.
   const m = await modelFromBytes(tinyModel(1), tinyCard(), "/cards/tiny.json");
   await assert.rejects(() => Engine.create(m), /input\.batch.*fixed batch of 1/);
+});
+
+Deno.test("registry: training and roles are checked, naming the field", () => {
+  const card = (extra: Record<string, unknown>) => ({ ...tinyCard(), ...extra });
+  assert.deepEqual(validateCard(card({ training: null }), "c.json").training, null);
+  const ok = { dataset: "fer2013", split: "train", dataHash: "a".repeat(64) };
+  assert.deepEqual(validateCard(card({ training: ok, roles: ["fer2013-cnn"] }), "c.json").roles, [
+    "fer2013-cnn",
+  ]);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ training: "FER2013" }, /c\.json \(field training\)/],
+    [{ training: { dataset: "fer2013" } }, /field training\.split/],
+    [{ training: { ...ok, dataHash: "abc" } }, /field training\.dataHash/],
+    [{ roles: ["backbone"] }, /field roles\[0\]\): unknown role "backbone"/],
+  ];
+  for (const [extra, re] of bad) assert.throws(() => validateCard(card(extra), "c.json"), re);
 });
 
 Deno.test("registry: missing model file, unknown class, .onnx without a card, good card", async () => {

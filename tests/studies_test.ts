@@ -10,7 +10,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { datasetHash } from "../lib/datasets/hash.ts";
 import type { LoadedDataset } from "../lib/datasets/types.ts";
-import { loadCard } from "../lib/models/registry.ts";
+import { loadCard, modelsWithRole } from "../lib/models/registry.ts";
 import type { Prediction, PredictionTable } from "../lib/predictions.ts";
 import type { Sample } from "../lib/sample.ts";
 import { BASIC7, type Emotion, emotionIndex, EMOTIONS } from "../lib/taxonomy.ts";
@@ -46,7 +46,7 @@ import {
   scoreTable,
   shortModelName,
   studyInterval,
-  trainingDataset,
+  trainingDatasetOf,
   upperShare,
   voteTable,
   withInterval,
@@ -335,16 +335,14 @@ Deno.test("study cache: computes once, reads after, recomputes a damaged file", 
   await Deno.remove(root, { recursive: true });
 });
 
-Deno.test("model cards: training data, short names", () => {
-  assert.equal(
-    trainingDataset({ trainingData: "FER2013 (Goodfellow et al. 2013)" }).dataset,
-    "fer2013",
-  );
-  assert.equal(
-    trainingDataset({ trainingData: "FER2013 Training (28,709 images)" }).dataset,
-    "fer2013",
-  );
-  assert.equal(trainingDataset({ trainingData: "Not published: ..." }).dataset, null);
+Deno.test("model cards: training data, roles, short names", async () => {
+  assert.equal(trainingDatasetOf({ training: { dataset: "fer2013", split: "train" } }), "fer2013");
+  assert.equal(trainingDatasetOf({ training: null }), null);
+  assert.equal(trainingDatasetOf({}), null);
+  const cnns = (await modelsWithRole("fer2013-cnn")).map((m) => m.id);
+  assert.deepEqual(cnns, ["mini-xception-fer2013", "fer2013-mobilenetv2", "fer2013-simplecnn"]);
+  const backbones = (await modelsWithRole("probe-backbone")).map((m) => m.id);
+  assert.deepEqual(backbones, ["faceapi-expression", "mini-xception-fer2013"]);
   assert.equal(shortModelName("mini-xception-fer2013"), "mini-xception");
   assert.equal(shortModelName("faceapi-expression"), "faceapi");
   assert.equal(shortModelName("fer2013-simplecnn"), "simplecnn");

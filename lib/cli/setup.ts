@@ -41,7 +41,7 @@ async function installKernel(): Promise<void> {
 }
 
 /** Hooks that other parts of the kit add: each is a module exporting `setup(): Promise<void>`. */
-const SETUP_HOOKS: readonly string[] = ["../models/setup.ts"];
+const SETUP_HOOKS: readonly string[] = ["../convert/setup.ts"];
 
 export async function run(_args: string[]): Promise<number> {
   await installKernel();

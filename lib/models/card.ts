@@ -84,6 +84,28 @@ export interface OutputSpec {
   sourceClasses: string[];
 }
 
+/**
+ * What a model was trained on, in the kit's terms: a registered dataset name (`fer2013`, `ferplus`,
+ * `ckplus`, `expw`, `rafdb`, `affectnet`, or a folder dataset's name) and the part of it used:
+ * a split name (`train`, `val`, `test`) or `all` (every record, the published split ignored).
+ */
+export interface TrainingSource {
+  dataset: string;
+  split: string;
+  /** SHA-256 (hex) of the training data as the training recipe hashed it, when recorded. */
+  dataHash?: string;
+}
+
+/**
+ * What studies use a model for (read by code instead of hand-kept id lists):
+ * - `fer2013-cnn`: a CNN trained on FER2013, studied in notebook 04 (Tao 2023's question);
+ * - `probe-backbone`: a frozen feature extractor for the linear probes of notebook 01.
+ */
+export type ModelRole = "fer2013-cnn" | "probe-backbone";
+
+/** Every role a card may list. */
+export const MODEL_ROLES: readonly ModelRole[] = ["fer2013-cnn", "probe-backbone"];
+
 /** A FER model card. */
 export interface ModelCard {
   id: string;
@@ -106,7 +128,12 @@ export interface ModelCard {
   embedding?: { tensor: string; dim: number };
   /** Where each preprocessing choice comes from in the source library's code (file + function). */
   preprocessingSource: string;
+  /** The training data in the card authors' words (for people; code reads `training`). */
   trainingData: string;
+  /** The training data as code reads it; null (or absent) when the authors do not state it. */
+  training?: TrainingSource | null;
+  /** What studies use the model for; absent: none. */
+  roles?: ModelRole[];
   /** Accuracy the authors report, with the split it was measured on. */
   reportedAccuracy?: { value: number; dataset: string; note?: string };
   licence: string;

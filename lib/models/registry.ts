@@ -7,7 +7,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { cacheRoot, PROJECT_ROOT } from "../config.ts";
 import { exists, sha256Hex } from "../fsutil.ts";
 import { EMOTIONS, isEmotion } from "../taxonomy.ts";
-import type { ModelCard, ResizeMethod } from "./card.ts";
+import { MODEL_ROLES, type ModelCard, type ModelRole, type ResizeMethod } from "./card.ts";
 
 /** Folder holding the registered cards (`models/<id>.json`). */
 export const MODELS_DIR: string = join(PROJECT_ROOT, "models");
@@ -166,6 +166,23 @@ export function validateCard(raw: unknown, file: string): ModelCard {
     str(em, "tensor", "embedding.tensor");
     int(em, "dim", "embedding.dim");
   }
+  if (raw.training !== undefined && raw.training !== null) {
+    if (!isObject(raw.training)) fail("training", "expected {dataset, split, dataHash?} or null");
+    const tr = raw.training as Json;
+    str(tr, "dataset", "training.dataset");
+    str(tr, "split", "training.split");
+    if (tr.dataHash !== undefined && !/^[0-9a-f]{64}$/.test(String(tr.dataHash))) {
+      fail("training.dataHash", `expected 64 lower-case hex digits, got ${show(tr.dataHash)}`);
+    }
+  }
+  if (raw.roles !== undefined) {
+    if (!Array.isArray(raw.roles)) fail("roles", `expected a list of ${MODEL_ROLES.join(", ")}`);
+    (raw.roles as unknown[]).forEach((r, i) => {
+      if (typeof r !== "string" || !(MODEL_ROLES as readonly string[]).includes(r)) {
+        fail(`roles[${i}]`, `unknown role ${show(r)} (expected one of ${MODEL_ROLES.join(", ")})`);
+      }
+    });
+  }
   return raw as unknown as ModelCard;
 }
 
@@ -270,6 +287,8 @@ export interface ModelListing {
   onnxPath: string;
   /** True when its ONNX file is in place (else `deno task setup` makes it). */
   available: boolean;
+  /** The validated card. */
+  card: ModelCard;
 }
 
 /**
@@ -298,6 +317,7 @@ export async function listModels(dir: string = MODELS_DIR): Promise<ModelListing
       cardPath: path,
       onnxPath,
       available: await exists(onnxPath),
+      card,
     });
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -314,4 +334,22 @@ export async function modelFromBytes(
 ): Promise<ResolvedModel> {
   const checked = validateCard(card, name);
   return { card: checked, cardPath: name, onnxPath: name, sha256: await sha256Hex(bytes), bytes };
+}
+
+/** The data a card says the model was trained on, or null when it does not say. */
+export function trainingDatasetOf(card: Pick<ModelCard, "training">): string | null {
+  return card.training?.dataset ?? null;
+}
+
+/**
+ * Registered models with a role, pretrained models (fetched from npm or a URL) first, then the
+ * kit's own (committed in the repository), each group by id.
+ */
+export async function modelsWithRole(
+  role: ModelRole,
+  dir: string = MODELS_DIR,
+): Promise<ModelListing[]> {
+  const withRole = (await listModels(dir)).filter((m) => m.card.roles?.includes(role));
+  const own = (m: ModelListing) => (m.card.source.kind === "repo" ? 1 : 0);
+  return withRole.sort((a, b) => own(a) - own(b));
 }

@@ -203,6 +203,8 @@ def main() -> int:
             f"{summary['counts']['PrivateTest']}). Data SHA-256 {summary['data_sha256']} = "
             f"{summary['data_hash_of']} ({summary['data_hashed_lines']} lines)."
         ),
+        "training": {"dataset": "fer2013", "split": "train", "dataHash": summary["data_sha256"]},
+        "roles": ["fer2013-cnn"],
         "reportedAccuracy": {
             "value": summary["private_acc"],
             "dataset": "FER2013 PrivateTest",

@@ -5,12 +5,12 @@
  * hash file (and the current converter version) is left alone, so a run with everything in
  * place only hashes the three files (well under a second).
  */
-import { convertModel, FER_MODEL_IDS } from "../convert/mod.ts";
+import { convertedModelIds, convertModel } from "./mod.ts";
 
 /** Fetch/convert every FER model; one line per model; throws after trying all if any failed. */
 export async function setup(): Promise<void> {
   const failed: string[] = [];
-  for (const id of FER_MODEL_IDS) {
+  for (const id of await convertedModelIds()) {
     try {
       const r = await convertModel(id);
       const what = r.status === "cached" ? "ok" : `built in ${r.seconds.toFixed(1)} s`;
