@@ -8,6 +8,8 @@ import { dataRoot } from "../config.ts";
 import { flag, noPositionals, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import {
   checkImages,
+  FER2013_SPLITS,
+  type Fer2013Split,
   type FerplusLabelRule,
   findDatasets,
   loadDataset,
@@ -28,10 +30,21 @@ const USAGE = `usage: deno task kit datasets [options]
   --check-images        decode every image; list the unreadable ones
   --write-splits        write the kit's ExpW and CK+ split manifests (id,split) to data/splits/
   --splits-dir DIR      folder of the split manifests (default data/splits)
-  --ferplus-label RULE  majority (default), plurality, or atleast:K`;
+  --ferplus-label RULE  majority (default), plurality, or atleast:K
+  --fer2013-split S     default (Training / PublicTest / PrivateTest = train / val / test) or
+                        kaggle (test = the Kaggle test folder: PublicTest + PrivateTest, Tao 2023)`;
 
 /** Datasets whose splits the kit defines and saves. */
 const KIT_SPLIT_DATASETS = ["expw", "ckplus"];
+
+/** Parse a --fer2013-split value. */
+export function parseFer2013Split(v: string): Fer2013Split {
+  const s = FER2013_SPLITS.find((k) => k === v);
+  if (s === undefined) {
+    throw new UsageError(`--fer2013-split must be ${FER2013_SPLITS.join(" or ")} (got "${v}")`);
+  }
+  return s;
+}
 
 /** Parse a --ferplus-label value. */
 export function parseFerplusRule(v: string): FerplusLabelRule {
@@ -45,6 +58,7 @@ export function parseFerplusRule(v: string): FerplusLabelRule {
 export interface DatasetsReport {
   dataRoot: string;
   ferplusLabel: FerplusLabelRule;
+  fer2013Split: Fer2013Split;
   datasets: DatasetSummary[];
   errors: { name: string; error: string }[];
   written?: string[];
@@ -54,6 +68,7 @@ export interface DatasetsReport {
 export async function run(args: string[]): Promise<number> {
   let p;
   let rule: FerplusLabelRule = "majority";
+  let fer2013Split: Fer2013Split = "default";
   try {
     p = parseArgs(args, {
       data: { type: "string" },
@@ -62,11 +77,14 @@ export async function run(args: string[]): Promise<number> {
       "write-splits": { type: "boolean" },
       "splits-dir": { type: "string" },
       "ferplus-label": { type: "string" },
+      "fer2013-split": { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     noPositionals(p);
     const r = str(p, "ferplus-label");
     if (r !== undefined) rule = parseFerplusRule(r);
+    const fs = str(p, "fer2013-split");
+    if (fs !== undefined) fer2013Split = parseFer2013Split(fs);
   } catch (e) {
     return usageExit(e, USAGE);
   }
@@ -76,7 +94,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const root = dataRoot(str(p, "data"));
   const splitsDir = str(p, "splits-dir") ?? SPLITS_DIR;
-  const report: DatasetsReport = { dataRoot: root, ferplusLabel: rule, datasets: [], errors: [] };
+  const report: DatasetsReport = {
+    dataRoot: root,
+    ferplusLabel: rule,
+    fer2013Split,
+    datasets: [],
+    errors: [],
+  };
 
   const found = await findDatasets(root);
   if (found.length === 0) {
@@ -111,6 +135,7 @@ export async function run(args: string[]): Promise<number> {
         dataRoot: root,
         splitsDir,
         ferplusLabel: rule,
+        fer2013Split,
       });
       if (flag(p, "check-images")) {
         const bad = await checkImages(d.samples, decoded);

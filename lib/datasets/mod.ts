@@ -12,6 +12,7 @@ import { forEachSampleImage, type UnreadableFile } from "../image.ts";
 import { isDir, isFile } from "./common.ts";
 import { datasetHash } from "./hash.ts";
 import { loadFer2013Csv, loadFer2013Folder } from "./fer2013.ts";
+import { isKaggleFer2013, loadFer2013Kaggle } from "./fer2013_kaggle.ts";
 import { FERPLUS_FOLDERS, loadFerplus } from "./ferplus.ts";
 import { loadCkplus } from "./ckplus.ts";
 import { loadExpw } from "./expw.ts";
@@ -21,7 +22,14 @@ import { loadFolderTree } from "./folder.ts";
 import { loadManifest } from "./manifest.ts";
 import type { DatasetFormat, LoadedDataset, LoaderResult, LoadOptions } from "./types.ts";
 
-export type { DatasetFormat, FerplusLabelRule, LoadedDataset, LoadOptions } from "./types.ts";
+export type {
+  DatasetFormat,
+  Fer2013Split,
+  FerplusLabelRule,
+  LoadedDataset,
+  LoadOptions,
+} from "./types.ts";
+export { FER2013_SPLITS } from "./types.ts";
 export type { UnreadableFile } from "../image.ts";
 export { datasetHash } from "./hash.ts";
 export {
@@ -68,6 +76,7 @@ export async function detectFormat(path: string): Promise<DatasetFormat | null> 
   if (!(await isDir(path))) return null;
   if (await isFile(join(path, "fer2013.csv"))) return "fer2013-csv";
   if (await isFile(join(path, "fer2013-original-labels.csv"))) return "fer2013-folder";
+  if (await isKaggleFer2013(path)) return "fer2013-kaggle";
   for (const folder of Object.values(FERPLUS_FOLDERS)) {
     if (await isDir(join(path, folder))) return "ferplus";
   }
@@ -108,9 +117,7 @@ export async function resolveSpec(spec: string, opts: LoadOptions = {}): Promise
     let format = await detectFormat(path);
     // The registered name fixes what is meant: fer2013 = original labels, ferplus = votes.
     if (spec === "ferplus") format = "ferplus";
-    if (spec === "fer2013" && format !== "fer2013-csv" && format !== "fer2013-folder") {
-      format = null;
-    }
+    if (spec === "fer2013" && !FER2013_FORMATS.includes(format as DatasetFormat)) format = null;
     return { name: spec, path, format };
   }
   const path = resolve(spec);
@@ -124,6 +131,13 @@ export async function resolveSpec(spec: string, opts: LoadOptions = {}): Promise
   return { name, path, format: await detectFormat(path) };
 }
 
+/** The layouts that hold FER2013 with its original labels (fer2013Split applies to them). */
+export const FER2013_FORMATS: readonly DatasetFormat[] = [
+  "fer2013-csv",
+  "fer2013-folder",
+  "fer2013-kaggle",
+];
+
 /** Run the loader of a format on a path. */
 function runLoader(format: DatasetFormat, path: string, opts: LoadOptions): Promise<LoaderResult> {
   switch (format) {
@@ -134,6 +148,8 @@ function runLoader(format: DatasetFormat, path: string, opts: LoadOptions): Prom
       );
     case "fer2013-folder":
       return loadFer2013Folder(path, opts);
+    case "fer2013-kaggle":
+      return loadFer2013Kaggle(path, opts);
     case "ferplus":
       return loadFerplus(path, opts);
     case "ckplus":
@@ -162,8 +178,13 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
   if (r.format === null) {
     throw new LabelError(`no known dataset layout here (see docs/datasets.md)`, { file: r.path });
   }
-  const res = await runLoader(r.format, r.path, opts);
+  const kaggle = opts.fer2013Split === "kaggle" && FER2013_FORMATS.includes(r.format);
+  // The Kaggle split moves PublicTest into test, so the loader must not filter by split first.
+  const res = await runLoader(r.format, r.path, kaggle ? { ...opts, split: undefined } : opts);
   let samples = res.samples;
+  if (kaggle) {
+    samples = samples.map((s) => (s.split === "val" ? { ...s, split: "test" } : s));
+  }
   if (opts.split !== undefined) samples = samples.filter((s) => s.split === opts.split);
   const unreadable = res.unreadable.slice();
   if (opts.checkImages) {

@@ -7,6 +7,7 @@ import type { UnreadableFile } from "../image.ts";
 export type DatasetFormat =
   | "fer2013-csv"
   | "fer2013-folder"
+  | "fer2013-kaggle"
   | "ferplus"
   | "ckplus"
   | "expw"
@@ -28,6 +29,12 @@ export type DatasetFormat =
  */
 export type FerplusLabelRule = "majority" | "plurality" | { atLeast: number };
 
+/** How FER2013's three Usages become splits (see LoadOptions.fer2013Split). */
+export type Fer2013Split = "default" | "kaggle";
+
+/** Every Fer2013Split value. */
+export const FER2013_SPLITS: readonly Fer2013Split[] = ["default", "kaggle"];
+
 /** Options every loader accepts (each uses the ones that concern it). */
 export interface LoadOptions {
   /** Data root for registered names (default: lib/config.ts dataRoot(), i.e. FER_DATA). */
@@ -36,6 +43,12 @@ export interface LoadOptions {
   split?: Split;
   /** FER+ label rule (default "majority"). */
   ferplusLabel?: FerplusLabelRule;
+  /**
+   * FER2013 (any layout): "default" = Training / PublicTest / PrivateTest as train / val / test;
+   * "kaggle" = the Kaggle download's split, test = the whole test folder (PublicTest and
+   * PrivateTest), no val (Tao 2023's setup).
+   */
+  fer2013Split?: Fer2013Split;
   /** FER2013 folder layout: exclude the 200 images whose original label is uncertain. */
   excludeUncertain?: boolean;
   /** Seed for the kit's own splits (ExpW 80/20, CK+ folds); default 2024. */
