@@ -1,7 +1,7 @@
 /**
- * Metrics benchmark: every classification metric over 1,000,000 items, then 1,000 bootstrap
- * resamples of the headline metrics (target ≤ 10 s on the project machine), with and without the
- * ECE, and the speed-up of the stratified engine over resampling item arrays.
+ * Metrics benchmark: every classification metric over 1,000,000 items (metrics + bootstrap target
+ * ≤ 10 s), then 1,000 bootstrap resamples of the headline metrics by cell counts (target ≤ 0.2 s),
+ * with and without the ECE, and the speed-up of the cell-count engine over resampling item arrays.
  *
  *   deno run -A bench/metrics.ts [--items 1000000] [--resamples 1000] [--no-write]
  *
@@ -169,6 +169,15 @@ export function formatBench(r: MetricsBenchResult): string[] {
     `bootstrap CIs of accuracy, balanced accuracy, macro F1, weighted F1, kappa: ${
       s(r.bootstrapMs)
     } wall, ${s(r.bootstrapCpuMs)} CPU (${r.fastMsPerResample.toFixed(2)} ms per resample)`,
+    `bootstrap target ≤ 0.2 s: ${
+      full
+        ? (r.bootstrapMs <= 200
+          ? "met (wall)"
+          : r.bootstrapCpuMs <= 200
+          ? "met in CPU time, NOT in wall time (loaded machine)"
+          : "NOT met")
+        : "n/a (the target is for 1,000,000 items × 1,000 resamples)"
+    }`,
     `metrics + bootstrap: ${s(total)} wall, ${s(totalCpu)} CPU — target ≤ 10 s: ${
       full
         ? (total <= 10_000 ? "met" : "NOT met (wall)")
@@ -179,7 +188,7 @@ export function formatBench(r: MetricsBenchResult): string[] {
     } CPU`,
     `plain resampling (gather arrays, count confusion): ${
       r.naiveMsPerResample.toFixed(1)
-    } ms per resample; stratified engine ${r.speedup.toFixed(1)}× faster (same run)`,
+    } ms per resample; cell-count engine ${r.speedup.toFixed(1)}× faster (same run)`,
   ];
 }
 
@@ -201,7 +210,10 @@ if (import.meta.main) {
       "# Metrics benchmark",
       "",
       "`deno run -A bench/metrics.ts` (bench/metrics.ts). Synthetic seeded data: FER2013-like class",
-      "shares, 62 % accuracy, 7 probability columns.",
+      "shares, 62 % accuracy, 7 probability columns. The bootstrap draws multinomial counts of",
+      "confusion cells (cells × confidence bins for the ECE) per resample, not item indices",
+      "(lib/metrics/bootstrap.ts bootstrapStrata). The previous record of this file (2026-11-23, item",
+      "draws) had 5.08 s wall, 5.03 s CPU for the headline bootstrap.",
       "",
       `- date: ${new Date().toISOString()}`,
       `- machine: ${cpuModel()}, ${navigator.hardwareConcurrency} logical CPUs, load average ${load}`,

@@ -105,10 +105,18 @@ const CI_KEYS: Record<string, string> = {
   ece: "ece",
 };
 
+/**
+ * The intervals are near the Python item-resampling bounds (scikit-learn per resample). The kit
+ * draws cell counts, not items (equal in distribution: tests/metrics_bootstrap_test.ts), so the
+ * bounds differ by Monte Carlo error, a sizeable share of the width at 100-200 resamples.
+ */
 function checkCi(s: MetricsSummary, c: MetricsCase): void {
   assert.ok(s.ci !== undefined, "ci present");
   for (const [k, bounds] of Object.entries(c.ci.bounds)) {
-    assertAllClose(s.ci[CI_KEYS[k]], bounds, `${c.name} ci ${k}`);
+    const got: (number | null)[] = s.ci[CI_KEYS[k]];
+    const tol = 0.4 * (bounds[1] - bounds[0]);
+    assert.ok(got[0] !== null && got[1] !== null, `${c.name} ci ${k} defined`);
+    assertAllClose(got, bounds, `${c.name} ci ${k}`, tol);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Seeded bootstrap: the random stream, resample indices, percentile intervals (numpy's default
- * linear interpolation) and a fast engine that draws per-resample counts of item strata.
+ * linear interpolation) and an engine that draws per-resample counts of item strata by sufficient
+ * statistics (multinomial counts by exact binomial draws, bootstrapStrata).
  *
  * Random stream: xoshiro128** (Blackman & Vigna 2018) whose four state words come from the seed
  * (an integer in 0..2^32-1) through four SplitMix32 steps (Weyl increment 0x9e3779b9, then
@@ -102,6 +103,13 @@ export class Xoshiro128 {
     this.#s2 ^= t;
     this.#s3 = (this.#s3 << 11) | (this.#s3 >>> 21);
     return result;
+  }
+
+  /** A uniform double in [0, 1) with 53 random bits (two outputs, as numpy's next_double). */
+  nextDouble(): number {
+    const a = this.nextUint32() >>> 5;
+    const b = this.nextUint32() >>> 6;
+    return (a * 67108864 + b) / 9007199254740992;
   }
 
   /** An exactly uniform integer in 0..n-1 (Lemire's multiply-shift with rejection), n in 1..2^31-1. */
@@ -263,16 +271,173 @@ export function stableKeyOrder(keys: ArrayLike<number>, numKeys: number): Int32A
 }
 
 /**
- * Fast bootstrap over item strata. Items are put in stableKeyOrder; resample b draws n positions
- * in that order from the seed's stream (the same positions ResampleStream gives) and `visit`
- * receives, per key, how many drawn items have it (`counts`) and, when `values` is given, the sum
- * of their values (`sums`). Buffers are reused between calls. Any statistic of per-key counts
- * (confusion matrices) needs only this; the resample distribution is that of the plain bootstrap.
+ * Exact binomial draw Bin(n, p) from `rng` (numpy's legacy algorithm): inversion when
+ * n·min(p, 1−p) ≤ 30, otherwise BTPE (Kachitvichyanukul & Schmeiser 1988, "Binomial random
+ * variate generation", CACM 31(2)). n is an integer ≥ 0, p in [0, 1].
+ */
+export function drawBinomial(rng: Xoshiro128, n: number, p: number): number {
+  if (n === 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  const flip = p > 0.5;
+  const r = flip ? 1 - p : p;
+  const x = n * r <= 30 ? binomialInversion(rng, n, r) : binomialBtpe(rng, n, r);
+  return flip ? n - x : x;
+}
+
+function binomialInversion(rng: Xoshiro128, n: number, p: number): number {
+  const q = 1 - p;
+  const qn = Math.exp(n * Math.log(q));
+  const np = n * p;
+  const bound = Math.min(n, np + 10 * Math.sqrt(np * q + 1));
+  let x = 0;
+  let px = qn;
+  let u = rng.nextDouble();
+  while (u > px) {
+    x++;
+    if (x > bound) {
+      x = 0;
+      px = qn;
+      u = rng.nextDouble();
+    } else {
+      u -= px;
+      px = ((n - x + 1) * p * px) / (x * q);
+    }
+  }
+  return x;
+}
+
+/** Stirling-series correction terms of BTPE's final acceptance test. */
+function stirlingTail(v: number): number {
+  const v2 = v * v;
+  return (13680 - (462 - (132 - (99 - 140 / v2) / v2) / v2) / v2) / v / 166320;
+}
+
+function binomialBtpe(rng: Xoshiro128, n: number, p: number): number {
+  const r = p;
+  const q = 1 - r;
+  const fm = n * r + r;
+  const m = Math.floor(fm);
+  const p1 = Math.floor(2.195 * Math.sqrt(n * r * q) - 4.6 * q) + 0.5;
+  const xm = m + 0.5;
+  const xl = xm - p1;
+  const xr = xm + p1;
+  const c = 0.134 + 20.5 / (15.3 + m);
+  let a = (fm - xl) / (fm - xl * r);
+  const laml = a * (1 + a / 2);
+  a = (xr - fm) / (xr * q);
+  const lamr = a * (1 + a / 2);
+  const p2 = p1 * (1 + 2 * c);
+  const p3 = p2 + c / laml;
+  const p4 = p3 + c / lamr;
+  const nrq = n * r * q;
+  for (;;) {
+    const u = rng.nextDouble() * p4;
+    let v = rng.nextDouble();
+    let y: number;
+    if (u <= p1) return Math.floor(xm - p1 * v + u); // triangular region: accepted at once
+    if (u <= p2) {
+      const x = xl + (u - p1) / c;
+      v = v * c + 1 - Math.abs(m - x + 0.5) / p1;
+      if (v > 1) continue;
+      y = Math.floor(x);
+    } else if (u <= p3) {
+      y = Math.floor(xl + Math.log(v) / laml);
+      if (y < 0 || v === 0) continue;
+      v = v * (u - p2) * laml;
+    } else {
+      y = Math.floor(xr - Math.log(v) / lamr);
+      if (y > n || v === 0) continue;
+      v = v * (u - p3) * lamr;
+    }
+    const k = Math.abs(y - m);
+    if (!(k > 20 && k < nrq / 2 - 1)) {
+      // explicit evaluation of f(y)/f(m)
+      const s = r / q;
+      const aa = s * (n + 1);
+      let f = 1;
+      if (m < y) { for (let i = m + 1; i <= y; i++) f *= aa / i - s; }
+      else if (m > y) { for (let i = y + 1; i <= m; i++) f /= aa / i - s; }
+      if (v > f) continue;
+      return y;
+    }
+    // squeeze on log f(y), then the final acceptance test with Stirling's series
+    const rho = (k / nrq) * ((k * (k / 3 + 0.625) + 0.1666666666666) / nrq + 0.5);
+    const t = -k * k / (2 * nrq);
+    const logV = Math.log(v);
+    if (logV < t - rho) return y;
+    if (logV > t + rho) continue;
+    const x1 = y + 1;
+    const f1 = m + 1;
+    const z = n + 1 - m;
+    const w = n - y + 1;
+    const bound = xm * Math.log(f1 / x1) + (n - m + 0.5) * Math.log(z / w) +
+      (y - m) * Math.log(w * r / (x1 * q)) + stirlingTail(f1) + stirlingTail(z) +
+      stirlingTail(x1) + stirlingTail(w);
+    if (logV > bound) continue;
+    return y;
+  }
+}
+
+/** A standard normal draw (Box–Muller on two 53-bit uniforms). */
+export function drawNormal(rng: Xoshiro128): number {
+  const u = 1 - rng.nextDouble(); // (0, 1]
+  const v = rng.nextDouble();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/**
+ * A multinomial draw of `n` items over categories whose probabilities are `weights[k] / Σ weights`
+ * (integer weights: item counts), by conditional binomials; written into `out` (0 where the weight
+ * is 0). `order` lists the categories to visit (those with weight > 0).
+ */
+export function drawMultinomial(
+  rng: Xoshiro128,
+  n: number,
+  weights: ArrayLike<number>,
+  out: Float64Array,
+  order: ArrayLike<number> = Array.from({ length: weights.length }, (_, k) => k),
+): Float64Array {
+  out.fill(0);
+  let left = n;
+  let weightLeft = 0;
+  for (let i = 0; i < order.length; i++) weightLeft += weights[order[i]];
+  for (let i = 0; i < order.length && left > 0; i++) {
+    const k = order[i];
+    const w = weights[k];
+    const c = w >= weightLeft ? left : drawBinomial(rng, left, w / weightLeft);
+    out[k] = c;
+    left -= c;
+    weightLeft -= w;
+  }
+  return out;
+}
+
+/**
+ * A stratum drawn at most this many times gets its values' sum from exact draws of its items; a
+ * larger draw count uses the normal limit of the sum (see bootstrapStrata).
+ */
+export const EXACT_SUM_DRAWS = 64;
+
+/**
+ * Bootstrap over item strata by sufficient statistics (the resampling unit is the item). Every
+ * statistic of per-key counts (confusion cells, cells × confidence bins) depends on a resample only
+ * through how many drawn items fall in each key, and under item resampling those counts are
+ * multinomial: Mult(n, n_k / n). So resample b draws the counts directly, by conditional binomials
+ * over the keys present (drawBinomial, exact), in O(keys) instead of O(n): `visit` receives the
+ * counts per key (`counts`) and, when `values` is given, the sum of the drawn items' values per key
+ * (`sums`). Buffers are reused between calls.
  *
- * Speed: without values a draw costs one generator step and a look-up in a small block table
- * (the key of each run of 2^s sorted positions). With values, draws only count each position's
- * multiplicity (a byte array) and one sequential pass per resample sums counts and values per key,
- * which avoids a random read of the values on every draw.
+ * Sums: given its count m, a key's sum is that of m items drawn with replacement from the key's
+ * items. It is drawn exactly when m ≤ EXACT_SUM_DRAWS, and from its normal limit N(m·μ, m·σ²)
+ * (μ, σ² the mean and variance of the key's values) above that; for ECE keys the values are
+ * confidences within one bin (a spread ≤ 1/bins), so this part of the variance is small and the
+ * normal limit at m > 64 changes intervals by far less than their Monte Carlo error
+ * (tests/metrics_bootstrap_test.ts compares with item resampling).
+ *
+ * Random stream: one Xoshiro128 from `seed`; the same seed gives the same resamples on every
+ * machine, but not the same resamples as ResampleStream (a different draw, equal in distribution).
+ * Clustered resampling (items not independent: subjects, source images) is not multinomial over
+ * keys and must resample clusters instead.
  */
 export function bootstrapStrata(
   keys: ArrayLike<number>,
@@ -281,134 +446,58 @@ export function bootstrapStrata(
   visit: (counts: Float64Array, sums: Float64Array, b: number) => void,
 ): void {
   const n = checkCount(keys.length);
+  const size = new Float64Array(numKeys);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     if (!Number.isInteger(k) || k < 0 || k >= numKeys) {
       throw new Error(`bootstrap: key ${k} of item ${i} out of range`);
     }
+    size[k]++;
   }
-  const order = stableKeyOrder(keys, numKeys);
-  const sortedKeys = new Int32Array(n);
-  for (let i = 0; i < n; i++) sortedKeys[i] = keys[order[i]];
-  const start = new Int32Array(numKeys + 1);
-  for (let i = 0; i < n; i++) start[sortedKeys[i] + 1]++;
-  for (let k = 0; k < numKeys; k++) start[k + 1] += start[k];
+  // Keys present, largest first (fewer binomial steps before the items run out).
+  const present = Int32Array.from(
+    Array.from({ length: numKeys }, (_, k) => k).filter((k) => size[k] > 0),
+  ).sort((a, b) => size[b] - size[a] || a - b);
   const values = opts.values;
-  const hasValues = values !== undefined;
-  const sortedValues = new Float64Array(hasValues ? n : 0);
-  if (hasValues) { for (let i = 0; i < n; i++) sortedValues[i] = values[order[i]]; }
-  // Block table: the key of every block of 2^shift sorted positions, or -1 when it holds several.
-  let shift = 0;
-  while ((n >>> shift) > 16384) shift++;
-  const blocks = (n >>> shift) + 1;
-  const table = new Int32Array(blocks);
-  for (let blk = 0; blk < blocks; blk++) {
-    const first = blk << shift;
-    const last = Math.min(n, (blk + 1) << shift) - 1;
-    table[blk] = first < n && sortedKeys[first] === sortedKeys[last] ? sortedKeys[first] : -1;
+  // Per key: its items' values in item order (start offsets), mean and variance.
+  const start = new Int32Array(numKeys + 1);
+  const sorted = new Float64Array(values === undefined ? 0 : n);
+  const mean = new Float64Array(numKeys);
+  const variance = new Float64Array(numKeys);
+  if (values !== undefined) {
+    const order = stableKeyOrder(keys, numKeys);
+    for (let k = 0; k < numKeys; k++) start[k + 1] = start[k] + size[k];
+    for (let i = 0; i < n; i++) sorted[i] = values[order[i]];
+    for (const k of present) {
+      let s = 0;
+      for (let j = start[k]; j < start[k + 1]; j++) s += sorted[j];
+      const mu = s / size[k];
+      let ss = 0;
+      for (let j = start[k]; j < start[k + 1]; j++) ss += (sorted[j] - mu) ** 2;
+      mean[k] = mu;
+      variance[k] = ss / size[k];
+    }
   }
+  const rng = new Xoshiro128(opts.seed);
   const counts = new Float64Array(numKeys);
   const sums = new Float64Array(numKeys);
-  const intCounts = new Int32Array(numKeys);
-  // Multiplicity of each sorted position in the current resample (values mode). A byte wraps
-  // past 255; `overflow` keeps the lost multiples of 256 (practically never used).
-  const mult = new Uint8Array(hasValues ? n : 0);
-  const overflow = new Map<number, number>();
-  const threshold = (TWO32 - n) % n;
-  const small = n <= 2097152; // x·n < 2^53: exact in one multiplication
-  const state = seedState(opts.seed);
-  let s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
   for (let b = 0; b < opts.resamples; b++) {
-    // Three copies of the draw loop (hot paths kept free of branches): xoshiro128** step, then
-    // Lemire's multiply-shift; a rejected draw (low word < threshold) is simply redrawn.
-    if (small && !hasValues) {
-      intCounts.fill(0);
-      let i = 0;
-      while (i < n) {
-        const r = Math.imul(s1, 5);
-        const x = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        const m = x * n;
-        const j = (m * INV_TWO32) >>> 0;
-        if (m - j * TWO32 < threshold) continue;
-        let key = table[j >>> shift];
-        if (key < 0) key = sortedKeys[j];
-        intCounts[key]++;
-        i++;
-      }
-      for (let k = 0; k < numKeys; k++) counts[k] = intCounts[k];
-    } else if (small) {
-      let i = 0;
-      while (i < n) {
-        const r = Math.imul(s1, 5);
-        const x = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        const m = x * n;
-        const j = (m * INV_TWO32) >>> 0;
-        if (m - j * TWO32 < threshold) continue;
-        if (++mult[j] === 0) overflow.set(j, (overflow.get(j) ?? 0) + 256);
-        i++;
-      }
-    } else {
-      if (!hasValues) counts.fill(0);
-      let i = 0;
-      while (i < n) {
-        const r = Math.imul(s1, 5);
-        const x = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        // x·n split at 2^16 so every product stays exact (see mulHiLo)
-        const xh = Math.floor(x / 65536);
-        const bb = (x - xh * 65536) * n;
-        const bHi = Math.floor(bb / 65536);
-        const c = xh * n + bHi;
-        const j = Math.floor(c / 65536);
-        if ((c - j * 65536) * 65536 + (bb - bHi * 65536) < threshold) continue;
-        if (hasValues) {
-          if (++mult[j] === 0) overflow.set(j, (overflow.get(j) ?? 0) + 256);
+    drawMultinomial(rng, n, size, counts, present);
+    if (values !== undefined) {
+      for (const k of present) {
+        const m = counts[k];
+        if (m === 0) {
+          sums[k] = 0;
+        } else if (variance[k] === 0) {
+          sums[k] = m * mean[k];
+        } else if (m <= EXACT_SUM_DRAWS) {
+          let s = 0;
+          for (let d = 0; d < m; d++) s += sorted[start[k] + rng.nextIndex(size[k])];
+          sums[k] = s;
         } else {
-          let key = table[j >>> shift];
-          if (key < 0) key = sortedKeys[j];
-          counts[key]++;
+          sums[k] = m * mean[k] + Math.sqrt(m * variance[k]) * drawNormal(rng);
         }
-        i++;
       }
-    }
-    if (hasValues) {
-      for (let k = 0; k < numKeys; k++) {
-        let c = 0;
-        let sum = 0;
-        for (let j = start[k]; j < start[k + 1]; j++) {
-          const m = mult[j];
-          c += m;
-          sum += m * sortedValues[j];
-        }
-        counts[k] = c;
-        sums[k] = sum;
-      }
-      for (const [j, extra] of overflow) {
-        counts[sortedKeys[j]] += extra;
-        sums[sortedKeys[j]] += extra * sortedValues[j];
-      }
-      mult.fill(0);
-      overflow.clear();
     }
     visit(counts, sums, b);
   }

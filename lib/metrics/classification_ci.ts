@@ -48,15 +48,53 @@ function eceFromBins(count: Float64Array, hits: Float64Array, confSum: Float64Ar
  * Percentile bootstrap intervals of accuracy, balanced accuracy, macro F1, weighted F1 and Cohen's
  * kappa (and the ECE with `probs`), all from the same resamples. Each item's stratum is its
  * confusion cell, key = label·K + pred (K = largest class id + 1), times (2·bins) plus
- * bin·2 + top-class-correct when probabilities are given; items are drawn as bootstrapStrata does.
- * The label set is fixed over all resamples (`labels`, default the ids present in the full
- * sample). About 1e9 draws take a few seconds (bench/metrics.ts).
+ * bin·2 + top-class-correct when probabilities are given; each resample draws the counts of these
+ * cells (multinomial, bootstrapStrata), not items, so its cost does not grow with n
+ * (bench/metrics.ts). The label set is fixed over all resamples (`labels`, default the ids present
+ * in the full sample).
  */
 export function bootstrapClassification(
   yTrue: LabelArray,
   yPred: LabelArray,
   opts: ClassificationBootstrapOptions = {},
 ): ClassificationIntervals {
+  const settings = bootstrapSettings(opts);
+  const r = classificationResamples(yTrue, yPred, opts);
+  const out = {} as ClassificationIntervals;
+  for (const name of HEADLINE_NAMES) {
+    out[name] = intervalFromValues(r.estimates[name], r.values[name], settings);
+  }
+  if (r.ece !== undefined) out.ece = intervalFromValues(r.ece.estimate, r.ece.values, settings);
+  return out;
+}
+
+/** The headline metrics bootstrapped by bootstrapClassification. */
+const HEADLINE_NAMES: readonly (keyof HeadlineScores)[] = [
+  "accuracy",
+  "balancedAccuracy",
+  "macroF1",
+  "weightedF1",
+  "cohenKappa",
+];
+
+/** Full-sample estimates and per-resample values of the bootstrapped metrics. */
+export interface ClassificationResamples {
+  estimates: HeadlineScores;
+  /** values[metric][b]: the metric on resample b (NaN where undefined). */
+  values: Record<keyof HeadlineScores, Float64Array>;
+  /** The ECE, when probabilities were given. */
+  ece?: { estimate: number; values: Float64Array };
+}
+
+/**
+ * The resampled values behind bootstrapClassification (same options, same draws): for intervals
+ * of other kinds or for checking the resampling distribution itself.
+ */
+export function classificationResamples(
+  yTrue: LabelArray,
+  yPred: LabelArray,
+  opts: ClassificationBootstrapOptions = {},
+): ClassificationResamples {
   const settings = bootstrapSettings(opts);
   const full = countConfusion(yTrue, yPred);
   const k = full.size;
@@ -74,14 +112,7 @@ export function bootstrapClassification(
     }
     keys[i] = key;
   }
-  const names: (keyof HeadlineScores)[] = [
-    "accuracy",
-    "balancedAccuracy",
-    "macroF1",
-    "weightedF1",
-    "cohenKappa",
-  ];
-  const values = names.map(() => new Float64Array(settings.resamples));
+  const values = HEADLINE_NAMES.map(() => new Float64Array(settings.resamples));
   const eceValues = new Float64Array(withEce ? settings.resamples : 0);
   const cc: ConfusionCounts = { size: k, counts: new Float64Array(k * k), total: n };
   const count = new Float64Array(bins);
@@ -113,15 +144,17 @@ export function bootstrapClassification(
         }
       }
       const h = headlineFromCounts(cc, labels);
-      for (let m = 0; m < names.length; m++) values[m][r] = h[names[m]];
+      for (let m = 0; m < HEADLINE_NAMES.length; m++) values[m][r] = h[HEADLINE_NAMES[m]];
       if (withEce) eceValues[r] = eceFromBins(count, hits, confSum);
     },
   );
-  const point = headlineFromCounts(full, labels);
-  const out = {} as ClassificationIntervals;
-  names.forEach((name, m) => {
-    out[name] = intervalFromValues(point[name], values[m], settings);
-  });
+  const out: ClassificationResamples = {
+    estimates: headlineFromCounts(full, labels),
+    values: Object.fromEntries(HEADLINE_NAMES.map((name, m) => [name, values[m]])) as Record<
+      keyof HeadlineScores,
+      Float64Array
+    >,
+  };
   if (outcomes !== null) {
     const count0 = new Float64Array(bins);
     const hits0 = new Float64Array(bins);
@@ -132,7 +165,7 @@ export function bootstrapClassification(
       hits0[b] += outcomes.correct[i];
       conf0[b] += outcomes.confidence[i];
     }
-    out.ece = intervalFromValues(eceFromBins(count0, hits0, conf0), eceValues, settings);
+    out.ece = { estimate: eceFromBins(count0, hits0, conf0), values: eceValues };
   }
   return out;
 }
