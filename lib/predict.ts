@@ -1,19 +1,29 @@
 /**
- * Predictions over a dataset, with a resumable on-disk cache.
+ * Predictions over a dataset, with a resumable, content-keyed on-disk cache.
  *
  * `predictDataset(model, dataset, opts)` decodes each sample's image (sharp, in libuv's thread
  * pool, a window of images ahead of inference), optionally finds the face with a detector,
  * preprocesses per the model card and runs the engine batch by batch. Probabilities are mapped
  * from the model's class order onto the kit's canonical columns (lib/predictions.ts).
  *
- * Cache: `<cacheRoot()>/predictions/<key>/`, key = SHA-256 of (ONNX SHA-256, dataset hash,
- * preprocessing spec, detector, chunk size). Samples are cut into chunks of `chunkSize` in
- * dataset order; each finished chunk is written atomically (`chunk-000000.json`), so a killed
- * run resumes at the first missing chunk, and a complete cache skips inference entirely.
+ * Cache (lib/prediction_cache.ts): `<cacheRoot()>/predictions/<model key>/`, model key =
+ * SHA-256 of (cache version, ONNX SHA-256, output spec, preprocessing spec, detector). Results
+ * are stored per image, keyed by the image's content hash and face box, so a changed image is
+ * predicted again, the same image in two datasets is predicted once, and results of other runs
+ * are reused whatever dataset they came from. Results are written in checksummed chunks of
+ * `chunkSize` images as they arrive, so a killed run resumes where it stopped.
  */
 import { join } from "node:path";
 import { cacheRoot } from "./config.ts";
 import { exists, sha256Hex, writeFileAtomic } from "./fsutil.ts";
+import { sourceTags } from "./datasets/content.ts";
+import {
+  type CachedPrediction,
+  imageKey,
+  PREDICTION_CACHE_VERSION,
+  readPredictionCache,
+  writePredictionChunk,
+} from "./prediction_cache.ts";
 import {
   decodeImage,
   ImageError,
@@ -52,7 +62,7 @@ export interface PredictOptions {
   cache?: boolean;
   /** Cache folder (default `<cacheRoot()>/predictions`, i.e. FER_CACHE or .cache). */
   cacheDir?: string;
-  /** Samples per cache chunk (default 256). */
+  /** Results per cache chunk file (default 256). */
   chunkSize?: number;
   /** Images decoded ahead of inference (default max(16, 2 × batch)). */
   prefetch?: number;
@@ -80,9 +90,11 @@ export interface PredictStats {
   seconds: number;
   /** Inferred samples per second over the call (0 when everything came from the cache). */
   imagesPerSecond: number;
-  /** Cache key and folder. */
+  /** Cache key (the model key, lib/prediction_cache.ts) and the model's cache folder. */
   cacheKey: string;
   cacheDir: string;
+  /** Why the cache could not be written during this run (results were kept, not cached). */
+  cacheWriteError?: string;
   /** Provider that ran the model ("cache" when nothing ran). */
   provider: Provider | "cache";
   providerNote?: string;
@@ -91,74 +103,23 @@ export interface PredictStats {
 /** A prediction table with its run statistics. */
 export type PredictResult = PredictionTable & { stats: PredictStats };
 
-/** Version of the chunk file format; part of the cache key. */
-const CACHE_VERSION = 1;
-
-type SampleStatus = "ok" | "unreadable" | "noface";
-
-/** One cache chunk as stored on disk. */
-interface ChunkFile {
-  v: number;
-  key: string;
-  start: number;
-  ids: string[];
-  status: SampleStatus[];
-  /** Model-order probabilities per sample (null when not ok). */
-  probs: (number[] | null)[];
-  /** Reasons for unreadable samples, by position in the chunk. */
-  reasons: Record<string, string>;
-  /** Files of unreadable samples, by position. */
-  files: Record<string, string>;
-  /** Detected face boxes, by position (with a detector). */
-  boxes?: Record<string, FaceBox>;
-}
-
 /**
- * The cache key of a (model, dataset, preprocessing, detector, chunk size) combination:
- * SHA-256 hex of their canonical JSON.
+ * The model key of a (model, preprocessing, detector) combination: SHA-256 hex of their
+ * canonical JSON. Datasets are not part of it: entries inside are keyed per image.
  */
 export async function predictionCacheKey(
   model: ResolvedModel,
-  dataset: PredictableDataset,
   detect: string | undefined,
   detectThreshold: number | undefined,
-  chunkSize: number,
 ): Promise<string> {
   return await sha256Hex(JSON.stringify({
-    v: CACHE_VERSION,
+    v: PREDICTION_CACHE_VERSION,
     model: model.sha256,
     output: model.card.output,
-    dataset: dataset.hash,
     preprocess: preprocessKey(model.card),
     detect: detect ?? null,
     detectThreshold: detectThreshold ?? null,
-    chunkSize,
   }));
-}
-
-function chunkPath(dir: string, k: number): string {
-  return join(dir, `chunk-${String(k).padStart(6, "0")}.json`);
-}
-
-async function readChunk(
-  path: string,
-  key: string,
-  ids: readonly string[],
-  classes: number,
-): Promise<ChunkFile | undefined> {
-  let c: ChunkFile;
-  try {
-    c = JSON.parse(await Deno.readTextFile(path)) as ChunkFile;
-  } catch {
-    return undefined; // missing or damaged: recompute
-  }
-  if (c.v !== CACHE_VERSION || c.key !== key || c.ids.length !== ids.length) return undefined;
-  for (let i = 0; i < ids.length; i++) {
-    if (c.ids[i] !== ids[i]) return undefined;
-    const p = c.probs[i];
-    if (c.status[i] === "ok" && (p === null || p.length !== classes)) return undefined;
-  }
-  return c;
 }
 
 /** A sample ready for the model (or why it is not). */
@@ -166,6 +127,9 @@ type Prepared =
   | { status: "ok"; img: RawImage; box?: FaceBox; detected?: FaceBox }
   | { status: "unreadable"; file: string; reason: string }
   | { status: "noface" };
+
+/** Tag of a file that could not be stat-ed (lib/datasets/content.ts). */
+const MISSING_TAG = "file:missing";
 
 /**
  * Run a model over a dataset (see the module comment for the pipeline and the cache). Rows come
@@ -183,54 +147,45 @@ export async function predictDataset(
   const nClasses = card.output.classes.length;
   const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? 256));
   const useCache = opts.cache !== false;
-  const key = await predictionCacheKey(
-    model,
-    dataset,
-    opts.detect,
-    opts.detectThreshold,
-    chunkSize,
-  );
+  const key = await predictionCacheKey(model, opts.detect, opts.detectThreshold);
   const dir = join(opts.cacheDir ?? join(cacheRoot(), "predictions"), key);
-  const nChunks = Math.ceil(samples.length / chunkSize);
-  const chunkIds = (k: number) =>
-    samples.slice(k * chunkSize, (k + 1) * chunkSize).map((s) => s.id);
 
-  const chunks: (ChunkFile | undefined)[] = new Array(nChunks).fill(undefined);
+  const tags = await sourceTags(samples.map((s) => s.source));
+  const keys = samples.map((s, i) => imageKey(tags[i], s.box));
+  const results = new Map<string, CachedPrediction>();
   if (useCache) {
-    for (let k = 0; k < nChunks; k++) {
-      chunks[k] = await readChunk(chunkPath(dir, k), key, chunkIds(k), nClasses);
+    const cached = await readPredictionCache(dir, key, nClasses);
+    for (const b of cached.bad) {
+      console.error(
+        `warning: prediction cache chunk ${b.file} not used (${b.reason}); ` +
+          `its images are predicted again`,
+      );
     }
+    for (const [k, v] of cached.entries) results.set(k, v);
   }
-  const missing = [...chunks.keys()].filter((k) => chunks[k] === undefined);
-  const fromCache = samples.length -
-    missing.reduce((a, k) => a + Math.min(chunkSize, samples.length - k * chunkSize), 0);
+  // Samples to run: one per distinct image key not in the cache (missing files are not run).
+  const todo: number[] = [];
+  const queued = new Set<string>();
+  let fromCache = 0;
+  samples.forEach((_, i) => {
+    if (tags[i] === MISSING_TAG) return;
+    if (results.has(keys[i])) fromCache++;
+    else if (!queued.has(keys[i])) {
+      queued.add(keys[i]);
+      todo.push(i);
+    }
+  });
 
   let provider: Provider | "cache" = "cache";
   let providerNote: string | undefined;
   let inferred = 0;
-  if (missing.length > 0) {
+  let cacheWriteError: string | undefined;
+  if (todo.length > 0) {
     if (useCache) {
-      await Deno.mkdir(dir, { recursive: true });
-      const metaPath = join(dir, "meta.json");
-      if (!(await exists(metaPath))) {
-        await writeFileAtomic(
-          metaPath,
-          JSON.stringify(
-            {
-              model: card.id,
-              modelSha256: model.sha256,
-              dataset: dataset.name,
-              datasetHash: dataset.hash,
-              samples: samples.length,
-              chunkSize,
-              detect: opts.detect ?? null,
-              preprocess: JSON.parse(preprocessKey(card)),
-              created: new Date().toISOString(),
-            },
-            null,
-            2,
-          ) + "\n",
-        );
+      try {
+        await writeMeta(dir, model, opts.detect, opts.detectThreshold);
+      } catch (e) {
+        cacheWriteError = cacheWarning(dir, e);
       }
     }
     const engine = opts.engine ?? await Engine.create(model, {
@@ -250,21 +205,31 @@ export async function predictDataset(
       : typeof opts.progress === "object"
       ? opts.progress
       : createProgress(`predict ${card.id} on ${dataset.name}`, samples.length);
-    progress?.set(fromCache);
+    progress?.set(samples.length - todo.length);
     try {
       inferred = await runMissing(
         engine,
         detector,
         samples,
-        missing,
+        todo,
         chunkSize,
         opts.prefetch,
-        async (k, chunk) => {
-          chunks[k] = chunk;
-          if (useCache) await writeFileAtomic(chunkPath(dir, k), JSON.stringify(chunk));
-          progress?.tick(chunk.ids.length);
+        async (done) => {
+          for (const [i, r] of done) results.set(keys[i], r);
+          if (useCache && cacheWriteError === undefined) {
+            try {
+              await writePredictionChunk(dir, {
+                v: PREDICTION_CACHE_VERSION,
+                key,
+                producer: { created: new Date().toISOString(), provider: engine.provider },
+                entries: Object.fromEntries(done.map(([i, r]) => [keys[i], r])),
+              });
+            } catch (e) {
+              cacheWriteError = cacheWarning(dir, e);
+            }
+          }
+          progress?.tick(done.length);
         },
-        key,
       );
       progress?.finish();
     } finally {
@@ -273,7 +238,7 @@ export async function predictDataset(
     }
   }
 
-  const table = assemble(card.output.classes, samples, chunks as ChunkFile[]);
+  const table = assemble(card.output.classes, samples, tags, keys, results);
   const seconds = (performance.now() - t0) / 1000;
   return {
     ...table,
@@ -290,8 +255,49 @@ export async function predictDataset(
       cacheDir: dir,
       provider,
       ...(providerNote !== undefined ? { providerNote } : {}),
+      ...(cacheWriteError !== undefined ? { cacheWriteError } : {}),
     },
   };
+}
+
+/** Describe the model key once in `<dir>/meta.json` (informational, never read back). */
+async function writeMeta(
+  dir: string,
+  model: ResolvedModel,
+  detect: string | undefined,
+  detectThreshold: number | undefined,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const metaPath = join(dir, "meta.json");
+  if (await exists(metaPath)) return;
+  await writeFileAtomic(
+    metaPath,
+    JSON.stringify(
+      {
+        v: PREDICTION_CACHE_VERSION,
+        model: model.card.id,
+        modelSha256: model.sha256,
+        output: model.card.output,
+        detect: detect ?? null,
+        detectThreshold: detectThreshold ?? null,
+        preprocess: JSON.parse(preprocessKey(model.card)),
+        created: new Date().toISOString(),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+}
+
+/** Print (once per run) that the cache cannot be written; the run goes on without it. */
+function cacheWarning(dir: string, e: unknown): string {
+  const why = e instanceof Error ? e.message : String(e);
+  console.error(
+    `warning: cannot write the prediction cache in ${dir} (${why}); this run goes on and ` +
+      `keeps its results, but they are not cached. Free space or set FER_CACHE, then rerun to ` +
+      `cache them (what was cached so far is kept).`,
+  );
+  return why;
 }
 
 /** Decode (and detect) one sample; never throws for a bad image. */
@@ -326,131 +332,118 @@ async function prepare(
   return { status: "ok", img, box: face.box, detected: face.box };
 }
 
-/** Run every missing chunk; calls `done` as each completes. Returns the samples inferred. */
+/**
+ * Run the samples at indices `todo`, in order; every `chunkSize` results (and at the end) calls
+ * `flush` with (sample index, result) pairs. Returns the number of samples inferred.
+ */
 async function runMissing(
   engine: Engine,
   detector: FaceDetector | undefined,
   samples: readonly Sample[],
-  missing: readonly number[],
+  todo: readonly number[],
   chunkSize: number,
   prefetch: number | undefined,
-  done: (k: number, chunk: ChunkFile) => Promise<void>,
-  key: string,
+  flush: (done: [number, CachedPrediction][]) => Promise<void>,
 ): Promise<number> {
   const card = engine.model.card;
   const batch = engine.batchSize;
   const window = Math.max(1, prefetch ?? Math.max(16, 2 * batch));
-  // Global order of sample indices to process, chunk by chunk.
-  const order: number[] = [];
-  for (const k of missing) {
-    for (let i = k * chunkSize; i < Math.min(samples.length, (k + 1) * chunkSize); i++) {
-      order.push(i);
-    }
-  }
   const decoded = new Map<string, Promise<RawImage>>();
   const pending = new Map<number, Promise<Prepared>>();
   let launched = 0;
   const launch = (upTo: number) => {
-    while (launched < order.length && launched < upTo) {
-      const i = order[launched++];
+    while (launched < todo.length && launched < upTo) {
+      const i = todo[launched++];
       pending.set(i, prepare(samples[i], detector, decoded));
     }
   };
   const buffer = new Float32Array(batch * engine.sampleLength);
-  let pos = 0; // position in `order`
+  let done: [number, CachedPrediction][] = [];
   let inferred = 0;
-  for (const k of missing) {
-    const start = k * chunkSize;
-    const end = Math.min(samples.length, start + chunkSize);
-    const n = end - start;
-    const chunk: ChunkFile = {
-      v: CACHE_VERSION,
-      key,
-      start,
-      ids: samples.slice(start, end).map((s) => s.id),
-      status: new Array<SampleStatus>(n).fill("ok"),
-      probs: new Array<number[] | null>(n).fill(null),
-      reasons: {},
-      files: {},
-    };
-    for (let b = start; b < end; b += batch) {
-      const bEnd = Math.min(end, b + batch);
-      launch(pos + (bEnd - b) + window);
-      const slots: number[] = []; // sample indices in the batch buffer
-      for (let i = b; i < bEnd; i++, pos++) {
-        const p = pending.get(i)!;
-        pending.delete(i);
-        const r = await p;
-        const j = i - start;
-        if (r.status === "unreadable") {
-          chunk.status[j] = "unreadable";
-          chunk.reasons[j] = r.reason;
-          chunk.files[j] = r.file;
-          continue;
-        }
-        if (r.status === "noface") {
-          chunk.status[j] = "noface";
-          continue;
-        }
-        try {
-          preprocessInto(r.img, card, buffer, slots.length, r.box);
-        } catch (e) {
-          chunk.status[j] = "unreadable";
-          chunk.reasons[j] = e instanceof Error ? e.message : String(e);
-          chunk.files[j] = sourceName(samples[i].source);
-          continue;
-        }
-        if (r.detected !== undefined) (chunk.boxes ??= {})[j] = r.detected;
-        slots.push(i);
+  for (let b = 0; b < todo.length; b += batch) {
+    const bEnd = Math.min(todo.length, b + batch);
+    launch(bEnd + window);
+    const slots: { i: number; box?: FaceBox }[] = []; // samples in the batch buffer
+    for (let t = b; t < bEnd; t++) {
+      const i = todo[t];
+      const p = pending.get(i)!;
+      pending.delete(i);
+      const r = await p;
+      if (r.status === "unreadable") {
+        done.push([i, { status: "unreadable", reason: r.reason }]);
+        continue;
       }
-      // Keep decoding ahead while the model runs (session.run blocks this thread).
-      launch(pos + window);
-      if (slots.length === 0) continue;
+      if (r.status === "noface") {
+        done.push([i, { status: "noface" }]);
+        continue;
+      }
+      try {
+        preprocessInto(r.img, card, buffer, slots.length, r.box);
+      } catch (e) {
+        done.push([i, {
+          status: "unreadable",
+          reason: e instanceof Error ? e.message : String(e),
+        }]);
+        continue;
+      }
+      slots.push({ i, box: r.detected });
+    }
+    // Keep decoding ahead while the model runs (session.run blocks this thread).
+    launch(bEnd + window);
+    if (slots.length > 0) {
       const { probs } = await engine.runTensor(buffer, slots.length);
       const c = engine.numClasses;
-      slots.forEach((i, s) => {
-        chunk.probs[i - start] = Array.from(probs.subarray(s * c, (s + 1) * c));
+      slots.forEach(({ i, box }, s) => {
+        const entry: CachedPrediction = {
+          status: "ok",
+          probs: Array.from(probs.subarray(s * c, (s + 1) * c)),
+        };
+        if (box !== undefined) entry.box = box;
+        done.push([i, entry]);
       });
       inferred += slots.length;
     }
-    await done(k, chunk);
+    if (done.length >= chunkSize || bEnd === todo.length) {
+      await flush(done);
+      done = [];
+    }
   }
   return inferred;
 }
 
-/** Build the canonical table from complete chunks. */
+/** Build the canonical table, in dataset order, from the results by image key. */
 function assemble(
   modelClasses: readonly Emotion[],
   samples: readonly Sample[],
-  chunks: readonly ChunkFile[],
+  tags: readonly string[],
+  keys: readonly string[],
+  results: ReadonlyMap<string, CachedPrediction>,
 ): PredictionTable & { unreadable: UnreadableFile[]; noFace: string[] } {
   const classes = predictionClasses(modelClasses);
   const column = modelClasses.map((c) => classes.indexOf(c));
   const rows: Prediction[] = [];
   const unreadable: UnreadableFile[] = [];
   const noFace: string[] = [];
-  let i = 0;
-  for (const chunk of chunks) {
-    for (let j = 0; j < chunk.ids.length; j++, i++) {
-      const s = samples[i];
-      if (chunk.status[j] === "unreadable") {
-        unreadable.push({ file: chunk.files[j] ?? s.id, reason: chunk.reasons[j] ?? "unreadable" });
-        continue;
-      }
-      if (chunk.status[j] === "noface") {
-        noFace.push(s.id);
-        continue;
-      }
-      const p = chunk.probs[j]!;
-      const probs = new Float64Array(classes.length);
-      let best = 0;
-      for (let m = 0; m < p.length; m++) {
-        probs[column[m]] = p[m];
-        if (p[m] > p[best]) best = m;
-      }
-      rows.push({ id: s.id, label: s.label, pred: modelClasses[best], probs });
+  samples.forEach((s, i) => {
+    const r = tags[i] === MISSING_TAG ? undefined : results.get(keys[i]);
+    if (r === undefined || r.status === "unreadable") {
+      const reason = r?.reason ?? "file not found";
+      unreadable.push({ file: sourceName(s.source), reason });
+      return;
     }
-  }
+    if (r.status === "noface") {
+      noFace.push(s.id);
+      return;
+    }
+    const p = r.probs!;
+    const probs = new Float64Array(classes.length);
+    let best = 0;
+    for (let m = 0; m < p.length; m++) {
+      probs[column[m]] = p[m];
+      if (p[m] > p[best]) best = m;
+    }
+    rows.push({ id: s.id, label: s.label, pred: modelClasses[best], probs });
+  });
   return { classes, rows, unreadable, noFace };
 }
 

@@ -213,15 +213,16 @@ Deno.test("datasetHash follows its documented recipe; moves with labels, not wit
       },
     ];
     const pxHash = createHash("sha256").update(px).digest("hex");
-    const text = "fer-kit-dataset-hash-v1\n" +
+    const fileHash = createHash("sha256").update(new Uint8Array(123)).digest("hex");
+    const text = "fer-kit-dataset-hash-v2\n" +
       `m\tsad\ttrain\tpixels:2x2x1:${pxHash}\t-\n` +
-      `z\tfear\ttest\tfile:123\t1,2,3,4\n`;
+      `z\tfear\ttest\tfile:${fileHash}\t1,2,3,4\n`;
     const want = createHash("sha256").update(text).digest("hex");
     assert.equal(await datasetHash(samples), want);
     assert.equal(await datasetHash([...samples].reverse()), want, "order-independent");
     const relabelled = [{ ...samples[0], label: "angry" as const }, samples[1]];
     assert.notEqual(await datasetHash(relabelled), want);
-    // Same size file elsewhere: same hash (paths are not hashed).
+    // Same bytes elsewhere: same hash (paths are not hashed).
     const dir2 = await Deno.makeTempDir({ prefix: "fer-hash-" });
     await Deno.writeFile(join(dir2, "b.png"), new Uint8Array(123));
     const moved = [

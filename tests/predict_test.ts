@@ -248,7 +248,7 @@ Deno.test("a killed run resumes where it stopped and ends with the same CSV as a
         const sub = (await Array.fromAsync(Deno.readDir(join(cache, "predictions"))))[0];
         if (sub === undefined) return 0;
         const files = await Array.fromAsync(Deno.readDir(join(cache, "predictions", sub.name)));
-        return files.filter((f) => /^chunk-\d{6}\.json$/.test(f.name)).length;
+        return files.filter((f) => /^chunk-[0-9a-f]{64}\.json$/.test(f.name)).length;
       } catch {
         return 0;
       }

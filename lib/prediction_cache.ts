@@ -1,0 +1,178 @@
+/**
+ * The on-disk prediction cache: per-image results of one model, content-addressed and verified.
+ *
+ * Layout: `<cacheRoot()>/predictions/<model key>/`, model key = SHA-256 of (cache version, ONNX
+ * SHA-256, output spec, preprocessing spec, detector and its threshold); see lib/predict.ts
+ * `predictionCacheKey`. The folder holds `meta.json` (what the key stands for; informational) and
+ * chunk files `chunk-<SHA-256 hex of the file's bytes>.json`, each a {@link PredictionChunk}:
+ * results keyed by image key = the image's content tag (lib/datasets/content.ts) and its face
+ * box. Datasets that hold the same images (FER2013 test and FER+ test) share the entries.
+ *
+ * A chunk is trusted only when its bytes hash to its name, its version and model key match and
+ * every entry is well formed; any other chunk is moved aside (`bad-chunk-*.json`) with a warning
+ * and its images are recomputed. Chunks are written atomically and never rewritten, so two runs
+ * on one cache, a killed run or merged shard caches (copy the chunk files) stay consistent.
+ */
+import { join } from "node:path";
+import { sha256Hex, writeFileAtomic } from "./fsutil.ts";
+import type { FaceBox } from "./sample.ts";
+
+/** Version of the chunk format; part of the model key. */
+export const PREDICTION_CACHE_VERSION = 2;
+
+/** The result of one image under one model. */
+export interface CachedPrediction {
+  status: "ok" | "unreadable" | "noface";
+  /** Model-order probabilities (status ok). */
+  probs?: number[];
+  /** Why the image could not be used (status unreadable). */
+  reason?: string;
+  /** The face box the detector chose (with a detector). */
+  box?: FaceBox;
+}
+
+/** What produced a chunk; not part of any key. */
+export interface ChunkProducer {
+  /** ISO time the chunk was written. */
+  created: string;
+  /** Execution provider that ran the model (cpu, cuda, ...). */
+  provider: string;
+  // Room for the runtime's identity (onnxruntime version, device), added by the provider work.
+}
+
+/** One chunk file. */
+export interface PredictionChunk {
+  v: number;
+  /** The model key of the folder it belongs to. */
+  key: string;
+  producer: ChunkProducer;
+  /** Image key → result. */
+  entries: Record<string, CachedPrediction>;
+}
+
+/** The key of one image within a model's cache: content tag and face box. */
+export function imageKey(contentTag: string, box: FaceBox | undefined): string {
+  return box === undefined
+    ? contentTag
+    : `${contentTag}@${box.x},${box.y},${box.width},${box.height}`;
+}
+
+/** A chunk that was not used, and why. */
+export interface BadChunk {
+  file: string;
+  reason: string;
+}
+
+/** Everything a model's cache folder holds. */
+export interface CacheContents {
+  entries: Map<string, CachedPrediction>;
+  /** Chunk files read and trusted. */
+  chunks: string[];
+  /** Chunk files that failed verification (moved aside unless `quarantine: false`). */
+  bad: BadChunk[];
+}
+
+const CHUNK_NAME = /^chunk-([0-9a-f]{64})\.json$/;
+
+/** Why `entry` is not a valid result for a model with `classes` outputs (undefined when valid). */
+function entryProblem(entry: CachedPrediction, classes: number): string | undefined {
+  if (entry === null || typeof entry !== "object") return "an entry is not an object";
+  if (entry.status === "ok") {
+    const p = entry.probs;
+    if (!Array.isArray(p) || p.length !== classes) {
+      return `an entry has no ${classes} probabilities`;
+    }
+    let sum = 0;
+    for (const v of p) {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < -1e-6 || v > 1 + 1e-6) {
+        return `an entry holds a probability out of [0, 1]: ${v}`;
+      }
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return `an entry's probabilities sum to ${sum}`;
+    return undefined;
+  }
+  if (entry.status === "unreadable" || entry.status === "noface") return undefined;
+  return `unknown status ${JSON.stringify((entry as { status: unknown }).status)}`;
+}
+
+/**
+ * Verify one chunk file: its bytes hash to its name, it parses, its version and key match and
+ * every entry is well formed. Returns the chunk, or the reason it cannot be used.
+ */
+export async function verifyChunk(
+  path: string,
+  key: string,
+  classes: number,
+): Promise<{ chunk: PredictionChunk } | { reason: string }> {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const m = CHUNK_NAME.exec(name);
+  if (m === null) return { reason: "not a chunk file name" };
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    return { reason: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  if ((await sha256Hex(bytes)) !== m[1]) return { reason: "checksum mismatch (edited or damaged)" };
+  let chunk: PredictionChunk;
+  try {
+    chunk = JSON.parse(new TextDecoder().decode(bytes)) as PredictionChunk;
+  } catch {
+    return { reason: "not valid JSON" };
+  }
+  if (chunk?.v !== PREDICTION_CACHE_VERSION) return { reason: `format version ${chunk?.v}` };
+  if (chunk.key !== key) return { reason: "belongs to another model key" };
+  if (chunk.entries === null || typeof chunk.entries !== "object") return { reason: "no entries" };
+  for (const e of Object.values(chunk.entries)) {
+    const why = entryProblem(e, classes);
+    if (why !== undefined) return { reason: why };
+  }
+  return { chunk };
+}
+
+/**
+ * Read every chunk of a model's cache folder (missing folder: empty). Chunks that fail
+ * {@link verifyChunk} are listed in `bad` and, unless `quarantine` is false, renamed to
+ * `bad-<name>` so they are not read again.
+ */
+export async function readPredictionCache(
+  dir: string,
+  key: string,
+  classes: number,
+  opts: { quarantine?: boolean } = {},
+): Promise<CacheContents> {
+  const out: CacheContents = { entries: new Map(), chunks: [], bad: [] };
+  let names: string[];
+  try {
+    names = (await Array.fromAsync(Deno.readDir(dir)))
+      .filter((e) => e.isFile && e.name.startsWith("chunk-") && e.name.endsWith(".json"))
+      .map((e) => e.name)
+      .sort();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return out;
+    throw e;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const r = await verifyChunk(path, key, classes);
+    if ("reason" in r) {
+      out.bad.push({ file: path, reason: r.reason });
+      if (opts.quarantine !== false) {
+        await Deno.rename(path, join(dir, `bad-${name}`)).catch(() => {});
+      }
+      continue;
+    }
+    out.chunks.push(path);
+    for (const [k, v] of Object.entries(r.chunk.entries)) out.entries.set(k, v);
+  }
+  return out;
+}
+
+/** Write one chunk atomically as `chunk-<sha256>.json` in `dir`; returns its path. */
+export async function writePredictionChunk(dir: string, chunk: PredictionChunk): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(chunk));
+  const path = join(dir, `chunk-${await sha256Hex(bytes)}.json`);
+  await writeFileAtomic(path, bytes);
+  return path;
+}
