@@ -9,40 +9,16 @@ import { parseHTML } from "linkedom";
 import sharp from "sharp";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { exists } from "../lib/fsutil.ts";
+import { findChromium, runChromium } from "../lib/report/chromium.ts";
+import { printSitePdf } from "../lib/report/pdf.ts";
 import { allOutputs, readNotebook } from "../lib/notebook/nbformat.ts";
 import { buildReport } from "../lib/report/site.ts";
 
 const FIXTURES = join(PROJECT_ROOT, "tests/fixtures/notebooks/site");
 const ARTIFACTS = join(PROJECT_ROOT, "report/artifacts/browser");
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
-async function chromiumPath(): Promise<string | undefined> {
-  for (const p of CHROMIUM) if (await exists(p)) return p;
-  return undefined;
-}
-
-async function chromium(bin: string, profile: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(bin, {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--hide-scrollbars",
-      `--user-data-dir=${profile}`,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (out.code !== 0) {
-    throw new Error(
-      `chromium failed (${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
-    );
-  }
-  return new TextDecoder().decode(out.stdout);
+function chromium(bin: string, profile: string, args: string[]): Promise<string> {
+  return runChromium(bin, args, profile);
 }
 
 /** The DOM as Chromium rendered it, parsed back. */
@@ -72,7 +48,7 @@ function tableTexts(doc: Document): string[] {
   return [...doc.querySelectorAll("table")].map((t) => t.textContent ?? "");
 }
 
-const bin = await chromiumPath();
+const bin = await findChromium();
 
 Deno.test({
   name: "browser: index and notebook pages render every figure; no undefined/NaN in tables",
@@ -142,6 +118,68 @@ Deno.test({
         const png = join(ARTIFACTS, `${page}.png`);
         const stdev = await screenshot(bin!, profile, join(out, `${page}.html`), png);
         assert.ok(stdev > 5, `${page}.png looks blank (stdev ${stdev.toFixed(1)})`);
+      }
+
+      // Downloads: in the browser's DOM every figure and every table has its link line, and
+      // each linked file is there (PNG at 2x the figure's size).
+      for (const page of ["index", "01-figures", "02-broken"]) {
+        const doc = await renderedDom(bin!, profile, join(out, `${page}.html`));
+        const figures = [...doc.querySelectorAll("main figure.output")];
+        const tables = [...doc.querySelectorAll("main table")].filter((t) =>
+          t.parentElement?.closest("table") === null
+        );
+        for (const f of figures) {
+          const links = [...f.querySelectorAll("p.downloads a[download]")];
+          assert.ok(links.length >= 1, `${page}: a figure without downloads`);
+          for (const a of links) assert.ok(await exists(join(out, a.getAttribute("href")!)));
+          const svg = f.querySelector("svg");
+          const png = links.find((a) => a.getAttribute("href")!.endsWith(".png"));
+          if (svg && png) {
+            const meta = await sharp(join(out, png.getAttribute("href")!)).metadata();
+            assert.equal(meta.width, 2 * Number(svg.getAttribute("width")));
+          }
+        }
+        for (const t of tables) {
+          const bar = t.nextElementSibling;
+          assert.equal(
+            bar?.getAttribute("class"),
+            "downloads",
+            `${page}: a table without downloads`,
+          );
+          const hrefs = [...bar!.querySelectorAll("a[download]")].map((a) =>
+            a.getAttribute("href")!
+          );
+          assert.deepEqual(hrefs.map((h) => h.split(".").pop()), ["csv", "tex"]);
+          for (const h of hrefs) assert.ok(await exists(join(out, h)), h);
+        }
+        assert.ok(doc.querySelector("section.references li#ref-fer-kit"), `${page}: references`);
+      }
+
+      // The PDF: the index first, then the notebooks in order; its pages rendered to PNG for a
+      // person to look at (report/artifacts/pdf/).
+      const pdf = join(out, "report.pdf");
+      const printed = await printSitePdf(out, pdf);
+      assert.deepEqual(printed.pages, ["index.html", "01-figures.html", "02-broken.html"]);
+      const text = new TextDecoder().decode(
+        (await new Deno.Command("pdftotext", { args: ["-layout", pdf, "-"], stdout: "piped" })
+          .output()).stdout,
+      );
+      const at = (s: string) => text.indexOf(s);
+      assert.ok(at("Key findings") >= 0 && at("Key findings") < at("Figures fixture"));
+      assert.ok(at("Figures fixture") < at("Broken fixture"), "notebook order");
+      assert.ok(!text.includes("emitFinding("), "code is folded away in print");
+      const dir = join(PROJECT_ROOT, "report/artifacts/pdf");
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(dir, { recursive: true });
+      const r = await new Deno.Command("pdftoppm", {
+        args: ["-r", "50", "-png", pdf, join(dir, "page")],
+      }).output();
+      assert.equal(r.code, 0);
+      const pngs = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.ok(pngs.length >= 3, `${pngs.length} PDF pages`);
+      for (const p of pngs) {
+        const stats = await sharp(join(dir, p)).stats();
+        assert.ok(Math.max(...stats.channels.map((c) => c.stdev)) > 5, `${p} is blank`);
       }
     } finally {
       await Deno.remove(out, { recursive: true });

@@ -5,7 +5,9 @@
  * bad command line.
  */
 import { flag, noPositionals, parseArgs, str, UsageError, usageExit } from "./args.ts";
-import { buildReport } from "../report/site.ts";
+import { join } from "node:path";
+import { buildReport, SITE_DIR } from "../report/site.ts";
+import { printSitePdf } from "../report/pdf.ts";
 import { formatDuration } from "../report/html.ts";
 import { modelsOnDatasets } from "../studies/grid.ts";
 
@@ -20,6 +22,9 @@ const HELP = `usage: deno task report [options]
   --notebooks DIR   notebooks folder (default: notebooks)
   --cell-timeout S  per-cell time limit in seconds (default 1800)
   --jobs N          notebooks executed at the same time (default 2)
+  --pdf             also print the site to one PDF (<out>/report.pdf): headless Chromium,
+                    the index first, then the notebooks in order; code folded away
+  --pdf-only        print the site already built in <out> to PDF; execute nothing
   --no-prepare      skip the warm-up that fills the prediction cache (every model on every
                     dataset's test split) before the study notebooks run (no warm-up is done
                     with --notebooks)
@@ -47,6 +52,17 @@ async function prepare(data: string | undefined): Promise<void> {
   }
 }
 
+/** Print the site in `outDir` to `<outDir>/report.pdf` and say so. */
+async function writePdf(outDir: string): Promise<void> {
+  const t0 = performance.now();
+  const r = await printSitePdf(outDir, join(outDir, "report.pdf"));
+  console.log(
+    `report: ${r.pdfPath} (${r.pages.length} pages of the site, ${(r.bytes / 1e6).toFixed(1)} MB, ${
+      formatDuration(performance.now() - t0)
+    })`,
+  );
+}
+
 /** Runs the report command; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
   try {
@@ -58,6 +74,8 @@ export async function run(args: string[]): Promise<number> {
       "cell-timeout": { type: "string" },
       jobs: { type: "string" },
       "no-prepare": { type: "boolean" },
+      pdf: { type: "boolean" },
+      "pdf-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
     if (flag(p, "help")) {
@@ -74,6 +92,11 @@ export async function run(args: string[]): Promise<number> {
       }
       return n;
     };
+    const outDir = str(p, "out") ?? SITE_DIR;
+    if (flag(p, "pdf-only")) {
+      await writePdf(outDir);
+      return 0;
+    }
     const only = (p.values.notebook as string[] | undefined) ?? [];
     // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
     if (!flag(p, "no-prepare") && str(p, "notebooks") === undefined) await prepare(str(p, "data"));
@@ -82,7 +105,7 @@ export async function run(args: string[]): Promise<number> {
       result = await buildReport({
         only,
         data: str(p, "data"),
-        outDir: str(p, "out"),
+        outDir,
         notebooksDir: str(p, "notebooks"),
         cellTimeoutS: positive("cell-timeout"),
         jobs: positive("jobs"),
@@ -101,6 +124,7 @@ export async function run(args: string[]): Promise<number> {
       console.error(`report: failed notebooks: ${result.failed.join(", ")}`);
     }
     if (result.notBuilt.length) console.error(`report: never built: ${result.notBuilt.join(", ")}`);
+    if (flag(p, "pdf")) await writePdf(outDir);
     return result.ok ? 0 : 1;
   } catch (e) {
     return usageExit(e, HELP, "report: ");

@@ -43,7 +43,9 @@ function findingsTable(findings: readonly Finding[], slugs: ReadonlySet<string>)
       : escapeHtml(nb);
     const note = f.note ? `<div class="note">${escapeHtml(f.note)}</div>` : "";
     rows.push(
-      `<tr data-finding-id="${escapeHtml(f.id)}"><td>${escapeHtml(f.label)}${note}</td>` +
+      `<tr data-finding-id="${escapeHtml(f.id)}"><td id="finding-${escapeHtml(f.id)}">${
+        escapeHtml(f.label)
+      }${note}</td>` +
         `<td class="num${f.value === null ? " missing" : ""}">${
           escapeHtml(formatFinding(f))
         }</td>` +

@@ -82,7 +82,11 @@ export function renderOutput(o: CellOutput): string {
       const html = renderBundle(o.data);
       const f = o.data[FINDING_MIME] as { id?: string } | undefined;
       if (f?.id) {
-        return `<div class="finding-anchor" id="finding-${escapeHtml(f.id)}">${html}</div>`;
+        const id = `finding-${escapeHtml(f.id)}`;
+        return `<div class="finding-anchor" id="${id}">${html}` +
+          `<a class="permalink" href="#${id}" title="Permalink to this finding">${
+            escapeHtml(f.id)
+          }</a></div>`;
       }
       if (PROVENANCE_MIME in o.data) return `<div class="provenance-anchor">${html}</div>`;
       return html;

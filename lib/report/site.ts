@@ -18,6 +18,8 @@ import { type NavItem, renderPage } from "./html.ts";
 import { type NotebookSummary, renderIndexBody } from "./index_page.ts";
 import { type NotebookRunMeta, notebookTitle, renderNotebookBody } from "./notebook_page.ts";
 import { kitProvenance } from "./provenance.ts";
+import { publishSite } from "./publish.ts";
+import { kitVersion } from "./references.ts";
 
 /** Notebook files the report picks up: two digits, a dash, a name. */
 export const NOTEBOOK_PATTERN: RegExp = /^(\d\d)-[A-Za-z0-9_.-]+\.ipynb$/;
@@ -164,6 +166,9 @@ function runMeta(
   };
 }
 
+/** Default output folder of the site. */
+export const SITE_DIR: string = join(PROJECT_ROOT, "report", "site");
+
 /** Path of the report stylesheet shipped with the kit. */
 export const REPORT_CSS: string = join(PROJECT_ROOT, "report", "assets", "report.css");
 
@@ -176,7 +181,7 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   const t0 = performance.now();
   const log = opts.log ?? ((s: string) => console.error(s));
   const notebooksDir = opts.notebooksDir ?? join(PROJECT_ROOT, "notebooks");
-  const outDir = opts.outDir ?? join(PROJECT_ROOT, "report", "site");
+  const outDir = opts.outDir ?? SITE_DIR;
   const executedDir = join(outDir, "notebooks");
   const data = dataRoot(opts.data);
   const all = await discoverNotebooks(notebooksDir);
@@ -288,6 +293,8 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
     join(outDir, "findings.json"),
     JSON.stringify({ kit, findings, provenance: records, notebooks: summaries }, null, 2) + "\n",
   );
+  // Keep last: downloads (and references) for every page written above.
+  await publishSite(outDir, { records, kit, version: await kitVersion(PROJECT_ROOT) });
   const failed = summaries.filter((s) => s.state === "failed").map((s) => s.slug);
   const notBuilt = summaries.filter((s) => s.state === "not built").map((s) => s.slug);
   return {
