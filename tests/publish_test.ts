@@ -180,6 +180,18 @@ Deno.test("BibTeX: accents and specials escaped; parser reads it back and names 
 const BIBTOOL = "/usr/bin/bibtool";
 const hasBibtool = await exists(BIBTOOL);
 
+/** The kit's provenance as a build records it. */
+const KIT = {
+  commit: "0123456789abcdef0123456789abcdef01234567",
+  dirty: false,
+  deno: "x",
+  v8: "x",
+  typescript: "x",
+  onnxruntime: null,
+  dataRoot: "/data",
+  generatedAt: "2026-01-02T03:04:05.000Z",
+};
+
 /** Records as the study notebooks emit them: every registered model, four test splits. */
 async function studyRecords(): Promise<ProvenanceRecord[]> {
   const models = await listModels();
@@ -222,16 +234,7 @@ Deno.test("publishing pass: every figure and table gets its files; pages end wit
     );
     await Deno.writeTextFile(join(site, "02-minority.html"), page("Minority", "<p>none</p>"));
     await Deno.writeTextFile(join(site, "index.html"), page("Index", tableHtml(ROWS)));
-    const kit = {
-      commit: "0123456789abcdef0123456789abcdef01234567",
-      dirty: false,
-      deno: "x",
-      v8: "x",
-      typescript: "x",
-      onnxruntime: null,
-      dataRoot: "/data",
-      generatedAt: "2026-01-02T03:04:05.000Z",
-    };
+    const kit = KIT;
     const res = await publishSite(site, { records, kit, version: "9.9.9" });
     assert.deepEqual([res.figures, res.tables], [2, 2]);
 
@@ -305,17 +308,11 @@ Deno.test({
     const site = await Deno.makeTempDir({ prefix: "ferkit-bibtool-" });
     try {
       await Deno.writeTextFile(join(site, "index.html"), "<main></main>");
-      const kit = {
-        commit: null,
-        dirty: false,
-        deno: "x",
-        v8: "x",
-        typescript: "x",
-        onnxruntime: null,
-        dataRoot: "/data",
-        generatedAt: "2026-01-02T03:04:05.000Z",
-      };
-      const res = await publishSite(site, { records: await studyRecords(), kit, version: null });
+      const res = await publishSite(site, {
+        records: await studyRecords(),
+        kit: { ...KIT, commit: null },
+        version: null,
+      });
       const out = await new Deno.Command(BIBTOOL, {
         args: ["-d", "-o", join(site, "out.bib"), res.bibPath!],
         stdout: "piped",
