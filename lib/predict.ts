@@ -38,6 +38,7 @@ import { type Prediction, predictionClasses, type PredictionTable } from "./pred
 import { preprocessInto, preprocessKey } from "./preprocess.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import type { FaceBox, Sample } from "./sample.ts";
+import { inShard, type Shard } from "./shard.ts";
 import { type Emotion, EMOTIONS } from "./taxonomy.ts";
 import { createDetector, type DetectorName, type FaceDetector, pickFace } from "./detect/mod.ts";
 
@@ -70,12 +71,19 @@ export interface PredictOptions {
   progress?: boolean | Progress;
   /** An already open engine for this model (not disposed here). */
   engine?: Engine;
+  /**
+   * Run only this shard of the dataset (lib/shard.ts, by image key): the table, the stats and
+   * the cache entries written cover the shard's samples alone.
+   */
+  shard?: Shard;
 }
 
 /** What happened during a prediction run. */
 export interface PredictStats {
-  /** Samples in the dataset. */
+  /** Samples in the dataset (in the shard, with a shard). */
   total: number;
+  /** The shard run, when only one was. */
+  shard?: Shard;
   /** Rows in the table (samples with a prediction). */
   predicted: number;
   /** Samples whose result came from the cache. */
@@ -112,13 +120,34 @@ export async function predictionCacheKey(
   detect: string | undefined,
   detectThreshold: number | undefined,
 ): Promise<string> {
-  return await sha256Hex(JSON.stringify({
-    v: PREDICTION_CACHE_VERSION,
-    model: model.sha256,
+  return await modelKey({
+    modelSha256: model.sha256,
     output: model.card.output,
     preprocess: preprocessKey(model.card),
     detect: detect ?? null,
     detectThreshold: detectThreshold ?? null,
+  });
+}
+
+/** What a model key stands for (as `meta.json` records it, with `preprocess` as JSON text). */
+export interface ModelKeyFields {
+  modelSha256: string;
+  output: unknown;
+  /** preprocessKey(card): canonical JSON text of the preprocessing spec. */
+  preprocess: string;
+  detect: string | null;
+  detectThreshold: number | null;
+}
+
+/** The model key of `fields` (see predictionCacheKey). */
+export async function modelKey(fields: ModelKeyFields): Promise<string> {
+  return await sha256Hex(JSON.stringify({
+    v: PREDICTION_CACHE_VERSION,
+    model: fields.modelSha256,
+    output: fields.output,
+    preprocess: fields.preprocess,
+    detect: fields.detect,
+    detectThreshold: fields.detectThreshold,
   }));
 }
 
@@ -142,7 +171,6 @@ export async function predictDataset(
   opts: PredictOptions = {},
 ): Promise<PredictResult> {
   const t0 = performance.now();
-  const samples = dataset.samples;
   const card = model.card;
   const nClasses = card.output.classes.length;
   const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? 256));
@@ -150,8 +178,15 @@ export async function predictDataset(
   const key = await predictionCacheKey(model, opts.detect, opts.detectThreshold);
   const dir = join(opts.cacheDir ?? join(cacheRoot(), "predictions"), key);
 
-  const tags = await sourceTags(samples.map((s) => s.source));
-  const keys = samples.map((s, i) => imageKey(tags[i], s.box));
+  const allTags = await sourceTags(dataset.samples.map((s) => s.source));
+  const allKeys = dataset.samples.map((s, i) => imageKey(allTags[i], s.box));
+  // With a shard: only the samples whose image key falls in it, in dataset order.
+  const kept = opts.shard === undefined
+    ? undefined
+    : allKeys.flatMap((k, i) => (inShard(k, opts.shard!) ? [i] : []));
+  const samples = kept === undefined ? dataset.samples : kept.map((i) => dataset.samples[i]);
+  const tags = kept === undefined ? allTags : kept.map((i) => allTags[i]);
+  const keys = kept === undefined ? allKeys : kept.map((i) => allKeys[i]);
   const results = new Map<string, CachedPrediction>();
   if (useCache) {
     const cached = await readPredictionCache(dir, key, nClasses);
@@ -204,7 +239,11 @@ export async function predictDataset(
       ? undefined
       : typeof opts.progress === "object"
       ? opts.progress
-      : createProgress(`predict ${card.id} on ${dataset.name}`, samples.length);
+      : createProgress(
+        `predict ${card.id} on ${dataset.name}` +
+          (opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ""),
+        samples.length,
+      );
     progress?.set(samples.length - todo.length);
     try {
       inferred = await runMissing(
@@ -244,6 +283,7 @@ export async function predictDataset(
     ...table,
     stats: {
       total: samples.length,
+      ...(opts.shard !== undefined ? { shard: opts.shard } : {}),
       predicted: table.rows.length,
       fromCache,
       inferred,

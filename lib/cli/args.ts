@@ -1,11 +1,23 @@
 /** Flag parsing shared by every `deno task kit` command (node:util parseArgs, strict). */
 import { parseArgs as nodeParseArgs } from "node:util";
+import { parseShard, type Shard } from "../shard.ts";
 
 /** Option spec: name → string or boolean flag, optional short alias and default. */
 export type OptionSpec = Record<
   string,
   { type: "string" | "boolean"; short?: string; default?: string | boolean; multiple?: boolean }
 >;
+
+/** The `--shard i/N` flag (lib/shard.ts), or undefined; UsageError naming it when malformed. */
+export function shardOption(p: ParsedArgs, name = "shard"): Shard | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  try {
+    return parseShard(v);
+  } catch (e) {
+    throw new UsageError(`--${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 /** Parsed flags and positional arguments. */
 export interface ParsedArgs {

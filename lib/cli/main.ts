@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   saliency: "./saliency.ts",
   probe: "./probe.ts",
   cross: "./cross.ts",
+  cache: "./cache.ts",
   report: "./report.ts",
 };
 

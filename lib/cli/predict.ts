@@ -1,7 +1,8 @@
 /**
  * `deno task kit predict --model <id|path.onnx> [--card card.json] --dataset <name|folder|csv>
  *   [--split s] [--data DIR] [--out preds.csv] [--batch N] [--provider cpu] [--threads N]
- *   [--detect yunet|ultraface]`: run a model over a dataset and write the predictions CSV.
+ *   [--detect yunet|ultraface] [--shard i/N] [--cache-dir DIR]`: run a model over a dataset and
+ *   write the predictions CSV.
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { formatCsv } from "../csv.ts";
@@ -14,7 +15,7 @@ import { accuracy, predictDataset } from "../predict.ts";
 import { formatPredictions } from "../predictions.ts";
 import type { Split } from "../sample.ts";
 import type { DetectorName } from "../detect/mod.ts";
-import { flag, parseArgs, required, str, UsageError } from "./args.ts";
+import { flag, parseArgs, required, shardOption, str, UsageError } from "./args.ts";
 
 export const summary = "run a model over a dataset and write its predictions CSV (cached)";
 
@@ -33,6 +34,10 @@ const HELP =
   --detect D          find faces first: yunet or ultraface (largest face per image)
   --detect-threshold X  detector score threshold (default: the detector card's)
   --chunk-size N      samples per cache chunk (default 256)
+  --shard i/N         run only shard i of N (0 <= i < N): the images whose content hash falls in
+                      it; the CSV holds that shard's rows (see docs/scale.md)
+  --cache-dir DIR     prediction cache folder (default: $FER_CACHE/predictions); a shard on a
+                      cluster writes its own, merged afterwards with \`kit cache merge\`
   --no-cache          neither read nor write the prediction cache
   --quiet             no progress output
 
@@ -56,6 +61,8 @@ export async function run(args: string[]): Promise<number> {
       detect: { type: "string" },
       "detect-threshold": { type: "string" },
       "chunk-size": { type: "string" },
+      shard: { type: "string" },
+      "cache-dir": { type: "string" },
       "no-cache": { type: "boolean" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -87,6 +94,9 @@ export async function run(args: string[]): Promise<number> {
       throw new UsageError(`--detect-threshold must be a number in [0, 1], got "${thText}"`);
     }
 
+    const shard = shardOption(p);
+    const cacheDir = str(p, "cache-dir");
+
     const model = await loadCard(modelSpec, str(p, "card"));
     const dataset = await loadDataset(datasetSpec, {
       dataRoot: dataRoot(str(p, "data")),
@@ -103,12 +113,18 @@ export async function run(args: string[]): Promise<number> {
       detect: detect as DetectorName | undefined,
       detectThreshold,
       chunkSize,
+      shard,
+      cacheDir: cacheDir === undefined ? undefined : resolve(cacheDir),
       cache: !flag(p, "no-cache"),
       progress: !flag(p, "quiet"),
     });
+    const part = shard === undefined ? "" : `_shard-${shard.index}-of-${shard.count}`;
     const out = resolve(
       str(p, "out") ??
-        join("predictions", `${model.card.id}_${dataset.name}${split ? `_${split}` : ""}.csv`),
+        join(
+          "predictions",
+          `${model.card.id}_${dataset.name}${split ? `_${split}` : ""}${part}.csv`,
+        ),
     );
     await writeFileAtomic(out, formatPredictions(result));
     const s = result.stats;
@@ -123,7 +139,12 @@ export async function run(args: string[]): Promise<number> {
     }
     const acc = accuracy(result);
     console.log(
-      `predict: ${model.card.id} on ${dataset.name}${split ? ` (${split})` : ""}: ` +
+      `predict: ${model.card.id} on ${dataset.name}${split ? ` (${split})` : ""}` +
+        (shard
+          ? `, shard ${shard.index}/${shard.count} (${s.total} of ` +
+            `${dataset.samples.length} samples)`
+          : "") +
+        ": " +
         `${s.predicted} predictions → ${out}`,
     );
     console.log(
