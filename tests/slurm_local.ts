@@ -52,6 +52,7 @@ export async function startLocalSlurm(): Promise<StartResult> {
   globalThis.addEventListener("unload", () => {
     if (stopped) return;
     new Deno.Command("bash", { args: [SCRIPT, "stop", dir] }).outputSync();
+    Deno.removeSync(dir, { recursive: true });
   });
   return { ok: true, slurm: { dir, env, stop } };
 }

@@ -1,14 +1,46 @@
 /**
  * A real single-node Slurm (Debian's slurm-wlm and munge), started for this file and stopped
- * after it. Where Slurm cannot start here, the tests are reported as ignored with the reason.
+ * after it: the engine alone, then deploy/slurm/submit.sh running `kit predict` in 3 shards over
+ * CK+ test with mini-xception, merging and verifying, against an unsharded run. Where Slurm
+ * cannot start here, or the data or model are missing, the tests are reported as ignored with
+ * the reason.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { cacheRoot, dataRoot, PROJECT_ROOT } from "../lib/config.ts";
+import { loadCard } from "../lib/models/registry.ts";
 import { sbatch, startLocalSlurm, waitForJobs } from "./slurm_local.ts";
+import { kitCommand, pathExists } from "./support.ts";
 
 const start = await startLocalSlurm();
 const why = start.ok ? "" : ` (ignored: Slurm cannot start here: ${start.reason})`;
 if (!start.ok) console.error(`slurm_test: Slurm cannot start here: ${start.reason}`);
+
+const MODEL = "mini-xception-fer2013";
+/** Why the sharded prediction test cannot run here ("" when it can). */
+async function predictionBlocker(): Promise<string> {
+  if (!start.ok) return `Slurm cannot start here: ${start.reason}`;
+  if (!(await pathExists(join(dataRoot(), "ckplus")))) {
+    return `no CK+ under the data root ${dataRoot()} (set FER_DATA)`;
+  }
+  try {
+    await loadCard(MODEL);
+  } catch (e) {
+    return `model ${MODEL} not ready (${e instanceof Error ? e.message : e}); run ./fer-kit setup`;
+  }
+  return "";
+}
+const blocker = await predictionBlocker();
+if (blocker !== "" && start.ok) console.error(`slurm_test: ${blocker}`);
+
+/**
+ * Stop the cluster when the last test that runs has finished (with a test filter, the unload
+ * handler of tests/slurm_local.ts stops it).
+ */
+let testsLeft = (start.ok ? 1 : 0) + (blocker === "" ? 1 : 0);
+async function stopAfterLastTest(): Promise<void> {
+  if (--testsLeft === 0 && start.ok) await start.slurm.stop();
+}
 
 Deno.test({
   name: `slurm: an array job of 3 tasks and a job that depends on it all run${why}`,
@@ -44,7 +76,94 @@ Deno.test({
       );
       assert.equal(await Deno.readTextFile(join(out, "merged")), "0/3\n1/3\n2/3\n");
     } finally {
-      await slurm.stop();
+      await stopAfterLastTest();
+    }
+  },
+});
+
+Deno.test({
+  name: `slurm: submit.sh runs kit predict in 3 shards over CK+ test, merges and verifies; the ` +
+    `predictions file equals the unsharded run byte for byte` +
+    (blocker === "" ? "" : ` (ignored: ${blocker})`),
+  ignore: blocker !== "",
+  sanitizeResources: false,
+  fn: async () => {
+    if (!start.ok) return;
+    const slurm = start.slurm;
+    const work = join(slurm.dir, "kit");
+    try {
+      // A cache of its own (models linked from the kit's cache), so the merge writes nowhere else.
+      const cache = join(work, "cache");
+      await Deno.mkdir(cache, { recursive: true });
+      await Deno.symlink(join(cacheRoot(), "models"), join(cache, "models"));
+      const runDir = join(work, "run");
+      const env = {
+        ...slurm.env,
+        FER_DATA: dataRoot(),
+        FER_CACHE: cache,
+        RUN_DIR: runDir,
+        FER_KIT: PROJECT_ROOT,
+      };
+      const submit = await new Deno.Command("bash", {
+        args: [join(PROJECT_ROOT, "deploy/slurm/submit.sh"), MODEL, "ckplus", "3", "test"],
+        env,
+        cwd: work,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const submitted = new TextDecoder().decode(submit.stdout);
+      assert.equal(submit.code, 0, new TextDecoder().decode(submit.stderr));
+      const [array, merge] = submitted.trim().split("\n").at(-1)!.split(" ");
+
+      // Meanwhile, the unsharded reference run, outside Slurm, with a cache of its own.
+      const full = join(work, "full.csv");
+      const ref = await kitCommand([
+        "predict",
+        "--model",
+        MODEL,
+        "--dataset",
+        "ckplus",
+        "--split",
+        "test",
+        "--cache-dir",
+        join(work, "full-cache"),
+        "--out",
+        full,
+        "--quiet",
+      ], { env: { FER_CACHE: cache } }).output();
+      assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
+
+      const ends = await waitForJobs(slurm, [array, merge], 240_000);
+      const log = async (name: string) =>
+        await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
+      assert.deepEqual(
+        ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
+        [
+          [`${array}_0`, "COMPLETED", "0:0"],
+          [`${array}_1`, "COMPLETED", "0:0"],
+          [`${array}_2`, "COMPLETED", "0:0"],
+          [merge, "COMPLETED", "0:0"],
+        ],
+        `logs:\n${await log("predict-0.log")}\n${await log("merge.log")}`,
+      );
+      const mergeLog = await log("merge.log");
+      assert.match(mergeLog, /cache merge: 3 source\(s\)/);
+      assert.match(mergeLog, /cache verify: .* 0 problem\(s\); .*: (\d+) of \1 images present/);
+      assert.match(mergeLog, /from cache, 0 inferred/);
+      // Each shard wrote its own part; together they hold every row once.
+      const parts = [0, 1, 2].map((i) => join(runDir, "parts", `part-${i}-of-3.csv`));
+      const rows = (text: string) => text.trimEnd().split("\n").slice(1);
+      const partRows = (await Promise.all(parts.map((p) => Deno.readTextFile(p)))).flatMap(rows);
+      const fullText = await Deno.readTextFile(full);
+      assert.deepEqual(partRows.slice().sort(), rows(fullText).sort());
+      assert.ok(rows(fullText).length > 50, "CK+ test has about 100 faces");
+      // The merged run's predictions file equals the unsharded one, byte for byte.
+      assert.deepEqual(
+        await Deno.readFile(join(runDir, "predictions.csv")),
+        await Deno.readFile(full),
+      );
+    } finally {
+      await stopAfterLastTest();
     }
   },
 });

@@ -7,7 +7,8 @@
 # Needs root and Debian's slurm-wlm and munge (`./fer-kit` installs them). Nothing outside DIR is
 # written: its own munge key and socket, a generated slurm.conf (SlurmUser=root,
 # ProctrackType=proctrack/linuxproc, TaskPlugin=task/none, one node "localhost" with this
-# machine's cores, one partition "kit"), spool, state and logs, on two free ports of 127.0.0.1.
+# machine's cores and memory, one partition "kit"), spool, state and logs, on two free ports of
+# 127.0.0.1.
 # After `start`, point the Slurm clients at it: `export SLURM_CONF=DIR/slurm.conf`.
 # `start` prints that line last; on failure it prints why (with the daemon's log) and exits 1.
 set -euo pipefail
@@ -78,6 +79,8 @@ munged --force --key-file="$key" --socket="$socket" --pid-file="$dir/munge/munge
   die "munged did not start: $(tail -n 5 "$dir/log/munged.log" 2>/dev/null)"
 
 cpus=$(nproc)
+# Memory Slurm may hand out, MB: what the machine has less 512 MB for the daemons and the OS.
+mem=$(($(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo) - 512))
 ctld_port=$(free_port)
 slurmd_port=$(free_port)
 while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
@@ -99,7 +102,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
+SelectTypeParameters=CR_Core_Memory
 MpiDefault=none
 ReturnToService=2
 StateSaveLocation=$dir/state
@@ -113,7 +116,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 MinJobAge=300
 KillWait=5
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=kit Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
 export SLURM_CONF="$conf"
