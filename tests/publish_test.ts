@@ -22,6 +22,7 @@ import {
   tableLatex,
 } from "../lib/report/downloads.ts";
 import { renderPage } from "../lib/report/html.ts";
+import { pdfPageOrder } from "../lib/report/pdf.ts";
 import { publishSite } from "../lib/report/publish.ts";
 import { DATASET_PAPERS, datasetKey, modelKey, PAPERS } from "../lib/report/references.ts";
 
@@ -331,4 +332,32 @@ Deno.test({
       await Deno.remove(site, { recursive: true });
     }
   },
+});
+
+Deno.test("PDF page order: the index, the pages of its navigation in order, then the rest", async () => {
+  const site = await Deno.makeTempDir({ prefix: "ferkit-pdf-order-" });
+  try {
+    const nav = [
+      { href: "index.html", label: "Overview", current: true },
+      { href: "01-b.html", label: "01" },
+      { href: "00-a.html", label: "00" },
+    ];
+    for (const page of ["index", "00-a", "01-b", "zz-extra", "a-extra"]) {
+      await Deno.writeTextFile(
+        join(site, `${page}.html`),
+        renderPage({ title: page, css: "x.css", nav, body: page, footer: "" }),
+      );
+    }
+    assert.deepEqual(await pdfPageOrder(site), [
+      "index.html",
+      "01-b.html",
+      "00-a.html",
+      "a-extra.html",
+      "zz-extra.html",
+    ]);
+    await Deno.remove(join(site, "index.html"));
+    await assert.rejects(() => pdfPageOrder(site), /index\.html: no index page/);
+  } finally {
+    await Deno.remove(site, { recursive: true });
+  }
 });
