@@ -16,6 +16,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   probe: "./probe.ts",
   cross: "./cross.ts",
   cache: "./cache.ts",
+  matrix: "./matrix.ts",
   report: "./report.ts",
 };
 

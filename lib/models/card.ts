@@ -94,17 +94,44 @@ export interface TrainingSource {
   split: string;
   /** SHA-256 (hex) of the training data as the training recipe hashed it, when recorded. */
   dataHash?: string;
+  /** Epochs of the fixed schedule (the kit's epoch recipes, models/recipes/train_epochs.py). */
+  epochs?: number;
+  /** Seed of the training run. */
+  seed?: number;
+  /** Where it trained, e.g. "cpu (x86_64, 1 torch thread(s))" or "cuda (NVIDIA H200)". */
+  device?: string;
+  /** Which epoch budget of models/recipes/train-matrix.sh produced it. */
+  budget?: "cpu" | "gpu";
+  /** Fraction of the training split used (stratified, seeded); absent: all of it. */
+  fraction?: number;
 }
 
 /**
  * What studies use a model for (read by code instead of hand-kept id lists):
  * - `fer2013-cnn`: a CNN trained on FER2013, studied in notebook 04 (Tao 2023's question);
- * - `probe-backbone`: a frozen feature extractor for the linear probes of notebook 01.
+ * - `probe-backbone`: a frozen feature extractor for the linear probes of notebook 01;
+ * - `training-matrix`: one of the networks the kit trains on each dataset (`kit matrix`, the
+ *   trained-on x tested-on matrix of notebook 01);
+ * - `tao-split`: a FER2013 CNN whose weights did not depend on PublicTest, studied on Tao's
+ *   Kaggle split (test = PublicTest + PrivateTest) in notebook 04;
+ * - `training-size`: a point of the training-size curve (notebook 04); studies over "all
+ *   registered models" leave these out.
  */
-export type ModelRole = "fer2013-cnn" | "probe-backbone";
+export type ModelRole =
+  | "fer2013-cnn"
+  | "probe-backbone"
+  | "training-matrix"
+  | "tao-split"
+  | "training-size";
 
 /** Every role a card may list. */
-export const MODEL_ROLES: readonly ModelRole[] = ["fer2013-cnn", "probe-backbone"];
+export const MODEL_ROLES: readonly ModelRole[] = [
+  "fer2013-cnn",
+  "probe-backbone",
+  "training-matrix",
+  "tao-split",
+  "training-size",
+];
 
 /** A FER model card. */
 export interface ModelCard {

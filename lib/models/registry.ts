@@ -174,6 +174,18 @@ export function validateCard(raw: unknown, file: string): ModelCard {
     if (tr.dataHash !== undefined && !/^[0-9a-f]{64}$/.test(String(tr.dataHash))) {
       fail("training.dataHash", `expected 64 lower-case hex digits, got ${show(tr.dataHash)}`);
     }
+    if (tr.epochs !== undefined) int(tr, "epochs", "training.epochs");
+    if (tr.seed !== undefined && !Number.isInteger(tr.seed)) {
+      fail("training.seed", `expected an integer, got ${show(tr.seed)}`);
+    }
+    if (tr.device !== undefined) str(tr, "device", "training.device");
+    if (tr.budget !== undefined) oneOf(tr, "budget", "training.budget", ["cpu", "gpu"]);
+    if (
+      tr.fraction !== undefined &&
+      !(typeof tr.fraction === "number" && tr.fraction > 0 && tr.fraction <= 1)
+    ) {
+      fail("training.fraction", `expected a number in (0, 1], got ${show(tr.fraction)}`);
+    }
   }
   if (raw.roles !== undefined) {
     if (!Array.isArray(raw.roles)) fail("roles", `expected a list of ${MODEL_ROLES.join(", ")}`);

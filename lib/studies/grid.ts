@@ -72,7 +72,8 @@ function message(e: unknown): string {
 
 /**
  * The model ids a study uses when none are given: FER_MODELS (comma-separated) when set and not
- * empty, else every registered FER model (listModels order).
+ * empty, else every registered FER model (listModels order) except the points of the
+ * training-size curve (role `training-size`, studied on their own in notebook 04).
  */
 export async function defaultModelIds(): Promise<string[]> {
   let env: string | undefined;
@@ -82,7 +83,10 @@ export async function defaultModelIds(): Promise<string[]> {
     env = undefined; // no --allow-env: fall back to the registry
   }
   const chosen = (env ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-  return chosen.length > 0 ? chosen : (await listModels()).map((m) => m.id);
+  if (chosen.length > 0) return chosen;
+  const curveOnly = (roles: readonly string[] | undefined) =>
+    roles !== undefined && roles.length === 1 && roles[0] === "training-size";
+  return (await listModels()).filter((m) => !curveOnly(m.card.roles)).map((m) => m.id);
 }
 
 /** Load the models that can run; the others go to `missing` with the reason. */

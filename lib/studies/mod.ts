@@ -12,3 +12,4 @@ export * from "./emit.ts";
 export * from "./format.ts";
 export * from "./probes.ts";
 export * from "./saliency.ts";
+export * from "./training.ts";

@@ -434,3 +434,38 @@ def load_dataset(name: str, root: str, repo: str, cache_dir: str | None = None,
         np.savez(cache + ".tmp.npz", meta=np.array(json.dumps(meta)), **arrays)
         os.replace(cache + ".tmp.npz", cache)
     return Dataset(name, classes, parts, digest, n, hash_of, note, skipped)
+
+
+def main() -> int:
+    """Print a sample of a training dataset's parts as JSON (for tests/recipes_matrix_test.ts):
+    {classes, counts, ids: {part: [...all ids]}, sample: [{part, id, label, pixelsBase64}]}."""
+    import argparse
+    import base64
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--dataset", required=True, choices=sorted(DATASET_CLASSES))
+    ap.add_argument("--data", default=None)
+    ap.add_argument("--cache", default=None, help="decoded-array cache folder")
+    ap.add_argument("--fer2013-split", default="default", choices=["default", "kaggle"])
+    ap.add_argument("--every", type=int, default=500, help="sample every N-th image of a part")
+    args = ap.parse_args()
+    root = args.data or os.environ.get("FER_DATA") or "data/raw"
+    repo = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    ds = load_dataset(args.dataset, root, repo, args.cache, args.fer2013_split)
+    sample = []
+    for name, p in ds.parts.items():
+        for i in range(0, len(p.labels), args.every):
+            sample.append({"part": name, "id": str(p.ids[i]), "label": ds.classes[p.labels[i]],
+                           "pixelsBase64": base64.b64encode(p.images[i].tobytes()).decode()})
+    print(json.dumps({
+        "classes": ds.classes, "sha256": ds.sha256,
+        "counts": {n: int(len(p.labels)) for n, p in ds.parts.items()},
+        "ids": {n: [str(i) for i in p.ids] for n, p in ds.parts.items()},
+        "groups": {n: sorted({str(g) for g in p.groups}) for n, p in ds.parts.items()},
+        "sample": sample,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -42,7 +42,7 @@ fi
 if [ "$BUDGET" = gpu ]; then
   E_FER=30; E_EXPW=60; E_CK=120; E_SIZE=30
 else
-  E_FER=2; E_EXPW=6; E_CK=15; E_SIZE=2
+  E_FER=3; E_EXPW=12; E_CK=30; E_SIZE=3
 fi
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 mkdir -p models/logs .cache/recipes/claims

@@ -190,6 +190,9 @@ def main() -> int:
             loss_sum += loss.item() * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
+            if (b + 1) % 50 == 0:
+                print(f"  epoch {epoch} step {b + 1}/{steps_per_epoch} "
+                      f"{time.time() - te:.0f} s", flush=True)
         train_s = time.time() - te
         ev_val, ev_test = evaluate(model, val, k, device), evaluate(model, test, k, device)
         row = {

@@ -1,0 +1,144 @@
+/**
+ * Studies of the networks the kit trains itself (notebook 04): Tao's Kaggle split (test = the
+ * whole Kaggle test folder, PublicTest + PrivateTest) and the training-size curve (the self-built
+ * CNN on 1/8, 1/4, 1/2 and all of FER2013 training). Models come from card roles (`tao-split`,
+ * `training-size`); intervals are the studies' percentile bootstrap (STUDY_BOOTSTRAP).
+ */
+import { dataRoot as defaultDataRoot } from "../config.ts";
+import { loadDataset } from "../datasets/mod.ts";
+import type { BootstrapInterval } from "../metrics/bootstrap.ts";
+import { loadCard, modelsWithRole } from "../models/registry.ts";
+import { predictDataset } from "../predict.ts";
+import type { PredictionTable } from "../predictions.ts";
+import { BASIC7, type Emotion, emotionIndex } from "../taxonomy.ts";
+import { accuracyStatistic, labelArrays, recallStatistic, studyInterval } from "./scoring.ts";
+
+/** Precision of one class over the items at `indices` (NaN when it is never predicted). */
+function precisionStatistic(yTrue: Int32Array, yPred: Int32Array, cls: Emotion) {
+  const c = emotionIndex(cls);
+  return (idx: Int32Array): number => {
+    let predicted = 0, hits = 0;
+    for (let i = 0; i < idx.length; i++) {
+      if (yPred[idx[i]] !== c) continue;
+      predicted++;
+      if (yTrue[idx[i]] === c) hits++;
+    }
+    return predicted === 0 ? NaN : hits / predicted;
+  };
+}
+
+/** Share of the items at `indices` predicted as `cls`. */
+function predictedShareStatistic(yPred: Int32Array, cls: Emotion) {
+  const c = emotionIndex(cls);
+  return (idx: Int32Array): number => {
+    let n = 0;
+    for (let i = 0; i < idx.length; i++) if (yPred[idx[i]] === c) n++;
+    return n / idx.length;
+  };
+}
+
+/** One class's figures for one model, each with a bootstrap interval. */
+export interface ClassFigures {
+  recall: BootstrapInterval;
+  precision: BootstrapInterval;
+  /** Share of all test items predicted as this class. */
+  predictedShare: BootstrapInterval;
+  /** Share of all test items labelled as this class. */
+  trueShare: number;
+}
+
+/** A model's accuracy and per-class figures on one test set. */
+export interface ModelClassFigures {
+  model: string;
+  n: number;
+  accuracy: BootstrapInterval;
+  /** Per class of FER2013 (BASIC7). */
+  classes: Record<string, ClassFigures>;
+  /** Classes ranked by recall, lowest first. */
+  byRecall: Emotion[];
+}
+
+/** Figures of a prediction table on FER2013 classes. */
+function classFigures(
+  model: string,
+  table: PredictionTable,
+  opts: { resamples?: number; seed?: number },
+): ModelClassFigures {
+  const { yTrue, yPred } = labelArrays(table);
+  const n = yTrue.length;
+  const classes: Record<string, ClassFigures> = {};
+  for (const c of BASIC7) {
+    const ci = emotionIndex(c);
+    classes[c] = {
+      recall: studyInterval(n, recallStatistic(yTrue, yPred, c), opts),
+      precision: studyInterval(n, precisionStatistic(yTrue, yPred, c), opts),
+      predictedShare: studyInterval(n, predictedShareStatistic(yPred, c), opts),
+      trueShare: yTrue.filter((t) => t === ci).length / n,
+    };
+  }
+  const byRecall = [...BASIC7].sort((a, b) =>
+    classes[a].recall.estimate - classes[b].recall.estimate
+  );
+  return {
+    model,
+    n,
+    accuracy: studyInterval(n, accuracyStatistic(yTrue, yPred), opts),
+    classes,
+    byRecall,
+  };
+}
+
+/** Tao's setup: the `tao-split` models on FER2013's Kaggle test folder. */
+export interface TaoSplitStudy {
+  /** Test images (PublicTest + PrivateTest). */
+  n: number;
+  models: ModelClassFigures[];
+}
+
+/** Options of the training studies. */
+export interface TrainingStudyOptions {
+  dataRoot?: string;
+  cache?: boolean;
+  resamples?: number;
+  seed?: number;
+}
+
+/** Run every `tao-split` model on FER2013 with `fer2013Split: "kaggle"` (cached predictions). */
+export async function taoSplitStudy(opts: TrainingStudyOptions = {}): Promise<TaoSplitStudy> {
+  const ds = await loadDataset("fer2013", {
+    dataRoot: opts.dataRoot ?? defaultDataRoot(),
+    split: "test",
+    fer2013Split: "kaggle",
+  });
+  const models: ModelClassFigures[] = [];
+  for (const m of await modelsWithRole("tao-split")) {
+    const model = await loadCard(m.id);
+    const r = await predictDataset(model, ds, { progress: false, cache: opts.cache ?? true });
+    models.push(classFigures(m.card.id, r, opts));
+  }
+  return { n: ds.samples.length, models };
+}
+
+/** One point of the training-size curve. */
+export interface SizePoint extends ModelClassFigures {
+  /** Fraction of FER2013 training used (card `training.fraction`, 1 when absent). */
+  fraction: number;
+}
+
+/**
+ * The `training-size` models (the FER2013 self-built CNN on fractions of its training part) on
+ * FER2013 test, sorted by training fraction.
+ */
+export async function trainingSizeCurve(opts: TrainingStudyOptions = {}): Promise<SizePoint[]> {
+  const ds = await loadDataset("fer2013", {
+    dataRoot: opts.dataRoot ?? defaultDataRoot(),
+    split: "test",
+  });
+  const out: SizePoint[] = [];
+  for (const m of await modelsWithRole("training-size")) {
+    const model = await loadCard(m.id);
+    const r = await predictDataset(model, ds, { progress: false, cache: opts.cache ?? true });
+    out.push({ fraction: m.card.training?.fraction ?? 1, ...classFigures(m.card.id, r, opts) });
+  }
+  return out.sort((a, b) => a.fraction - b.fraction);
+}
