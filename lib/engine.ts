@@ -5,8 +5,9 @@
  *
  * Execution providers: onnxruntime-node 1.30 bundles "cpu" and "webgpu" (which needs a GPU
  * adapter: Vulkan on Linux); "cuda" needs the CUDA 12 libraries, which `npm install` fetches
- * only online. When the requested provider cannot start, the engine says why and runs on cpu
- * (`Engine.provider` and `Engine.providerNote` tell what ran).
+ * only online. The provider is the option's, else FER_PROVIDER's, else cpu; when it cannot
+ * start, the engine says why and runs on cpu, or throws when strict (lib/provider.ts;
+ * `Engine.provider` and `Engine.providerNote` tell what ran).
  */
 import * as ort from "onnxruntime-node";
 import { exposeOutput } from "./onnx/mod.ts";
@@ -14,14 +15,19 @@ import type { RawImage } from "./image.ts";
 import type { FaceBox } from "./sample.ts";
 import { ModelCardError, type ResolvedModel } from "./models/registry.ts";
 import { sampleLength, writeBatch } from "./preprocess.ts";
+import { openSession, type Provider, ProviderUnavailableError } from "./provider.ts";
 
-/** Execution providers the engine knows. */
-export type Provider = "cpu" | "webgpu" | "cuda";
+export type { Provider } from "./provider.ts";
 
 /** Engine options. */
 export interface EngineOptions {
-  /** Execution provider (default "cpu"); falls back to cpu with a note when unavailable. */
+  /**
+   * Execution provider (default: FER_PROVIDER, else "cpu"); falls back to cpu with a note when
+   * unavailable, unless `strict`.
+   */
   provider?: Provider;
+  /** Throw ProviderUnavailableError instead of falling back (default: FER_PROVIDER_STRICT=1). */
+  strict?: boolean;
   /** Threads inside one operator (onnxruntime intraOpNumThreads; default: its own, all cores). */
   intraOpThreads?: number;
   /** Threads across operators (onnxruntime interOpNumThreads). */
@@ -134,33 +140,18 @@ export class Engine {
   static async create(model: ResolvedModel, opts: EngineOptions = {}): Promise<Engine> {
     const extra = [...new Set(opts.extraOutputs ?? [])];
     let source: string | Uint8Array = model.bytes ?? model.onnxPath;
-    const requested = opts.provider ?? "cpu";
     const sessionOpts = (provider: Provider) => ortSessionOptions({ ...opts, provider });
-    const createSession = (provider: Provider): Promise<ort.InferenceSession> =>
-      typeof source === "string"
-        ? ort.InferenceSession.create(source, sessionOpts(provider))
-        : ort.InferenceSession.create(source, sessionOpts(provider));
     const open = async (): Promise<[ort.InferenceSession, Provider, string | undefined]> => {
       try {
-        return [await createSession(requested), requested, undefined];
+        const o = await openSession(source, sessionOpts, `model ${model.card.id}`, opts);
+        return [o.session, o.provider, o.note];
       } catch (e) {
-        if (requested === "cpu") {
-          throw new ModelCardError(
-            `onnxruntime cannot load the model: ${errText(e)}`,
-            model.cardPath,
-            "onnx",
-          );
-        }
-        const why = firstLine(errText(e));
-        const note =
-          `execution provider "${requested}" is not available here (${why}); ran on cpu` +
-          (requested === "cuda"
-            ? " (cuda needs the CUDA 12 / cuDNN 9 libraries that onnxruntime-node downloads at install time)"
-            : requested === "webgpu"
-            ? " (webgpu needs a GPU adapter: Vulkan drivers and a GPU)"
-            : "");
-        console.error(`engine: ${note}`);
-        return [await createSession("cpu"), "cpu", note];
+        if (e instanceof ProviderUnavailableError) throw e;
+        throw new ModelCardError(
+          `onnxruntime cannot load the model: ${errText(e)}`,
+          model.cardPath,
+          "onnx",
+        );
       }
     };
     let [session, provider, note] = await open();
@@ -340,12 +331,4 @@ function concat(parts: Float32Array[]): Float32Array {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** The gist of an onnxruntime error: from its "Failed to ..." sentence when it has one. */
-function firstLine(s: string): string {
-  const at = s.indexOf("Failed to");
-  const text = at >= 0 ? s.slice(at) : s;
-  const line = text.split("\n").find((l) => l.trim() !== "") ?? text;
-  return line.length > 200 ? line.slice(0, 197) + "..." : line;
 }

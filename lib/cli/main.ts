@@ -2,7 +2,47 @@
  * `deno task kit <command> ...`: the kit's command-line entry.
  * Each command lives in its own module `lib/cli/<command>.ts` exporting
  * `run(args: string[]): Promise<number>` (the exit code) and `summary: string`.
+ *
+ * Options of every command, taken out here before the command parses its own: `--provider P`
+ * and `--strict` (lib/provider.ts), so they reach every session the command opens, in this
+ * process and in the ones it starts (notebook kernels).
  */
+import { parseProvider, ProviderUnavailableError, setDefaultProvider } from "../provider.ts";
+
+/** Help lines of the options every command takes. */
+export const GLOBAL_OPTIONS_HELP = `options of every command:
+  --provider P   execution provider of every inference session: cpu (default), webgpu or cuda
+                 (also $FER_PROVIDER); one that cannot start falls back to cpu with a note
+  --strict       stop instead of falling back to cpu (also $FER_PROVIDER_STRICT=1)`;
+
+/**
+ * Take `--provider P`, `--provider=P` and `--strict` out of `args` and make them the process
+ * default (FER_PROVIDER, FER_PROVIDER_STRICT). Returns the other arguments, or an error message.
+ */
+export function takeProviderFlags(args: string[]): string[] | string {
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (a === "--strict") {
+      setDefaultProvider({ strict: true });
+    } else if (a === "--provider" || a.startsWith("--provider=")) {
+      const v = a === "--provider" ? args[++i] : a.slice("--provider=".length);
+      if (v === undefined) return "--provider needs a value (cpu, webgpu or cuda)";
+      try {
+        setDefaultProvider({ provider: parseProvider(v, "--provider") });
+      } catch (e) {
+        return e instanceof Error ? e.message : String(e);
+      }
+    } else {
+      rest.push(a);
+    }
+  }
+  return rest;
+}
 
 /** Command name → module path (relative to this file). */
 const COMMANDS: Readonly<Record<string, string>> = {
@@ -18,6 +58,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   cache: "./cache.ts",
   matrix: "./matrix.ts",
   report: "./report.ts",
+  doctor: "./doctor.ts",
 };
 
 interface CommandModule {
@@ -40,12 +81,18 @@ async function usage(): Promise<string> {
     }
     lines.push(`  ${name.padEnd(10)} ${summary}`);
   }
+  lines.push("", GLOBAL_OPTIONS_HELP);
   lines.push("", "Run `deno task kit <command> --help` for a command's options.");
   return lines.join("\n");
 }
 
 /** Runs the command named by args[0]; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
+  const args = takeProviderFlags(argv);
+  if (typeof args === "string") {
+    console.error(args);
+    return 2;
+  }
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(await usage());
@@ -56,7 +103,13 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const mod = await load(name);
-  return await mod.run(rest);
+  try {
+    return await mod.run(rest);
+  } catch (e) {
+    if (!(e instanceof ProviderUnavailableError)) throw e;
+    console.error(`${name}: ${e.message} (--strict)`);
+    return 1;
+  }
 }
 
 if (import.meta.main) {

@@ -10,6 +10,7 @@ import { buildReport, SITE_DIR } from "../report/site.ts";
 import { printSitePdf } from "../report/pdf.ts";
 import { formatDuration } from "../report/html.ts";
 import { modelsOnDatasets } from "../studies/grid.ts";
+import { SESSION_LOG_ENV } from "../provider.ts";
 
 export const summary = "execute the notebooks and build the static report site (report/site/)";
 
@@ -98,10 +99,20 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const only = (p.values.notebook as string[] | undefined) ?? [];
-    // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
-    if (!flag(p, "no-prepare") && str(p, "notebooks") === undefined) await prepare(str(p, "data"));
+    // Every session opened from here on (warm-up, notebook kernels) is logged for provenance.
+    const ownLog = Deno.env.get(SESSION_LOG_ENV) === undefined;
+    if (ownLog) {
+      Deno.env.set(
+        SESSION_LOG_ENV,
+        await Deno.makeTempFile({ prefix: "fer-kit-sessions-", suffix: ".jsonl" }),
+      );
+    }
     let result;
     try {
+      // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
+      if (!flag(p, "no-prepare") && str(p, "notebooks") === undefined) {
+        await prepare(str(p, "data"));
+      }
       result = await buildReport({
         only,
         data: str(p, "data"),
@@ -115,6 +126,11 @@ export async function run(args: string[]): Promise<number> {
         throw new UsageError(e.message);
       }
       throw e;
+    } finally {
+      if (ownLog) {
+        await Deno.remove(Deno.env.get(SESSION_LOG_ENV)!).catch(() => {});
+        Deno.env.delete(SESSION_LOG_ENV);
+      }
     }
     console.log(
       `report: ${result.indexPath} (${result.executed.length} executed, ${result.findings.length} findings, ` +

@@ -11,7 +11,8 @@ export const summary = "install the Jupyter kernel and fetch/convert the FER mod
 /** Name of the Jupyter kernelspec the kit's notebooks use. */
 export const KERNEL_NAME = "fer-kit-deno";
 
-async function kernelInstalled(): Promise<boolean> {
+/** True when the kit's kernelspec is registered for this Deno binary (user or system level). */
+export async function kernelInstalled(): Promise<boolean> {
   const home = Deno.env.get("HOME") ?? "/root";
   const dirs = [
     join(home, ".local/share/jupyter/kernels", KERNEL_NAME),

@@ -9,6 +9,7 @@ import type { RawImage } from "../image.ts";
 import type { FaceBox } from "../sample.ts";
 import { grayToRgb, resizeImage, toFloatImage } from "../preprocess.ts";
 import { ortSessionOptions } from "../engine.ts";
+import { openSession, type Provider } from "../provider.ts";
 import { type DetectorCard, readDetectorCard, readDetectorModel } from "./card.ts";
 import { decodeUltraface } from "./ultraface.ts";
 import { decodeYunet } from "./yunet.ts";
@@ -28,6 +29,10 @@ export interface DetectorOptions {
   intraOpThreads?: number;
   /** Folder holding the detector ONNX files (default: detectorsDir()). */
   dir?: string;
+  /** Execution provider (default: FER_PROVIDER, else cpu; lib/provider.ts). */
+  provider?: Provider;
+  /** Throw instead of falling back to cpu (default: FER_PROVIDER_STRICT=1). */
+  strict?: boolean;
 }
 
 /** The detector input tensor for an image, and how its pixels map back to the image. */
@@ -79,6 +84,8 @@ class OnnxFaceDetector implements FaceDetector {
     readonly card: DetectorCard,
     private readonly session: ort.InferenceSession,
     private readonly scoreThreshold: number,
+    /** The execution provider that runs it. */
+    readonly provider: Provider,
   ) {
     this.id = card.id;
   }
@@ -137,13 +144,13 @@ export async function createDetector(
 ): Promise<FaceDetector> {
   const card = await readDetectorCard(name);
   const bytes = await readDetectorModel(card, opts.dir);
-  const so: ort.InferenceSession.SessionOptions = {
-    ...ortSessionOptions({ intraOpThreads: opts.intraOpThreads }),
+  const so = (provider: Provider): ort.InferenceSession.SessionOptions => ({
+    ...ortSessionOptions({ intraOpThreads: opts.intraOpThreads, provider }),
     // UltraFace lists its weights as graph inputs; onnxruntime warns once per weight.
     logSeverityLevel: 3,
-  };
-  const session = await ort.InferenceSession.create(bytes, so);
-  return new OnnxFaceDetector(card, session, opts.scoreThreshold ?? card.scoreThreshold);
+  });
+  const { session, provider } = await openSession(bytes, so, `detector ${card.id}`, opts);
+  return new OnnxFaceDetector(card, session, opts.scoreThreshold ?? card.scoreThreshold, provider);
 }
 
 const open = new Map<string, Promise<FaceDetector>>();

@@ -15,6 +15,8 @@ export interface DetectedFace {
 export interface FaceDetector {
   /** Detector id (its card's id). */
   readonly id: string;
+  /** The execution provider that runs it ("cpu", "webgpu", "cuda"). */
+  readonly provider: string;
   /** Faces found in an 8-bit image (gray or RGB), best first after non-maximum suppression. */
   detect(img: RawImage): Promise<DetectedFace[]>;
   /** Release the model. */

@@ -81,7 +81,8 @@ interface Summary {
 
 const SCRIPT = fileURLToPath(new URL("./execute.py", import.meta.url));
 
-async function pythonPath(explicit?: string): Promise<string> {
+/** The Python that runs notebooks: `explicit`, else /usr/bin/python3 when present, else python3. */
+export async function pythonPath(explicit?: string): Promise<string> {
   if (explicit) return explicit;
   return (await exists("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
 }

@@ -92,6 +92,14 @@ function provenanceBlock(m: IndexModel): string {
       `${escapeHtml(k.deno)} (V8 ${escapeHtml(k.v8)}, TypeScript ${escapeHtml(k.typescript)})`,
     ],
     ["onnxruntime-node", escapeHtml(k.onnxruntime ?? "—")],
+    [
+      "Execution providers",
+      `requested ${escapeHtml(k.providerRequested)}; ${
+        k.providers.length
+          ? k.providers.map(escapeHtml).join("<br>")
+          : "no inference session opened in this build (predictions from the cache)"
+      }`,
+    ],
     ["Jupyter kernel", escapeHtml(kernels.join(", ") || "—")],
     ["Data root", `<code>${escapeHtml(k.dataRoot)}</code>`],
     ["Generated", escapeHtml(k.generatedAt)],

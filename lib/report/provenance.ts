@@ -1,6 +1,14 @@
 /** What the report records about the software that produced it (the provenance block). */
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
+import {
+  readSessionLog,
+  resolveProvider,
+  SESSION_LOG_ENV,
+  type SessionRecord,
+  sessionsOpened,
+  summarizeSessions,
+} from "../provider.ts";
 
 /** Versions and source state of the kit at build time. */
 export interface KitProvenance {
@@ -17,6 +25,13 @@ export interface KitProvenance {
   dataRoot: string;
   /** ISO 8601 time the site was generated. */
   generatedAt: string;
+  /** Execution provider asked for (FER_PROVIDER or --provider) and whether a failure stops. */
+  providerRequested: string;
+  /**
+   * The providers that ran the inference sessions opened during this build (warm-up and
+   * notebook kernels), one summary line per provider and fallback (lib/provider.ts).
+   */
+  providers: string[];
 }
 
 async function git(args: string[]): Promise<string | null> {
@@ -51,8 +66,18 @@ export async function onnxruntimeVersion(): Promise<string | null> {
   }
 }
 
-/** Gather the kit's provenance now (git state, runtime versions). */
+/**
+ * Sessions opened during this build: those in the session log the report command set up
+ * (FER_SESSION_LOG, written by every process it started), else this process's own.
+ */
+function buildSessions(): readonly SessionRecord[] {
+  const log = Deno.env.get(SESSION_LOG_ENV);
+  return log ? readSessionLog(log) : sessionsOpened();
+}
+
+/** Gather the kit's provenance now (git state, runtime versions, providers used). */
 export async function kitProvenance(dataRoot: string): Promise<KitProvenance> {
+  const choice = resolveProvider();
   const commit = await git(["rev-parse", "HEAD"]);
   const status = commit === null
     ? null
@@ -66,5 +91,7 @@ export async function kitProvenance(dataRoot: string): Promise<KitProvenance> {
     onnxruntime: await onnxruntimeVersion(),
     dataRoot,
     generatedAt: new Date().toISOString(),
+    providerRequested: `${choice.provider}${choice.strict ? " (strict)" : ""}`,
+    providers: summarizeSessions(buildSessions()),
   };
 }

@@ -9,6 +9,7 @@ import * as ort from "onnxruntime-node";
 import type { TensorShape } from "./tensor.ts";
 import { tensorSize } from "./tensor.ts";
 import { softmaxRows } from "../engine.ts";
+import { openSession, type Provider } from "../provider.ts";
 
 /** A model seen as a batched function from input tensors to class probabilities. */
 export interface BatchScorer {
@@ -93,9 +94,13 @@ export interface OrtScorerSpec {
   black?: readonly number[];
   /** onnxruntime intra-op threads; default onnxruntime's choice. */
   threads?: number;
+  /** Execution provider (default: FER_PROVIDER, else cpu); the one that ran after create(). */
+  provider?: Provider;
+  /** Throw instead of falling back to cpu (default: FER_PROVIDER_STRICT=1). */
+  strict?: boolean;
 }
 
-/** A BatchScorer over an onnxruntime-node session (real inference, CPU). */
+/** A BatchScorer over an onnxruntime-node session (real inference). */
 export class OrtScorer implements BatchScorer {
   readonly shape: TensorShape;
   readonly classes: readonly string[];
@@ -106,12 +111,15 @@ export class OrtScorer implements BatchScorer {
   readonly #output: string;
   readonly #logits: boolean;
   readonly #fixedBatch: boolean;
+  /** The execution provider that runs the model. */
+  readonly provider: Provider;
 
   private constructor(session: ort.InferenceSession, spec: OrtScorerSpec, fixedBatch: boolean) {
     this.#session = session;
     this.shape = spec.shape;
     this.classes = spec.classes;
     this.black = spec.black;
+    this.provider = spec.provider ?? "cpu";
     this.#input = spec.inputName ?? session.inputNames[0];
     this.#output = spec.outputName ?? session.outputNames[0];
     this.#logits = spec.outputKind === "logits";
@@ -119,16 +127,19 @@ export class OrtScorer implements BatchScorer {
     this.batchSize = fixedBatch ? 1 : (spec.batchSize ?? 64);
   }
 
-  /** Open a session on an ONNX file path or the model's bytes. */
+  /**
+   * Open a session on an ONNX file path or the model's bytes, on the provider in effect
+   * (spec.provider, else FER_PROVIDER, else cpu; lib/provider.ts).
+   */
   static async create(model: string | Uint8Array, spec: OrtScorerSpec): Promise<OrtScorer> {
-    const opts: ort.InferenceSession.SessionOptions = {
+    const opts = (provider: Provider): ort.InferenceSession.SessionOptions => ({
+      executionProviders: [provider],
       logSeverityLevel: 3,
       graphOptimizationLevel: "all",
       ...(spec.threads ? { intraOpNumThreads: spec.threads } : {}),
-    };
-    const session = typeof model === "string"
-      ? await ort.InferenceSession.create(model, opts)
-      : await ort.InferenceSession.create(model, opts);
+    });
+    const { session, provider } = await openSession(model, opts, "saliency scorer", spec);
+    spec = { ...spec, provider };
     const inputName = spec.inputName ?? session.inputNames[0];
     const meta = session.inputMetadata.find((m) => m.name === inputName);
     let fixed = false;

@@ -1,0 +1,267 @@
+/**
+ * lib/provider.ts: the requested execution provider reaches every session the kit opens
+ * (classifier engine, embeddings, saliency scorers, face detectors, `kit predict` and child
+ * processes through FER_PROVIDER), a provider that cannot start falls back to cpu with the reason
+ * recorded, and `--strict` stops instead. Runs on any machine: where a GPU provider does start,
+ * the tests check that it was used instead of the fallback.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Engine } from "../lib/engine.ts";
+import { extractEmbeddings } from "../lib/embeddings.ts";
+import { loadCard } from "../lib/models/registry.ts";
+import { EngineScorer } from "../lib/saliency/engine_scorer.ts";
+import { OrtScorer } from "../lib/saliency/scorer.ts";
+import { createDetector } from "../lib/detect/mod.ts";
+import { detectorsDir } from "../lib/detect/card.ts";
+import { encodePng } from "../lib/image.ts";
+import {
+  openSession,
+  type Provider,
+  PROVIDER_ENV,
+  ProviderUnavailableError,
+  readSessionLog,
+  SESSION_LOG_ENV,
+  type SessionRecord,
+  sessionsOpened,
+  STRICT_ENV,
+  summarizeSessions,
+} from "../lib/provider.ts";
+import { takeProviderFlags } from "../lib/cli/main.ts";
+import { mulberry32 } from "../lib/random.ts";
+import { kitCommand, pathExists, randomBytes, withTempDir, writeRegionModel } from "./support.ts";
+
+/** Run `fn` with environment variables set (undefined: removed), restored afterwards. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T | Promise<T>) {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  const apply = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) {
+      x === undefined ? Deno.env.delete(k) : Deno.env.set(k, x);
+    }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(before);
+  }
+}
+
+/** Asserts `rec` asked for `requested` and either ran on it or fell back to cpu saying why. */
+function assertRequested(rec: SessionRecord | undefined, requested: Provider, what: string) {
+  assert.ok(rec !== undefined, `${what}: no session recorded`);
+  assert.equal(rec.requested, requested, `${what}: requested provider`);
+  assert.match(rec.onnxruntime, /^\d+\.\d+\.\d+/);
+  if (rec.provider === requested) {
+    assert.equal(rec.note, undefined, `${what}: ran on ${requested}, no note`);
+  } else {
+    assert.equal(rec.provider, "cpu", `${what}: the fallback is cpu`);
+    assert.match(
+      rec.note ?? "",
+      new RegExp(`"${requested}" is not available here \\(.+\\); ran on cpu`),
+    );
+  }
+}
+
+/** The records of sessions opened while `fn` ran. */
+async function opened(fn: () => Promise<void>): Promise<SessionRecord[]> {
+  const before = sessionsOpened().length;
+  await fn();
+  return sessionsOpened().slice(before);
+}
+
+Deno.test("FER_PROVIDER reaches the engine, embeddings and saliency sessions; the fallback is recorded", async () => {
+  await withTempDir("fer-provider-", async (dir) => {
+    const paths = await writeRegionModel(dir, 8, (x) => x < 4, "provider test");
+    const model = await loadCard(paths.card);
+    const bytes = await Deno.readFile(paths.onnx);
+    const r = mulberry32(5);
+    const samples = Array.from({ length: 3 }, (_, i) => ({
+      id: `s${i}`,
+      source: {
+        kind: "pixels" as const,
+        width: 8,
+        height: 8,
+        channels: 1 as const,
+        data: randomBytes(64, r),
+      },
+      label: "happy" as const,
+      split: "test" as const,
+    }));
+    for (const requested of ["webgpu", "cuda"] as const) {
+      await withEnv({ [PROVIDER_ENV]: requested, [STRICT_ENV]: undefined }, async () => {
+        let engine: Engine | undefined;
+        const [e] = await opened(async () => {
+          engine = await Engine.create(model);
+        });
+        assertRequested(e, requested, "engine");
+        assert.equal(e.what, "model region-test");
+        assert.equal(engine!.provider, e.provider);
+        assert.equal(engine!.providerNote, e.note);
+        // the engine still computes: happy logit = 6/256 · (left-half pixel sum) − 3
+        const run = await engine!.runTensor(new Float32Array(64).fill(0), 1);
+        assert.ok(Math.abs(run.probs[0] - 1 / (1 + Math.exp(3))) < 1e-6);
+        await engine!.dispose();
+
+        const [emb] = await opened(async () => {
+          await extractEmbeddings(model, samples, { tensor: "f", cache: false, progress: null });
+        });
+        assertRequested(emb, requested, "embeddings");
+
+        const [sal] = await opened(async () => {
+          await EngineScorer.open(model);
+        });
+        assertRequested(sal, requested, "saliency (engine scorer)");
+
+        let scorer: OrtScorer | undefined;
+        const [ort] = await opened(async () => {
+          scorer = await OrtScorer.create(bytes, {
+            shape: { layout: "NCHW", channels: 1, height: 8, width: 8 },
+            classes: ["happy", "neutral"],
+            outputKind: "logits",
+          });
+        });
+        assertRequested(ort, requested, "saliency (onnx scorer)");
+        assert.equal(scorer!.provider, ort.provider);
+      });
+    }
+    // An explicit option wins over the environment.
+    await withEnv({ [PROVIDER_ENV]: "webgpu" }, async () => {
+      const [e] = await opened(async () => {
+        await (await Engine.create(model, { provider: "cpu" })).dispose();
+      });
+      assert.deepEqual([e.requested, e.provider, e.note], ["cpu", "cpu", undefined]);
+    });
+  });
+});
+
+Deno.test({
+  name: "face detectors open on the requested provider (FER_PROVIDER)",
+  ignore: !(await pathExists(join(await detectorsDir(), "face_detection_yunet_2023mar.onnx"))),
+  fn: async () => {
+    await withEnv({ [PROVIDER_ENV]: "webgpu", [STRICT_ENV]: undefined }, async () => {
+      for (const name of ["yunet", "ultraface"]) {
+        let provider = "";
+        const [d] = await opened(async () => {
+          const det = await createDetector(name);
+          provider = det.provider;
+          await det.dispose();
+        });
+        assertRequested(d, "webgpu", name);
+        assert.match(d.what, /^detector /);
+        assert.equal(provider, d.provider);
+      }
+    });
+  },
+});
+
+Deno.test("strict: a provider that cannot start stops with the reason instead of falling back", async () => {
+  await withTempDir("fer-provider-", async (dir) => {
+    const paths = await writeRegionModel(dir, 8, (x) => x < 4, "provider test");
+    const bytes = await Deno.readFile(paths.onnx);
+    for (const requested of ["webgpu", "cuda"] as const) {
+      const o = (p: Provider) => ({ executionProviders: [p] });
+      try {
+        const s = await openSession(bytes, o, "strict test", { provider: requested, strict: true });
+        // This machine has the provider: it ran there, no fallback.
+        assert.equal(s.provider, requested);
+        await s.session.release();
+      } catch (e) {
+        assert.ok(e instanceof ProviderUnavailableError, String(e));
+        assert.equal(e.provider, requested);
+        assert.match(e.message, new RegExp(`"${requested}" is not available for strict test: .+`));
+      }
+    }
+  });
+});
+
+Deno.test("CLI: --provider/--strict are taken by every command and reach kit predict's sessions", async () => {
+  // flag parsing: both spellings, a bad name is an error naming the flag
+  await withEnv({ [PROVIDER_ENV]: undefined, [STRICT_ENV]: undefined }, () => {
+    assert.deepEqual(takeProviderFlags(["predict", "--provider", "webgpu", "--x", "1"]), [
+      "predict",
+      "--x",
+      "1",
+    ]);
+    assert.equal(Deno.env.get(PROVIDER_ENV), "webgpu");
+    assert.deepEqual(takeProviderFlags(["report", "--provider=cuda", "--strict"]), ["report"]);
+    assert.equal(Deno.env.get(PROVIDER_ENV), "cuda");
+    assert.equal(Deno.env.get(STRICT_ENV), "1");
+    assert.match(
+      String(takeProviderFlags(["x", "--provider", "tpu"])),
+      /--provider must be one of cpu, webgpu, cuda, got "tpu"/,
+    );
+    assert.match(String(takeProviderFlags(["x", "--provider"])), /needs a value/);
+  });
+  await withTempDir("fer-provider-cli-", async (dir) => {
+    const paths = await writeRegionModel(dir, 8, (x) => x < 4, "provider test");
+    const r = mulberry32(9);
+    for (const cls of ["happy", "neutral"]) {
+      await Deno.mkdir(join(dir, "data", cls), { recursive: true });
+      await Deno.writeFile(
+        join(dir, "data", cls, "a.png"),
+        await encodePng({ width: 8, height: 8, channels: 1, data: randomBytes(64, r) }),
+      );
+    }
+    const log = join(dir, "sessions.jsonl");
+    const args = ["predict", "--model", paths.card, "--dataset", join(dir, "data"), "--no-cache"];
+    const env = { [SESSION_LOG_ENV]: log, FER_CACHE: join(dir, "cache") };
+    const out = await kitCommand([...args, "--provider", "webgpu", "--out", join(dir, "p.csv")], {
+      env,
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    const recs = readSessionLog(log);
+    assert.equal(recs.length, 1);
+    assertRequested(recs[0], "webgpu", "kit predict");
+    const stdout = new TextDecoder().decode(out.stdout);
+    if (recs[0].provider === "cpu") {
+      assert.match(stdout, /note: execution provider "webgpu" is not available/);
+    }
+    assert.match(summarizeSessions(recs)[0], /session/);
+    // strict: exit 1 with the reason when the provider cannot start
+    const strict = await kitCommand([
+      ...args,
+      "--provider",
+      "cuda",
+      "--strict",
+      "--out",
+      join(dir, "q.csv"),
+    ], {
+      env,
+    }).output();
+    const recs2 = readSessionLog(log);
+    if (recs2.length === 1) {
+      assert.equal(strict.code, 1);
+      assert.match(
+        new TextDecoder().decode(strict.stderr),
+        /"cuda" is not available for model region-test: .+/,
+      );
+    } else {
+      assert.equal(strict.code, 0, "cuda started here");
+      assert.equal(recs2[1].provider, "cuda");
+    }
+  });
+});
+
+Deno.test("session summaries group providers and fallbacks for the report's provenance", () => {
+  const rec = (requested: Provider, provider: Provider, note?: string): SessionRecord => ({
+    what: "model m",
+    requested,
+    provider,
+    ...(note ? { note } : {}),
+    onnxruntime: "1.30.0",
+  });
+  assert.deepEqual(
+    summarizeSessions([
+      rec("cpu", "cpu"),
+      rec("webgpu", "cpu", "no adapter"),
+      rec("webgpu", "cpu", "no adapter"),
+      rec("cpu", "cpu"),
+    ]),
+    [
+      "cpu (onnxruntime 1.30.0): 2 sessions",
+      "cpu instead of webgpu (onnxruntime 1.30.0): 2 sessions — no adapter",
+    ],
+  );
+});
