@@ -19,6 +19,7 @@ import { exists, sha256Hex, writeFileAtomic } from "./fsutil.ts";
 import { sourceTags } from "./datasets/content.ts";
 import {
   type CachedPrediction,
+  type ChunkProducer,
   imageKey,
   PREDICTION_CACHE_VERSION,
   readPredictionCache,
@@ -33,6 +34,7 @@ import {
 } from "./image.ts";
 import type { LoadedDataset } from "./datasets/types.ts";
 import { Engine, type Provider } from "./engine.ts";
+import { ONNXRUNTIME_VERSION, recordProducers } from "./provider.ts";
 import type { ResolvedModel } from "./models/registry.ts";
 import { type Prediction, predictionClasses, type PredictionTable } from "./predictions.ts";
 import { preprocessInto, preprocessKey } from "./preprocess.ts";
@@ -106,6 +108,18 @@ export interface PredictStats {
   /** Provider that ran the model ("cache" when nothing ran). */
   provider: Provider | "cache";
   providerNote?: string;
+  /**
+   * What produced the table's rows, one entry per provider and onnxruntime version (rows from
+   * the cache keep the producer recorded in their chunk; "unknown" for older chunks).
+   */
+  producers: RowProducer[];
+}
+
+/** How many rows of a table one provider and onnxruntime version produced. */
+export interface RowProducer {
+  provider: string;
+  onnxruntime: string;
+  rows: number;
 }
 
 /** A prediction table with its run statistics. */
@@ -188,6 +202,7 @@ export async function predictDataset(
   const tags = kept === undefined ? allTags : kept.map((i) => allTags[i]);
   const keys = kept === undefined ? allKeys : kept.map((i) => allKeys[i]);
   const results = new Map<string, CachedPrediction>();
+  const producers = new Map<string, ChunkProducer>();
   if (useCache) {
     const cached = await readPredictionCache(dir, key, nClasses);
     for (const b of cached.bad) {
@@ -197,6 +212,7 @@ export async function predictDataset(
       );
     }
     for (const [k, v] of cached.entries) results.set(k, v);
+    for (const [k, v] of cached.producers) producers.set(k, v);
   }
   // Samples to run: one per distinct image key not in the cache (missing files are not run).
   const todo: number[] = [];
@@ -254,13 +270,21 @@ export async function predictDataset(
         chunkSize,
         opts.prefetch,
         async (done) => {
-          for (const [i, r] of done) results.set(keys[i], r);
+          const producer: ChunkProducer = {
+            created: new Date().toISOString(),
+            provider: engine.provider,
+            onnxruntime: ONNXRUNTIME_VERSION,
+          };
+          for (const [i, r] of done) {
+            results.set(keys[i], r);
+            producers.set(keys[i], producer);
+          }
           if (useCache && cacheWriteError === undefined) {
             try {
               await writePredictionChunk(dir, {
                 v: PREDICTION_CACHE_VERSION,
                 key,
-                producer: { created: new Date().toISOString(), provider: engine.provider },
+                producer,
                 entries: Object.fromEntries(done.map(([i, r]) => [keys[i], r])),
               });
             } catch (e) {
@@ -278,6 +302,8 @@ export async function predictDataset(
   }
 
   const table = assemble(card.output.classes, samples, tags, keys, results);
+  const rowsBy = rowProducers(keys, tags, results, producers);
+  recordProducers(`predictions ${card.id} on ${dataset.name}`, rowsBy);
   const seconds = (performance.now() - t0) / 1000;
   return {
     ...table,
@@ -295,6 +321,7 @@ export async function predictDataset(
       cacheDir: dir,
       provider,
       ...(providerNote !== undefined ? { providerNote } : {}),
+      producers: rowsBy,
       ...(cacheWriteError !== undefined ? { cacheWriteError } : {}),
     },
   };
@@ -449,6 +476,27 @@ async function runMissing(
     }
   }
   return inferred;
+}
+
+/** Rows per producer (provider and onnxruntime version) among the samples that have a prediction. */
+function rowProducers(
+  keys: readonly string[],
+  tags: readonly string[],
+  results: ReadonlyMap<string, CachedPrediction>,
+  producers: ReadonlyMap<string, ChunkProducer>,
+): RowProducer[] {
+  const counts = new Map<string, RowProducer>();
+  keys.forEach((k, i) => {
+    if (tags[i] === MISSING_TAG || results.get(k)?.status !== "ok") return;
+    const p = producers.get(k);
+    const provider = p?.provider ?? "unknown";
+    const onnxruntime = p?.onnxruntime ?? "unknown";
+    const id = `${provider}|${onnxruntime}`;
+    const c = counts.get(id) ?? { provider, onnxruntime, rows: 0 };
+    c.rows++;
+    counts.set(id, c);
+  });
+  return [...counts.values()].sort((a, b) => b.rows - a.rows);
 }
 
 /** Build the canonical table, in dataset order, from the results by image key. */

@@ -37,7 +37,8 @@ export interface ChunkProducer {
   created: string;
   /** Execution provider that ran the model (cpu, cuda, ...). */
   provider: string;
-  // Room for the runtime's identity (onnxruntime version, device), added by the provider work.
+  /** onnxruntime version that ran it (absent in chunks written before it was recorded). */
+  onnxruntime?: string;
 }
 
 /** One chunk file. */
@@ -66,6 +67,8 @@ export interface BadChunk {
 /** Everything a model's cache folder holds. */
 export interface CacheContents {
   entries: Map<string, CachedPrediction>;
+  /** What produced each entry (its chunk's producer). */
+  producers: Map<string, ChunkProducer>;
   /** Chunk files read and trusted. */
   chunks: string[];
   /** Chunk files that failed verification (moved aside unless `quarantine: false`). */
@@ -142,7 +145,7 @@ export async function readPredictionCache(
   classes: number,
   opts: { quarantine?: boolean } = {},
 ): Promise<CacheContents> {
-  const out: CacheContents = { entries: new Map(), chunks: [], bad: [] };
+  const out: CacheContents = { entries: new Map(), producers: new Map(), chunks: [], bad: [] };
   let names: string[];
   try {
     names = (await Array.fromAsync(Deno.readDir(dir)))
@@ -164,7 +167,10 @@ export async function readPredictionCache(
       continue;
     }
     out.chunks.push(path);
-    for (const [k, v] of Object.entries(r.chunk.entries)) out.entries.set(k, v);
+    for (const [k, v] of Object.entries(r.chunk.entries)) {
+      out.entries.set(k, v);
+      out.producers.set(k, r.chunk.producer);
+    }
   }
   return out;
 }

@@ -109,6 +109,63 @@ function record(rec: SessionRecord): void {
   }
 }
 
+/** A predictions table's rows by producer, as logged for the report (recordProducers). */
+export interface ProducerRecord {
+  kind: "predictions";
+  what: string;
+  producers: { provider: string; onnxruntime: string; rows: number }[];
+}
+
+/**
+ * Log which providers produced a predictions table's rows (cached rows keep their original
+ * producer) to FER_SESSION_LOG, when set: the report lists them in its provenance.
+ */
+export function recordProducers(what: string, producers: ProducerRecord["producers"]): void {
+  const log = envGet(SESSION_LOG_ENV);
+  if (log === undefined || log === "") return;
+  const rec: ProducerRecord = { kind: "predictions", what, producers };
+  try {
+    Deno.writeTextFileSync(log, JSON.stringify(rec) + "\n", { append: true, create: true });
+  } catch (e) {
+    console.error(`provider: cannot append to ${SESSION_LOG_ENV} ${log}: ${e}`);
+  }
+}
+
+/** The predictions records of a session log file. */
+export function readProducerLog(path: string): ProducerRecord[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  const out: ProducerRecord[] = [];
+  for (const line of text.split("\n")) {
+    try {
+      const r = JSON.parse(line) as ProducerRecord;
+      if (r?.kind === "predictions" && Array.isArray(r.producers)) out.push(r);
+    } catch { /* empty or cut-short line */ }
+  }
+  return out;
+}
+
+/**
+ * The producers behind the predictions tables a build used, one line each ("cpu (onnxruntime
+ * 1.30.0): 14 tables"); "unknown" stands for cache chunks written before producers were recorded.
+ */
+export function summarizeProducers(records: readonly ProducerRecord[]): string[] {
+  const tables = new Map<string, Set<string>>();
+  for (const r of records) {
+    for (const p of r.producers) {
+      const key = `${p.provider} (onnxruntime ${p.onnxruntime})`;
+      const set = tables.get(key) ?? new Set<string>();
+      set.add(r.what);
+      tables.set(key, set);
+    }
+  }
+  return [...tables].map(([k, s]) => `${k}: ${s.size} predictions table${s.size === 1 ? "" : "s"}`);
+}
+
 /** Records of a session log file (FER_SESSION_LOG); malformed lines are skipped. */
 export function readSessionLog(path: string): SessionRecord[] {
   let text: string;
@@ -122,7 +179,7 @@ export function readSessionLog(path: string): SessionRecord[] {
     if (line.trim() === "") continue;
     try {
       const r = JSON.parse(line) as SessionRecord;
-      if (typeof r.what === "string" && typeof r.provider === "string") out.push(r);
+      if (typeof r?.what === "string" && typeof r.provider === "string") out.push(r);
     } catch { /* a line cut short by a killed process */ }
   }
   return out;

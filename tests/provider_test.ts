@@ -6,6 +6,7 @@
  * the tests check that it was used instead of the fallback.
  */
 import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import { Engine } from "../lib/engine.ts";
 import { extractEmbeddings } from "../lib/embeddings.ts";
@@ -20,6 +21,7 @@ import {
   type Provider,
   PROVIDER_ENV,
   ProviderUnavailableError,
+  readProducerLog,
   readSessionLog,
   SESSION_LOG_ENV,
   type SessionRecord,
@@ -204,7 +206,7 @@ Deno.test("CLI: --provider/--strict are taken by every command and reach kit pre
       );
     }
     const log = join(dir, "sessions.jsonl");
-    const args = ["predict", "--model", paths.card, "--dataset", join(dir, "data"), "--no-cache"];
+    const args = ["predict", "--model", paths.card, "--dataset", join(dir, "data")];
     const env = { [SESSION_LOG_ENV]: log, FER_CACHE: join(dir, "cache") };
     const out = await kitCommand([...args, "--provider", "webgpu", "--out", join(dir, "p.csv")], {
       env,
@@ -219,9 +221,35 @@ Deno.test("CLI: --provider/--strict are taken by every command and reach kit pre
       assert.match(stdout, /note: execution provider "webgpu" is not available/);
     }
     assert.match(summarizeSessions(recs)[0], /session/);
+    // The predictions file's provenance and the cache chunk record the provider and onnxruntime.
+    const producer = [{ provider: recs[0].provider, onnxruntime: ort.env.versions.node, rows: 2 }];
+    const side = JSON.parse(await Deno.readTextFile(join(dir, "p.provenance.json")));
+    assert.deepEqual(side.producers, producer);
+    assert.equal(side.model, "region-test");
+    const chunks = [];
+    for await (const e of Deno.readDir(join(dir, "cache", "predictions"))) {
+      if (!e.isDirectory) continue;
+      for await (const f of Deno.readDir(join(dir, "cache", "predictions", e.name))) {
+        if (f.name.startsWith("chunk-")) {
+          chunks.push(join(dir, "cache", "predictions", e.name, f.name));
+        }
+      }
+    }
+    assert.equal(chunks.length, 1);
+    const chunk = JSON.parse(await Deno.readTextFile(chunks[0]));
+    assert.equal(chunk.producer.provider, recs[0].provider);
+    assert.equal(chunk.producer.onnxruntime, ort.env.versions.node);
+    // A second run takes every row from the cache: no session, the same producer recorded.
+    const again = await kitCommand([...args, "--out", join(dir, "p2.csv")], { env }).output();
+    assert.equal(again.code, 0);
+    assert.equal(readSessionLog(log).length, 1);
+    assert.deepEqual(readProducerLog(log).map((r) => r.producers), [producer, producer]);
+    const side2 = JSON.parse(await Deno.readTextFile(join(dir, "p2.provenance.json")));
+    assert.deepEqual(side2.producers, producer);
     // strict: exit 1 with the reason when the provider cannot start
     const strict = await kitCommand([
       ...args,
+      "--no-cache",
       "--provider",
       "cuda",
       "--strict",

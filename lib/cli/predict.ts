@@ -153,6 +153,29 @@ export async function run(args: string[]): Promise<number> {
         (s.inferred > 0 ? ` at ${s.imagesPerSecond.toFixed(1)} images/s on ${s.provider}` : ""),
     );
     if (s.providerNote) console.log(`  note: ${s.providerNote}`);
+    // What computed the rows (cached rows keep their producer), beside the CSV.
+    const provenancePath = join(dirname(out), `${basename(out, ".csv")}.provenance.json`);
+    await writeFileAtomic(
+      provenancePath,
+      JSON.stringify(
+        {
+          model: model.card.id,
+          modelSha256: model.sha256,
+          dataset: dataset.name,
+          split: split ?? null,
+          written: new Date().toISOString(),
+          producers: s.producers,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    console.log(
+      `  computed on ${
+        s.producers.map((p) => `${p.provider} (onnxruntime ${p.onnxruntime}): ${p.rows} rows`)
+          .join("; ")
+      } → ${provenancePath}`,
+    );
     if (skipped.length > 0) {
       console.log(
         `  skipped ${skipped.length}: ${dataset.unreadable.length + s.unreadable.length} ` +

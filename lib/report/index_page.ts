@@ -100,6 +100,10 @@ function provenanceBlock(m: IndexModel): string {
           : "no inference session opened in this build (predictions from the cache)"
       }`,
     ],
+    [
+      "Predictions computed on",
+      k.predictionProducers.length ? k.predictionProducers.map(escapeHtml).join("<br>") : "—",
+    ],
     ["Jupyter kernel", escapeHtml(kernels.join(", ") || "—")],
     ["Data root", `<code>${escapeHtml(k.dataRoot)}</code>`],
     ["Generated", escapeHtml(k.generatedAt)],

@@ -2,11 +2,14 @@
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
 import {
+  type ProducerRecord,
+  readProducerLog,
   readSessionLog,
   resolveProvider,
   SESSION_LOG_ENV,
   type SessionRecord,
   sessionsOpened,
+  summarizeProducers,
   summarizeSessions,
 } from "../provider.ts";
 
@@ -32,6 +35,8 @@ export interface KitProvenance {
    * notebook kernels), one summary line per provider and fallback (lib/provider.ts).
    */
   providers: string[];
+  /** Providers that produced the predictions the build used, cached ones included. */
+  predictionProducers: string[];
 }
 
 async function git(args: string[]): Promise<string | null> {
@@ -75,6 +80,11 @@ function buildSessions(): readonly SessionRecord[] {
   return log ? readSessionLog(log) : sessionsOpened();
 }
 
+function buildProducers(): ProducerRecord[] {
+  const log = Deno.env.get(SESSION_LOG_ENV);
+  return log ? readProducerLog(log) : [];
+}
+
 /** Gather the kit's provenance now (git state, runtime versions, providers used). */
 export async function kitProvenance(dataRoot: string): Promise<KitProvenance> {
   const choice = resolveProvider();
@@ -93,5 +103,6 @@ export async function kitProvenance(dataRoot: string): Promise<KitProvenance> {
     generatedAt: new Date().toISOString(),
     providerRequested: `${choice.provider}${choice.strict ? " (strict)" : ""}`,
     providers: summarizeSessions(buildSessions()),
+    predictionProducers: summarizeProducers(buildProducers()),
   };
 }
