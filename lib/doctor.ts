@@ -14,13 +14,8 @@ import { listModels } from "./models/registry.ts";
 import { pythonPath } from "./notebook/executor.ts";
 import { kernelInstalled } from "./cli/setup.ts";
 import { buildModel, node } from "./onnx/mod.ts";
-import {
-  errorGist,
-  ONNXRUNTIME_VERSION,
-  openSession,
-  type Provider,
-  PROVIDERS,
-} from "./provider.ts";
+import { errorGist, type Provider, PROVIDERS } from "./provider.ts";
+import { ONNXRUNTIME_VERSION, openSession } from "./session.ts";
 
 /** One provider's state on this machine. */
 export interface ProviderCheck {

@@ -15,7 +15,8 @@ import type { RawImage } from "./image.ts";
 import type { FaceBox } from "./sample.ts";
 import { ModelCardError, type ResolvedModel } from "./models/registry.ts";
 import { sampleLength, writeBatch } from "./preprocess.ts";
-import { openSession, type Provider, ProviderUnavailableError } from "./provider.ts";
+import { type Provider, ProviderUnavailableError } from "./provider.ts";
+import { openSession } from "./session.ts";
 
 export type { Provider } from "./provider.ts";
 

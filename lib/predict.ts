@@ -34,7 +34,8 @@ import {
 } from "./image.ts";
 import type { LoadedDataset } from "./datasets/types.ts";
 import { Engine, type Provider } from "./engine.ts";
-import { ONNXRUNTIME_VERSION, recordProducers } from "./provider.ts";
+import { recordProducers } from "./provider.ts";
+import { ONNXRUNTIME_VERSION } from "./session.ts";
 import type { ResolvedModel } from "./models/registry.ts";
 import { type Prediction, predictionClasses, type PredictionTable } from "./predictions.ts";
 import { preprocessInto, preprocessKey } from "./preprocess.ts";

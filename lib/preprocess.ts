@@ -68,6 +68,21 @@ export function axisTaps(inSize: number, outSize: number, method: ResizeMethod):
   return { lo, hi, frac };
 }
 
+/** Taps already computed, by "in→out:method" (read-only; a dataset has few image sizes). */
+const TAPS = new Map<string, AxisTaps>();
+
+/** axisTaps, computed once per (inSize, outSize, method) and shared: read them, never write. */
+function sharedTaps(inSize: number, outSize: number, method: ResizeMethod): AxisTaps {
+  const key = `${inSize}>${outSize}:${method}`;
+  let t = TAPS.get(key);
+  if (t === undefined) {
+    t = axisTaps(inSize, outSize, method);
+    if (TAPS.size >= 256) TAPS.clear();
+    TAPS.set(key, t);
+  }
+  return t;
+}
+
 /**
  * Resize a float HWC image with one of the card's methods (see `axisTaps`). Interpolation is
  * done as TF.js does it: top = tl + (tr − tl)·fx, bottom likewise, value = top + (bottom − top)·fy.
@@ -84,8 +99,8 @@ export function resizeImage(
   if (w === outWidth && h === outHeight) {
     return { data: data.slice(), width: w, height: h, channels: c };
   }
-  const xs = axisTaps(w, outWidth, method);
-  const ys = axisTaps(h, outHeight, method);
+  const xs = sharedTaps(w, outWidth, method);
+  const ys = sharedTaps(h, outHeight, method);
   const out = new Float32Array(outWidth * outHeight * c);
   let o = 0;
   for (let y = 0; y < outHeight; y++) {
@@ -113,7 +128,7 @@ export function resizeImage(
 /** 8-bit pixels as floats (0..255), same layout. */
 export function toFloatImage(img: RawImage): FloatImage {
   return {
-    data: Float32Array.from(img.data),
+    data: new Float32Array(img.data),
     width: img.width,
     height: img.height,
     channels: img.channels,

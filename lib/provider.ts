@@ -11,18 +11,14 @@
  *
  * Every session opened is recorded (sessionsOpened); when `FER_SESSION_LOG` names a file, a JSON
  * line per session is appended to it too, which is how the report collects the providers its
- * notebook kernels used.
+ * notebook kernels used. Sessions themselves are opened by lib/session.ts; this module stays free
+ * of onnxruntime so that the CLI can read the flags without loading it.
  */
-import * as ort from "onnxruntime-node";
-
 /** Execution providers the kit knows. */
 export type Provider = "cpu" | "webgpu" | "cuda";
 
 /** Every provider, in the order the kit tries and lists them. */
 export const PROVIDERS: readonly Provider[] = ["cpu", "webgpu", "cuda"];
-
-/** onnxruntime-node's version as the loaded library reports it. */
-export const ONNXRUNTIME_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
 
 /** Environment variable naming the default provider. */
 export const PROVIDER_ENV = "FER_PROVIDER";
@@ -98,7 +94,8 @@ export function sessionsOpened(): readonly SessionRecord[] {
   return opened;
 }
 
-function record(rec: SessionRecord): void {
+/** Record a session opened (lib/session.ts does, for every session). */
+export function recordSession(rec: SessionRecord): void {
   opened.push(rec);
   const log = envGet(SESSION_LOG_ENV);
   if (log === undefined || log === "") return;
@@ -218,49 +215,3 @@ export const PROVIDER_NEEDS: Readonly<Record<Provider, string>> = {
   webgpu: "webgpu needs a GPU adapter: libvulkan1 and the GPU driver's Vulkan ICD (docs/gpu.md)",
   cuda: "cuda needs onnxruntime's CUDA provider libraries, CUDA 12 and cuDNN 9 (docs/gpu.md)",
 };
-
-/** A session and the provider that runs it. */
-export interface OpenedSession {
-  session: ort.InferenceSession;
-  provider: Provider;
-  /** Why the requested provider did not run, when it did not. */
-  note?: string;
-}
-
-/**
- * Open an onnxruntime session on `source` (path or bytes) with the provider in effect
- * (resolveProvider), falling back to cpu with a note, or throwing ProviderUnavailableError when
- * strict. `options(provider)` gives the session options for a provider; `what` names the session
- * in notes and records. An error on cpu itself is thrown as it is.
- */
-export async function openSession(
-  source: string | Uint8Array,
-  options: (provider: Provider) => ort.InferenceSession.SessionOptions,
-  what: string,
-  choice: ProviderChoice = {},
-): Promise<OpenedSession> {
-  const { provider: requested, strict } = resolveProvider(choice);
-  const create = (p: Provider) =>
-    typeof source === "string"
-      ? ort.InferenceSession.create(source, options(p))
-      : ort.InferenceSession.create(source, options(p));
-  if (requested === "cpu") {
-    const session = await create("cpu");
-    record({ what, requested, provider: "cpu", onnxruntime: ONNXRUNTIME_VERSION });
-    return { session, provider: "cpu" };
-  }
-  try {
-    const session = await create(requested);
-    record({ what, requested, provider: requested, onnxruntime: ONNXRUNTIME_VERSION });
-    return { session, provider: requested };
-  } catch (e) {
-    const why = errorGist(e instanceof Error ? e.message : String(e));
-    if (strict) throw new ProviderUnavailableError(requested, what, why);
-    const note = `execution provider "${requested}" is not available here (${why}); ran on cpu ` +
-      `(${PROVIDER_NEEDS[requested]})`;
-    console.error(`${what}: ${note}`);
-    const session = await create("cpu");
-    record({ what, requested, provider: "cpu", note, onnxruntime: ONNXRUNTIME_VERSION });
-    return { session, provider: "cpu", note };
-  }
-}

@@ -16,8 +16,8 @@ import { OrtScorer } from "../lib/saliency/scorer.ts";
 import { createDetector } from "../lib/detect/mod.ts";
 import { detectorsDir } from "../lib/detect/card.ts";
 import { encodePng } from "../lib/image.ts";
+import { openSession } from "../lib/session.ts";
 import {
-  openSession,
   type Provider,
   PROVIDER_ENV,
   ProviderUnavailableError,

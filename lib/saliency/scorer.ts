@@ -9,7 +9,8 @@ import * as ort from "onnxruntime-node";
 import type { TensorShape } from "./tensor.ts";
 import { tensorSize } from "./tensor.ts";
 import { softmaxRows } from "../engine.ts";
-import { openSession, type Provider } from "../provider.ts";
+import type { Provider } from "../provider.ts";
+import { openSession } from "../session.ts";
 
 /** A model seen as a batched function from input tensors to class probabilities. */
 export interface BatchScorer {
