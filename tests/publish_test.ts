@@ -191,6 +191,9 @@ const KIT = {
   onnxruntime: null,
   dataRoot: "/data",
   generatedAt: "2026-01-02T03:04:05.000Z",
+  providerRequested: "cpu",
+  providers: ["cpu (onnxruntime 1.30.0): 2 sessions"],
+  predictionProducers: ["cpu (onnxruntime 1.30.0): 1 predictions table"],
 };
 
 /** Records as the study notebooks emit them: every registered model, four test splits. */
