@@ -83,10 +83,9 @@ export function renderOutput(o: CellOutput): string {
       const f = o.data[FINDING_MIME] as { id?: string } | undefined;
       if (f?.id) {
         const id = `finding-${escapeHtml(f.id)}`;
-        return `<div class="finding-anchor" id="${id}">${html}` +
-          `<a class="permalink" href="#${id}" title="Permalink to this finding">${
-            escapeHtml(f.id)
-          }</a></div>`;
+        // The permalink comes first and floats right, so the finding's text wraps around it.
+        return `<div class="finding-anchor" id="${id}"><a class="permalink" href="#${id}" ` +
+          `title="Permalink to this finding">${escapeHtml(f.id)}</a>${html}</div>`;
       }
       if (PROVENANCE_MIME in o.data) return `<div class="provenance-anchor">${html}</div>`;
       return html;
