@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
+import { run as reportCli } from "../lib/cli/report.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { exists } from "../lib/fsutil.ts";
 import type { ProvenanceRecord } from "../lib/findings.ts";
@@ -360,6 +361,9 @@ Deno.test("PDF page order: the index, the pages of its navigation in order, then
     ]);
     await Deno.remove(join(site, "index.html"));
     await assert.rejects(() => pdfPageOrder(site), /index\.html: no index page/);
+    // The command says so and exits 1, for an empty folder and for none at all.
+    assert.equal(await reportCli(["--pdf-only", "--out", site]), 1);
+    assert.equal(await reportCli(["--pdf-only", "--out", join(site, "none")]), 1);
   } finally {
     await Deno.remove(site, { recursive: true });
   }

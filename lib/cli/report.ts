@@ -53,15 +53,19 @@ async function prepare(data: string | undefined): Promise<void> {
   }
 }
 
-/** Print the site in `outDir` to `<outDir>/report.pdf` and say so. */
-async function writePdf(outDir: string): Promise<void> {
+/** Print the site in `outDir` to `<outDir>/report.pdf` and say so; false when it could not. */
+async function writePdf(outDir: string): Promise<boolean> {
   const t0 = performance.now();
-  const r = await printSitePdf(outDir, join(outDir, "report.pdf"));
-  console.log(
-    `report: ${r.pdfPath} (${r.pages.length} pages of the site, ${(r.bytes / 1e6).toFixed(1)} MB, ${
-      formatDuration(performance.now() - t0)
-    })`,
-  );
+  try {
+    const r = await printSitePdf(outDir, join(outDir, "report.pdf"));
+    const mb = (r.bytes / 1e6).toFixed(1);
+    const took = formatDuration(performance.now() - t0);
+    console.log(`report: ${r.pdfPath} (${r.pages.length} pages of the site, ${mb} MB, ${took})`);
+    return true;
+  } catch (e) {
+    console.error(`report: no PDF: ${e instanceof Error ? e.message : String(e)}`);
+    return false;
+  }
 }
 
 /** Runs the report command; returns the exit code. */
@@ -94,10 +98,7 @@ export async function run(args: string[]): Promise<number> {
       return n;
     };
     const outDir = str(p, "out") ?? SITE_DIR;
-    if (flag(p, "pdf-only")) {
-      await writePdf(outDir);
-      return 0;
-    }
+    if (flag(p, "pdf-only")) return (await writePdf(outDir)) ? 0 : 1;
     const only = (p.values.notebook as string[] | undefined) ?? [];
     // Every session opened from here on (warm-up, notebook kernels) is logged for provenance.
     const ownLog = Deno.env.get(SESSION_LOG_ENV) === undefined;
@@ -140,8 +141,8 @@ export async function run(args: string[]): Promise<number> {
       console.error(`report: failed notebooks: ${result.failed.join(", ")}`);
     }
     if (result.notBuilt.length) console.error(`report: never built: ${result.notBuilt.join(", ")}`);
-    if (flag(p, "pdf")) await writePdf(outDir);
-    return result.ok ? 0 : 1;
+    const pdfOk = flag(p, "pdf") ? await writePdf(outDir) : true;
+    return result.ok && pdfOk ? 0 : 1;
   } catch (e) {
     return usageExit(e, HELP, "report: ");
   }

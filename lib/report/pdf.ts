@@ -16,10 +16,10 @@ const PDFUNITE = ["/usr/bin/pdfunite", "/usr/local/bin/pdfunite"];
  * navigation's order, then any other page of the site by name.
  */
 export async function pdfPageOrder(siteDir: string): Promise<string[]> {
-  const pages = await sitePages(siteDir);
-  if (!pages.includes("index.html")) {
+  if (!(await exists(join(siteDir, "index.html")))) {
     throw new Error(`${join(siteDir, "index.html")}: no index page (build the site first)`);
   }
+  const pages = await sitePages(siteDir);
   const index = await Deno.readTextFile(join(siteDir, "index.html"));
   const nav = index.match(/<nav class="site-nav">([\s\S]*?)<\/nav>/)?.[1] ?? "";
   const linked = [...nav.matchAll(/href="([^"#?]+\.html)"/g)].map((m) => m[1]);
