@@ -215,7 +215,11 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
     assert.ok(row.includes('href="01-figures.html#finding-fixture.mean"'), row);
     assert.match(index, /<tr data-finding-id="fixture\.max">.*<td class="num">9<\/td>/);
     assert.match(index, /<tr data-finding-id="fixture\.missing">.*<td class="num missing">—<\/td>/);
-    assert.match(index, /<tr class="group"><th colspan="4">Fixture group<\/th><\/tr>/);
+    // Every finding of the group comes from one notebook: the header links to its page.
+    assert.match(
+      index,
+      /<tr class="group"><th colspan="4">Fixture group <a class="group-notebook" href="01-figures.html">01-figures<\/a><\/th><\/tr>/,
+    );
     // Provenance: commit, versions, the emitted dataset hash, timings.
     const head = new TextDecoder().decode(
       (await new Deno.Command("git", {

@@ -26,6 +26,19 @@ export interface IndexModel {
   records: readonly ProvenanceRecord[];
 }
 
+/**
+ * A group's header row; when every finding of the group comes from one built notebook (e.g. the
+ * "Pitfalls" group of 05-pitfalls), the header links to that notebook's page.
+ */
+function groupRow(group: string, findings: readonly Finding[], slugs: ReadonlySet<string>): string {
+  const from = new Set(findings.filter((f) => f.group === group).map((f) => f.notebook ?? ""));
+  const [only] = from;
+  const link = from.size === 1 && slugs.has(only)
+    ? ` <a class="group-notebook" href="${escapeHtml(only)}.html">${escapeHtml(only)}</a>`
+    : "";
+  return `<tr class="group"><th colspan="4">${escapeHtml(group)}${link}</th></tr>`;
+}
+
 function findingsTable(findings: readonly Finding[], slugs: ReadonlySet<string>): string {
   if (findings.length === 0) {
     return `<p class="empty">No findings yet: no notebook emitted one (see the notebook list below).</p>`;
@@ -35,7 +48,7 @@ function findingsTable(findings: readonly Finding[], slugs: ReadonlySet<string>)
   for (const f of findings) {
     if (f.group !== group) {
       group = f.group;
-      if (group) rows.push(`<tr class="group"><th colspan="4">${escapeHtml(group)}</th></tr>`);
+      if (group) rows.push(groupRow(group, findings, slugs));
     }
     const nb = f.notebook ?? "";
     const link = slugs.has(nb)

@@ -1,0 +1,893 @@
+/**
+ * How the pitfalls notebook shows each section: tables, figures, a generated sentence with every
+ * number computed, and key findings (group "Pitfalls" on the report's index). Each `show*`
+ * accepts a section Outcome: with a result it shows it; without one it prints what is missing
+ * and emits the section's findings with no value and the reason, so the notebook runs the same
+ * cells on any data root.
+ */
+import { show, showMarkdown, showTable } from "../../display.ts";
+import { emitFinding, type Finding } from "../../findings.ts";
+import type { BootstrapInterval } from "../../metrics/mod.ts";
+import { montageSvg } from "../../notebook/montage.ts";
+import { barChart, heatmap, lineChart } from "../../plots.ts";
+import type { Sample } from "../../sample.ts";
+import { decodeImage, type RawImage } from "../../image.ts";
+import type { InputSpec } from "../../models/card.ts";
+import { preprocess } from "../../preprocess.ts";
+import { EMOTIONS } from "../../taxonomy.ts";
+import { ciPair, intervalText, listText, pct, pp } from "../format.ts";
+import { shortModelName } from "../models.ts";
+import { showGridGaps } from "../emit.ts";
+import { conditionSamples, CROP_CONDITIONS } from "./cropping.ts";
+import { LABEL_RULES } from "./labels.ts";
+import {
+  PREPROCESSING_VARIANTS,
+  type PreprocessingResult,
+  type VariantFamily,
+} from "./preprocessing.ts";
+import type {
+  CalibrationRow,
+  ContaminationRow,
+  DuplicatesResult,
+  LabelRulesResult,
+  MetricChoiceRow,
+  Outcome,
+  PhotoLeakResult,
+  PitfallsContext,
+  SizeRow,
+  SmallTestRow,
+} from "./sections.ts";
+import type { CroppingResult } from "./cropping.ts";
+
+/** Group of every finding the pitfalls notebook emits (the index's "Pitfalls" group). */
+export const PITFALLS_GROUP = "Pitfalls";
+
+async function finding(f: Omit<Finding, "group">): Promise<void> {
+  await emitFinding({ ...f, group: PITFALLS_GROUP });
+}
+
+async function showMissing(what: string, why: string, ids: readonly [string, string][]) {
+  await showMarkdown(`**${what}: missing.** ${why.replaceAll("\n", " ")}`);
+  for (const [id, label] of ids) await finding({ id, label, value: null, note: `missing: ${why}` });
+}
+
+function iv(x: BootstrapInterval, digits = 3): string {
+  return intervalText(x, digits);
+}
+
+function ppInterval(x: BootstrapInterval): string {
+  return `${pp(x.estimate)} [${pp(x.lower)}, ${pp(x.upper)}]`;
+}
+
+/** What the notebook has to work with: models, datasets, and what is missing. */
+export async function showContext(ctx: PitfallsContext): Promise<void> {
+  await showGridGaps(ctx.grid);
+  const models = ctx.grid.models.map((m) => `\`${m.card.id}\``);
+  const data = ctx.grid.datasets.map((d) => `${d.name} (${d.samples.length} test faces)`);
+  await showMarkdown(
+    `Data root \`${ctx.dataRoot}\`: ${models.length} model${models.length === 1 ? "" : "s"} ` +
+      `(${listText(models) || "none"}) and ${data.length} test split${
+        data.length === 1 ? "" : "s"
+      }` +
+      ` (${listText(data) || "none"}).`,
+  );
+}
+
+// ---------------------------------------------------------------- 1 preprocessing
+
+/** The preprocessing findings: per dataset, the families measured there. */
+const PREP_FAMILIES: Record<string, readonly VariantFamily[]> = {
+  FER2013: ["resize", "normalisation"],
+  ExpW: ["gray weights", "channel order"],
+};
+
+function prepFindingId(dataset: string, family: VariantFamily): [string, string] {
+  return [
+    `pitfalls.preprocessing.${dataset.toLowerCase()}.${family.replaceAll(" ", "-")}`,
+    `Preprocessing, ${family}: largest share of flipped predictions on ${dataset} test`,
+  ];
+}
+
+function prepRows(r: PreprocessingResult) {
+  return r.rows.map((x) => ({
+    model: x.model,
+    variant: x.variant,
+    images: x.comparison?.n ?? null,
+    flipped: x.comparison ? `${x.comparison.flips}` : x.skipped,
+    "flip share": x.comparison ? iv(x.comparison.flipShare) : null,
+    "accuracy change": x.comparison ? ppInterval(x.comparison.accuracyChange) : null,
+    "macro-F1 change": x.comparison ? ppInterval(x.comparison.macroF1Change) : null,
+  }));
+}
+
+async function showPrepDataset(name: string, o: Outcome<PreprocessingResult>) {
+  const ids = PREP_FAMILIES[name].map((f) => prepFindingId(name, f));
+  if (o.value === null) return await showMissing(`Preprocessing on ${name}`, o.missing, ids);
+  const r = o.value;
+  const run = r.rows.filter((x) => x.comparison !== null && x.comparison.n > 0);
+  const sizes = Object.entries(r.perModel).filter(([, n]) => n < r.n);
+  await showTable(prepRows(r), {
+    caption: `${name} test, seeded sample of ${r.n} images` +
+      (sizes.length ? ` (${sizes.map(([m, n]) => `${m}: first ${n}`).join(", ")})` : "") +
+      ": each variant against the card's exact pipeline (95 % paired bootstrap intervals)",
+  });
+  await show(
+    barChart(
+      run.map((x) => ({
+        label: x.variant,
+        group: shortModelName(x.model),
+        value: x.comparison!.flipShare.estimate,
+        lo: x.comparison!.flipShare.lower,
+        hi: x.comparison!.flipShare.upper,
+      })),
+      { title: `${name}: share of top-1 predictions flipped`, format: "percent" },
+    ),
+    `flip shares on ${name}`,
+  );
+  const lines: string[] = [];
+  for (const family of PREP_FAMILIES[name]) {
+    const [id, label] = prepFindingId(name, family);
+    const mine = run.filter((x) => x.family === family);
+    const worst = mine.reduce<typeof mine[number] | undefined>(
+      (a, b) => (a === undefined || b.comparison!.flips > a.comparison!.flips ? b : a),
+      undefined,
+    );
+    if (worst === undefined) {
+      await finding({ id, label, value: null, note: `no model where a ${family} variant applies` });
+      continue;
+    }
+    const c = worst.comparison!;
+    lines.push(
+      `- **${family}**: most flips for \`${worst.model}\` with \`${worst.variant}\`, ${c.flips} of ` +
+        `${c.n} (${pct(c.flipShare.estimate)}); accuracy ${pct(c.accuracyRef)} → ` +
+        `${pct(c.accuracyAlt)} (${ppInterval(c.accuracyChange)}).`,
+    );
+    await finding({
+      id,
+      label: `${label} (${worst.model}, ${worst.variant})`,
+      value: c.flipShare.estimate,
+      ci: ciPair(c.flipShare),
+      unit: "share flipped",
+      note: `${c.flips} of ${c.n}; accuracy ${
+        ppInterval(c.accuracyChange)
+      }; paired bootstrap 95 % CI`,
+    });
+  }
+  const flipping = run.filter((x) => x.comparison!.flips > 0).length;
+  await showMarkdown(
+    `On ${name}, ${flipping} of ${run.length} model–variant cells flip at least one prediction.\n\n` +
+      lines.join("\n"),
+  );
+}
+
+/** Section 1: tables, flip-share bars and the headline of each sample. */
+export async function showPreprocessing(
+  r: { fer2013: Outcome<PreprocessingResult>; expw: Outcome<PreprocessingResult> },
+): Promise<void> {
+  await showPrepDataset("FER2013", r.fer2013);
+  await showPrepDataset("ExpW", r.expw);
+}
+
+/** The variants measured, and what each feeds the model (a table of the definitions). */
+export async function showVariants(): Promise<void> {
+  await showTable(
+    PREPROCESSING_VARIANTS.map((v) => ({
+      variant: v.id,
+      convention: v.family,
+      "what the model gets": v.label,
+    })),
+  );
+}
+
+// ---------------------------------------------------------------- 2 cropping
+
+/** Section 2: accuracy per condition and model, and the change against the labelled box. */
+export async function showCropping(o: Outcome<CroppingResult>): Promise<void> {
+  const ids: [string, string][] = [[
+    "pitfalls.cropping.max-change",
+    "Cropping: largest accuracy change against the labelled box (ExpW)",
+  ]];
+  if (o.value === null) return await showMissing("Face cropping", o.missing, ids);
+  const r = o.value;
+  await showTable(
+    r.rows.map((x) => ({
+      model: x.model,
+      condition: x.condition,
+      faces: x.predicted,
+      "no face found": x.missed,
+      accuracy: iv(x.accuracy),
+      "change vs label box": x.change ? ppInterval(x.change.accuracyChange) : "reference",
+      flipped: x.change ? pct(x.change.flipShare.estimate) : "",
+    })),
+    {
+      caption:
+        `ExpW test, ${r.n} faces from single-face photographs (seeded sample; paired 95 % bootstrap intervals)`,
+    },
+  );
+  await show(
+    barChart(
+      r.rows.map((x) => ({
+        label: x.condition,
+        group: shortModelName(x.model),
+        value: x.accuracy.estimate,
+        lo: x.accuracy.lower,
+        hi: x.accuracy.upper,
+      })),
+      { title: "ExpW accuracy by how the face is cut", format: "percent", domain: [0, 1] },
+    ),
+    "accuracy by crop condition",
+  );
+  const changed = r.rows.filter((x) => x.change !== null && x.change.n > 0);
+  const worst = changed.reduce<typeof changed[number] | undefined>(
+    (a, b) =>
+      a === undefined ||
+        Math.abs(b.change!.accuracyChange.estimate) > Math.abs(a.change!.accuracyChange.estimate)
+        ? b
+        : a,
+    undefined,
+  );
+  if (worst === undefined) {
+    return await showMissing("Face cropping", "no condition produced predictions", ids);
+  }
+  const ch = worst.change!.accuracyChange;
+  await showMarkdown(
+    `The largest change is \`${worst.model}\` with the ${worst.condition}: accuracy ${
+      ppInterval(ch)
+    } ` +
+      `against the labelled box on the same ${worst.change!.n} faces.`,
+  );
+  await finding({
+    id: ids[0][0],
+    label: `${ids[0][1]} (${worst.model}, ${worst.condition})`,
+    value: ch.estimate,
+    ci: ciPair(ch),
+    unit: "accuracy change",
+    note: `${worst.change!.n} faces; paired bootstrap 95 % CI`,
+  });
+}
+
+/** A montage of faces as each box condition cuts them (detector rows are left out). */
+export async function showCropMontage(o: Outcome<CroppingResult & { faces: Sample[] }>) {
+  const samples = o.value?.faces ?? [];
+  const rows = CROP_CONDITIONS.filter((c) => c.kind !== "detector").map((c) => ({
+    label: c.id,
+    samples: conditionSamples(samples, c),
+  }));
+  const m = await montageSvg(samples.length ? rows : [], {
+    tile: 72,
+    title: "The same faces, each way of cutting the box",
+  });
+  await show(m.svg, "faces under each crop condition");
+}
+
+// ---------------------------------------------------------------- 3 label rules
+
+/** Section 3: how many labels change, and each model's accuracy and rank per rule. */
+export async function showLabelRules(o: Outcome<LabelRulesResult>): Promise<void> {
+  const ids: [string, string][] = [
+    [
+      "pitfalls.labels.majority.affected",
+      "Label rule: FER2013 test images dropped or relabelled by the FER+ majority rule",
+    ],
+    [
+      "pitfalls.labels.rank-changes",
+      "Label rule: models whose rank changes between FER2013 and FER+ majority labels",
+    ],
+  ];
+  if (o.value === null) return await showMissing("Label rules", o.missing, ids);
+  const { changes, scores } = o.value;
+  await showTable(
+    changes.map((c) => ({
+      rule: LABEL_RULES.find((r) => r.id === c.rule)!.label,
+      images: c.images,
+      labelled: c.kept,
+      dropped: Object.values(c.dropped).reduce((a, b) => a + b, 0),
+      "label changed": c.changed,
+      "dropped or changed": iv(c.affected),
+    })),
+    {
+      caption:
+        "FER2013 test: labels under each rule, against FER2013's own (95 % bootstrap intervals)",
+    },
+  );
+  await show(
+    barChart(
+      scores.map((s) => ({
+        label: s.rule,
+        group: shortModelName(s.model),
+        value: s.accuracy.estimate,
+        lo: s.accuracy.lower,
+        hi: s.accuracy.upper,
+      })),
+      {
+        title: "The same predictions scored under each label rule",
+        format: "percent",
+        domain: [0, 1],
+      },
+    ),
+    "accuracy per label rule",
+  );
+  const models = [...new Set(scores.map((s) => s.model))];
+  await showTable(
+    models.map((m) => ({
+      model: m,
+      ...Object.fromEntries(LABEL_RULES.map((r) => [
+        r.id,
+        scores.find((s) => s.model === m && s.rule === r.id)?.rank ?? null,
+      ])),
+    })),
+    { caption: "Rank of each model (1 = most accurate) under each rule" },
+  );
+  const maj = changes.find((c) => c.rule === "majority")!;
+  const rankOf = (m: string, rule: string) =>
+    scores.find((s) => s.model === m && s.rule === rule)!.rank;
+  const moved = models.filter((m) => rankOf(m, "fer2013") !== rankOf(m, "majority"));
+  const top = (rule: string) => models.find((m) => rankOf(m, rule) === 1) ?? "—";
+  await showMarkdown(
+    `The FER+ majority rule drops ${
+      maj.images - maj.kept
+    } of ${maj.images} test images and relabels ` +
+      `${maj.changed} of those it keeps. ${moved.length} of ${models.length} models change rank; the most ` +
+      `accurate model is \`${top("fer2013")}\` on FER2013's labels and \`${
+        top("majority")
+      }\` on the majority labels.`,
+  );
+  await finding({
+    id: ids[0][0],
+    label: ids[0][1],
+    value: maj.affected.estimate,
+    ci: ciPair(maj.affected),
+    unit: "share of test images",
+    note: `${
+      maj.images - maj.kept
+    } dropped, ${maj.changed} relabelled of ${maj.images}; bootstrap 95 % CI`,
+  });
+  await finding({
+    id: ids[1][0],
+    label: ids[1][1],
+    value: moved.length,
+    digits: 0,
+    unit: "models",
+    note: `of ${models.length}; ${listText(moved) || "none"}`,
+  });
+}
+
+// ---------------------------------------------------------------- 4 duplicates and leakage
+
+/** Section 4a: duplicate pairs by split, the test images with a twin in training, examples. */
+export async function showDuplicates(o: Outcome<DuplicatesResult>) {
+  const ids: [string, string][] = [[
+    "pitfalls.duplicates.test-in-train",
+    "Duplicates: FER2013 test images with an exact or near twin in Training",
+  ]];
+  if (o.value === null) return await showMissing("Duplicates", o.missing, ids);
+  const r = o.value;
+  await showTable(r.pairCounts, {
+    caption:
+      `Duplicate pairs among ${r.images} FER2013 images (near: dHash distance ≤ ${r.maxDistance}, pixels differ)`,
+  });
+  await showTable(
+    r.leaks.map((l) => ({
+      split: l.split,
+      "twin in": l.other,
+      kind: l.kind,
+      images: l.images,
+      "with a twin": l.withDuplicate,
+      share: iv(l.share),
+    })),
+    { caption: "Images with a duplicate in Training (95 % bootstrap intervals)" },
+  );
+  await show(
+    barChart(
+      r.leaks.map((l) => ({
+        label: `${l.split}: ${l.kind}`,
+        value: l.share.estimate,
+        lo: l.share.lower,
+        hi: l.share.upper,
+      })),
+      {
+        title: "Share of evaluation images whose twin is in Training",
+        format: "percent",
+      },
+    ),
+    "leak shares",
+  );
+  const byId = new Map(r.exampleSamples.map((s) => [s.id, s]));
+  const rows = r.examples.map((p) => ({
+    label: `${p.kind}${p.kind === "near" ? ` d=${p.distance}` : ""}: ${p.a} · ${p.b}`,
+    samples: [byId.get(p.a), byId.get(p.b)].filter((s): s is Sample => s !== undefined),
+  }));
+  await show(
+    (await montageSvg(rows, {
+      tile: 64,
+      title: "Test/Training twins (left: one split, right: the other)",
+    })).svg,
+    "duplicate pairs",
+  );
+  const test = r.leaks.find((l) => l.split === "test" && l.kind === "exact or near")!;
+  const exact = r.leaks.find((l) => l.split === "test" && l.kind === "exact")!;
+  await showMarkdown(
+    `${exact.withDuplicate} of ${exact.images} FER2013 test images have a pixel-identical twin in Training, ` +
+      `${test.withDuplicate} an exact or near one (${
+        pct(test.share.estimate)
+      }): a model that memorised ` +
+      "its training faces is partly scored on them.",
+  );
+  await finding({
+    id: ids[0][0],
+    label: ids[0][1],
+    value: test.share.estimate,
+    ci: ciPair(test.share),
+    unit: "share of test images",
+    note:
+      `${test.withDuplicate} of ${test.images}; exact ${exact.withDuplicate}; dHash ≤ ${r.maxDistance}; bootstrap 95 % CI`,
+  });
+}
+
+/** Section 4b: ExpW photographs on both sides of a face-level split, against the kit's split. */
+export async function showPhotoLeak(o: Outcome<PhotoLeakResult>): Promise<void> {
+  const ids: [string, string][] = [[
+    "pitfalls.duplicates.expw-face-split",
+    "Leakage: ExpW test faces whose photograph has a training face, face-level split",
+  ]];
+  if (o.value === null) return await showMissing("ExpW photographs", o.missing, ids);
+  const rows = [["face-level split (seeded, stratified)", o.value.byFace], [
+    "the kit's split (by photograph)",
+    o.value.kit,
+  ]] as const;
+  await showTable(
+    rows.map(([name, g]) => ({
+      split: name,
+      "test photographs": g.testGroups,
+      "also in train": g.sharedGroups,
+      "test faces": g.testFaces,
+      "face's photo in train": g.leakedFaces,
+      share: iv(g.share),
+    })),
+    {
+      caption:
+        "ExpW: test faces that share a photograph with a training face (95 % bootstrap intervals)",
+    },
+  );
+  await show(
+    barChart(
+      rows.map(([name, g]) => ({
+        label: name,
+        value: g.share.estimate,
+        lo: g.share.lower,
+        hi: g.share.upper,
+      })),
+      { title: "ExpW test faces whose photograph is also in training", format: "percent" },
+    ),
+    "ExpW photograph leak",
+  );
+  const f = o.value.byFace;
+  await showMarkdown(
+    `Split by face, ${f.sharedGroups} photographs straddle train and test (${f.leakedFaces} of ${f.testFaces} test faces); split by photograph, ${o.value.kit.sharedGroups}.`,
+  );
+  await finding({
+    id: ids[0][0],
+    label: ids[0][1],
+    value: f.share.estimate,
+    ci: ciPair(f.share),
+    unit: "share of test faces",
+    note: `${f.sharedGroups} photographs straddle; the kit's split: ${o.value.kit.sharedGroups}`,
+  });
+}
+
+/** Section 4c: the contamination audit of each model on FER2013 test. */
+export async function showContamination(o: Outcome<ContaminationRow[]>): Promise<void> {
+  const ids: [string, string][] = [[
+    "pitfalls.contamination.flagged",
+    "Contamination audit: models flagged as likely trained on FER2013 test",
+  ]];
+  if (o.value === null) return await showMissing("Contamination audit", o.missing, ids);
+  const rows = o.value;
+  await showTable(
+    rows.map((r) => ({
+      model: r.model,
+      role: r.reference ? "clean reference" : "audited",
+      "disagreeing images": r.audit.disagreeing,
+      "matches FER2013 label": iv(r.audit.matchA),
+      "matches FER+ label": iv(r.audit.matchB),
+      "accuracy change FER2013 → FER+": ppInterval(r.audit.accuracyChange),
+      flagged: r.reference ? "" : r.flagged ? "likely saw test" : "no",
+    })),
+    {
+      caption:
+        "On test images whose FER2013 and FER+ majority labels disagree (95 % bootstrap intervals)",
+    },
+  );
+  await show(
+    barChart(
+      rows.map((r) => ({
+        label: shortModelName(r.model),
+        value: r.audit.matchA.estimate,
+        lo: r.audit.matchA.lower,
+        hi: r.audit.matchA.upper,
+      })),
+      {
+        title: "Share of predictions equal to FER2013's label where FER+ disagrees",
+        format: "percent",
+      },
+    ),
+    "contamination audit",
+  );
+  const flagged = rows.filter((r) => r.flagged).map((r) => `\`${r.model}\``);
+  await showMarkdown(
+    `${flagged.length} model${flagged.length === 1 ? "" : "s"} (${
+      listText(flagged) || "none"
+    }) pick FER2013's test labels more often than every clean reference, interval wholly above.`,
+  );
+  await finding({
+    id: ids[0][0],
+    label: ids[0][1],
+    value: flagged.length,
+    digits: 0,
+    unit: "models",
+    note: listText(flagged) || "none",
+  });
+  for (const r of rows.filter((x) => !x.reference)) {
+    await finding({
+      id: `pitfalls.contamination.${r.model}`,
+      label: `Contamination audit: ${r.model} matches FER2013's label where FER+ disagrees`,
+      value: r.audit.matchA.estimate,
+      ci: ciPair(r.audit.matchA),
+      unit: "share",
+      note: `${r.audit.disagreeing} disagreeing test images; ${
+        r.flagged ? "flagged" : "not flagged"
+      }`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------- 5 metric choice
+
+/** Section 5: four metrics beside each other, the majority baseline last. */
+export async function showMetricChoice(
+  o: Outcome<{ dataset: string; baseline: string; rows: MetricChoiceRow[] }>,
+) {
+  const ids: [string, string][] = [
+    [
+      "pitfalls.metrics.baseline-accuracy",
+      "Metric choice: accuracy of always predicting the majority class",
+    ],
+    ["pitfalls.metrics.baseline-kappa", "Metric choice: Cohen's κ of the same baseline"],
+  ];
+  if (o.value === null) return await showMissing("Metric choice", o.missing, ids);
+  const { rows, dataset } = o.value;
+  const names = ["accuracy", "balancedAccuracy", "macroF1", "cohenKappa"] as const;
+  await showTable(
+    rows.map((r) => ({
+      model: r.model,
+      images: r.panel.n,
+      ...Object.fromEntries(names.map((k) => [k, iv(r.panel[k])])),
+    })),
+    {
+      caption:
+        `${dataset} test: the same predictions under four metrics (95 % bootstrap intervals)`,
+      headers: {
+        balancedAccuracy: "balanced accuracy",
+        macroF1: "macro-F1",
+        cohenKappa: "Cohen's κ",
+      },
+    },
+  );
+  await show(
+    heatmap(
+      rows.map((r) => names.map((k) => r.panel[k].estimate)),
+      rows.map((r) => shortModelName(r.model)),
+      ["accuracy", "balanced acc.", "macro-F1", "κ"],
+      {
+        title: `${dataset}: one model, four numbers`,
+        domain: [0, 1],
+        scheme: "viridis",
+        cellSize: 60,
+      },
+    ),
+    "metric heat map",
+  );
+  const b = rows[rows.length - 1].panel;
+  const beaten =
+    rows.slice(0, -1).filter((r) => r.panel.accuracy.estimate < b.accuracy.estimate).length;
+  await showMarkdown(
+    `Always answering *${o.value.baseline}* scores accuracy ${
+      pct(b.accuracy.estimate)
+    } (${beaten} model${beaten === 1 ? "" : "s"} score less), balanced accuracy ${
+      pct(b.balancedAccuracy.estimate)
+    }, macro-F1 ${b.macroF1.estimate.toFixed(3)} and κ ${b.cohenKappa.estimate.toFixed(3)}.`,
+  );
+  await finding({
+    id: ids[0][0],
+    label: `${ids[0][1]} (${o.value.baseline}, ${dataset})`,
+    value: b.accuracy.estimate,
+    ci: ciPair(b.accuracy),
+    unit: "accuracy",
+    note: `n = ${b.n}; bootstrap 95 % CI`,
+  });
+  await finding({
+    id: ids[1][0],
+    label: ids[1][1],
+    value: b.cohenKappa.estimate,
+    unit: "κ",
+    note: `balanced accuracy ${b.balancedAccuracy.estimate.toFixed(3)}, macro-F1 ${
+      b.macroF1.estimate.toFixed(3)
+    }`,
+  });
+}
+
+// ---------------------------------------------------------------- 6 calibration
+
+/** Section 6: reliability diagrams, ECE, and what a confidence threshold keeps. */
+export async function showCalibration(
+  o: Outcome<{ dataset: string; rows: CalibrationRow[] }>,
+  threshold: number,
+) {
+  const ids: [string, string][] = [[
+    "pitfalls.calibration.max-ece",
+    "Calibration: largest expected calibration error (FER2013 test)",
+  ]];
+  if (o.value === null) return await showMissing("Calibration", o.missing, ids);
+  const { rows, dataset } = o.value;
+  await show(
+    lineChart([
+      { name: "perfect calibration", points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+      ...rows.map((r) => ({
+        name: shortModelName(r.model),
+        points: r.calibration.bins.filter((b) => b.count > 0).map((b) => ({
+          x: b.confidence,
+          y: b.accuracy,
+        })),
+      })),
+    ], {
+      title: `${dataset}: reliability diagram (15 bins)`,
+      xLabel: "mean top-class probability",
+      yLabel: "accuracy",
+      xDomain: [0, 1],
+      yDomain: [0, 1],
+    }),
+    "reliability diagrams",
+  );
+  await showTable(
+    rows.map((r) => {
+      const at = r.sweep.find((p) => p.threshold === threshold);
+      return {
+        model: r.model,
+        images: r.calibration.n,
+        ECE: iv(r.calibration.ece),
+        [`kept at p ≥ ${threshold}`]: at ? pct(at.coverage) : null,
+        "accuracy of kept": at ? pct(at.accuracy) : null,
+      };
+    }),
+    { caption: `${dataset} test: ECE (95 % bootstrap intervals) and a confidence threshold` },
+  );
+  await show(
+    lineChart(
+      rows.map((r) => ({
+        name: shortModelName(r.model),
+        points: r.sweep.map((p) => ({ x: p.threshold, y: p.coverage })),
+      })),
+      {
+        title: "Share of images kept above a confidence threshold",
+        xLabel: "threshold on the top-class probability",
+        yLabel: "coverage",
+        yDomain: [0, 1],
+      },
+    ),
+    "coverage against threshold",
+  );
+  const classes = EMOTIONS.filter((e) =>
+    rows.some((r) => r.sweep[0]?.classCoverage[e] !== undefined)
+  );
+  await show(
+    heatmap(
+      rows.map((r) =>
+        classes.map((c) => r.sweep.find((p) => p.threshold === threshold)?.classCoverage[c] ?? NaN)
+      ),
+      rows.map((r) => shortModelName(r.model)),
+      classes,
+      {
+        title: `Share of each true class kept at p ≥ ${threshold}`,
+        domain: [0, 1],
+        format: "percent",
+      },
+    ),
+    "per-class coverage",
+  );
+  const worst = rows.reduce((
+    a,
+    b,
+  ) => (b.calibration.ece.estimate > a.calibration.ece.estimate ? b : a));
+  await showMarkdown(
+    `The least calibrated model is \`${worst.model}\` (ECE ${iv(worst.calibration.ece)}).`,
+  );
+  await finding({
+    id: ids[0][0],
+    label: `${ids[0][1]} (${worst.model})`,
+    value: worst.calibration.ece.estimate,
+    ci: ciPair(worst.calibration.ece),
+    unit: "ECE",
+    note: `n = ${worst.calibration.n}; 15 bins; bootstrap 95 % CI`,
+  });
+}
+
+// ---------------------------------------------------------------- 7 small test sets
+
+/** Section 7: interval widths by image and by subject, and test sizes for a small difference. */
+export async function showSmallTests(
+  o: Outcome<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>,
+) {
+  const ids: [string, string][] = [
+    [
+      "pitfalls.small-test.width-ratio",
+      "Small test sets: CK+ interval width by subject ÷ by image (widest model)",
+    ],
+    [
+      "pitfalls.small-test.images-needed",
+      "Small test sets: FER2013 test images a 2-point difference needs (paired)",
+    ],
+  ];
+  if (o.value === null) return await showMissing("Small test sets", o.missing, ids);
+  const { ckplus, sizes, delta } = o.value;
+  const width = (x: BootstrapInterval) => x.upper - x.lower;
+  await showTable(
+    ckplus.map((r) => ({
+      model: r.model,
+      images: r.images,
+      subjects: r.subjects,
+      "by image": iv(r.byImage),
+      "by subject": iv(r.bySubject),
+      "width ratio": width(r.bySubject) / width(r.byImage),
+    })),
+    {
+      caption: "CK+ test accuracy: 95 % intervals resampling images and resampling subjects",
+      formats: { "width ratio": 2 },
+    },
+  );
+  await show(
+    barChart(
+      ckplus.flatMap((r) => [
+        {
+          label: shortModelName(r.model),
+          group: "by image",
+          value: r.byImage.estimate,
+          lo: r.byImage.lower,
+          hi: r.byImage.upper,
+        },
+        {
+          label: shortModelName(r.model),
+          group: "by subject",
+          value: r.bySubject.estimate,
+          lo: r.bySubject.lower,
+          hi: r.bySubject.upper,
+        },
+      ]),
+      {
+        title: "CK+ accuracy: the same estimate, two intervals",
+        format: "percent",
+        domain: [0, 1],
+      },
+    ),
+    "CK+ intervals",
+  );
+  await showTable(
+    sizes.map((s) => ({
+      models: s.models,
+      accuracy: pct(s.accuracy),
+      discordance: pct(s.discordance),
+      "separate test sets (each)": s.independent,
+      "same test images": s.paired,
+    })),
+    { caption: `Test images needed to detect a ${pp(delta)} difference (α = 0.05, power 0.8)` },
+  );
+  const widest = ckplus.reduce<SmallTestRow | undefined>(
+    (
+      a,
+      b,
+    ) => (a === undefined ||
+        width(b.bySubject) / width(b.byImage) > width(a.bySubject) / width(a.byImage)
+      ? b
+      : a),
+    undefined,
+  );
+  await showMarkdown(
+    (widest
+      ? `On CK+, resampling subjects widens \`${widest.model}\`'s interval ${
+        (width(widest.bySubject) / width(widest.byImage)).toFixed(2)
+      }×. `
+      : "") +
+      (sizes[0]
+        ? `Telling ${sizes[0].models} apart by ${pp(delta)} takes ${
+          sizes[0].paired
+        } shared test images, or ${sizes[0].independent} per model on separate ones.`
+        : ""),
+  );
+  await finding(
+    widest
+      ? {
+        id: ids[0][0],
+        label: `${ids[0][1]} (${widest.model})`,
+        value: width(widest.bySubject) / width(widest.byImage),
+        digits: 2,
+        unit: "ratio",
+        note: `by subject ${iv(widest.bySubject)}, by image ${
+          iv(widest.byImage)
+        }; ${widest.subjects} subjects`,
+      }
+      : { id: ids[0][0], label: ids[0][1], value: null, note: "no CK+ predictions" },
+  );
+  await finding(
+    sizes[0]
+      ? {
+        id: ids[1][0],
+        label: ids[1][1],
+        value: sizes[0].paired,
+        digits: 0,
+        unit: "images",
+        note: `${sizes[0].models}; discordance ${pct(sizes[0].discordance)}; separate test sets: ${
+          sizes[0].independent
+        } each`,
+      }
+      : { id: ids[1][0], label: ids[1][1], value: null, note: "fewer than two models on FER2013" },
+  );
+}
+
+/**
+ * A model's input tensor (one sample) back to 8-bit pixels, undoing `input`'s normalisation,
+ * channel order and layout (values clamped to 0..255): what the model sees, in pixels.
+ */
+export function tensorToImage(tensor: Float32Array, input: InputSpec): RawImage {
+  const { width: w, height: h, channels: c } = input;
+  const { scale, mean, std } = input.normalization;
+  const out = new Uint8Array(w * h * c);
+  for (let k = 0; k < c; k++) {
+    const dst = input.colorOrder === "BGR" ? c - 1 - k : k;
+    for (let i = 0; i < w * h; i++) {
+      const v = input.layout === "NCHW" ? tensor[k * w * h + i] : tensor[i * c + k];
+      out[i * c + dst] = Math.max(0, Math.min(255, Math.round((v * std[k] + mean[k]) / scale)));
+    }
+  }
+  return { data: out, width: w, height: h, channels: c };
+}
+
+/**
+ * The same faces through two pipelines: for the cell with the most flips of a preprocessing
+ * result, up to `k` flipped faces as the model receives them under its card's pipeline and under
+ * the variant (both drawn with the card's normalisation, so a wrong scale shows as a washed-out
+ * face).
+ */
+export async function showPipelines(
+  ctx: PitfallsContext,
+  o: Outcome<PreprocessingResult>,
+  k = 6,
+): Promise<void> {
+  const cells = (o.value?.rows ?? []).filter((x) => (x.comparison?.flips ?? 0) > 0);
+  const worst = cells.sort((a, b) => b.comparison!.flips - a.comparison!.flips)[0];
+  const model = ctx.grid.models.find((m) => m.card.id === worst?.model);
+  const variant = PREPROCESSING_VARIANTS.find((v) => v.id === worst?.variant);
+  const data = ctx.grid.datasets.find((d) => d.name === o.value?.dataset);
+  const ids = new Set(worst?.comparison?.flipped.slice(0, k) ?? []);
+  const faces = data?.samples.filter((s) => ids.has(s.id)) ?? [];
+  const rows: { label: string; samples: Sample[] }[] = [];
+  if (model && variant && faces.length > 0) {
+    const alt = { ...model.card, input: variant.apply(model.card.input)! };
+    for (const [label, card] of [["card's pipeline", model.card], [variant.id, alt]] as const) {
+      const samples: Sample[] = [];
+      for (const s of faces) {
+        const img = await decodeImage(s.source);
+        const t = preprocess(img, card, s.box);
+        const px = tensorToImage(t, model.card.input);
+        samples.push({
+          ...s,
+          box: undefined,
+          source: { kind: "pixels", ...px, channels: px.channels },
+        });
+      }
+      rows.push({ label, samples });
+    }
+  }
+  const title = worst
+    ? `${worst.model}: flipped faces as the model receives them`
+    : "no flipped faces";
+  await show((await montageSvg(rows, { tile: 72, title })).svg, title);
+}

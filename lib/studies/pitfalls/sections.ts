@@ -1,0 +1,450 @@
+/**
+ * The pitfalls notebook's sections as typed results: each section function gathers its data
+ * from the prediction grid (every model on every test split, cached) or the data root, runs its
+ * study, and returns either the result or the reason it could not (a dataset or model missing),
+ * so the notebook's cells never branch: lib/studies/pitfalls/present.ts shows either.
+ */
+import { join } from "node:path";
+import { dataRoot as defaultDataRoot } from "../../config.ts";
+import { loadDataset } from "../../datasets/mod.ts";
+import { stratifiedSplit } from "../../datasets/split.ts";
+import type { LoadedDataset } from "../../datasets/types.ts";
+import {
+  type BootstrapInterval,
+  clusterBootstrapInterval,
+  type LabelSetAudit,
+  labelSetAudit,
+  likelyContaminated,
+} from "../../metrics/mod.ts";
+import type { ResolvedModel } from "../../models/registry.ts";
+import type { PredictionTable } from "../../predictions.ts";
+import type { Sample } from "../../sample.ts";
+import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
+import { emitGridProvenance } from "../emit.ts";
+import { gridCell, gridDataset, modelsOnDatasets, type StudyGrid } from "../grid.ts";
+import { accuracyStatistic, labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
+import { trainingDataset } from "../models.ts";
+import { type CroppingResult, croppingStudy, singleFaceSamples } from "./cropping.ts";
+import {
+  type DuplicatePair,
+  findDuplicates,
+  type GroupLeak,
+  groupLeak,
+  hashDataset,
+  type HashedImage,
+  type LeakShare,
+  leakShare,
+} from "./duplicates.ts";
+import {
+  LABEL_RULES,
+  type LabelChange,
+  labelChanges,
+  labelUnder,
+  type RuleScore,
+  scoreUnderRules,
+  type VotedImage,
+  votedImages,
+} from "./labels.ts";
+import {
+  calibration,
+  type CalibrationResult,
+  constantPredictions,
+  imagesForDifference,
+  majorityClass,
+  type MetricPanel,
+  metricPanel,
+  pairedImagesForDifference,
+  type ThresholdPoint,
+  thresholdSweep,
+} from "./measures.ts";
+import {
+  PREPROCESSING_VARIANTS,
+  type PreprocessingResult,
+  preprocessingStudy,
+} from "./preprocessing.ts";
+import { seededSubset } from "./runs.ts";
+
+/** A section's result, or why there is none. */
+export type Outcome<T> = { value: T; missing: null } | { value: null; missing: string };
+
+function ok<T>(value: T): Outcome<T> {
+  return { value, missing: null };
+}
+function missing<T>(why: string): Outcome<T> {
+  return { value: null, missing: why };
+}
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** What every section starts from. */
+export interface PitfallsContext {
+  dataRoot: string;
+  /** Every available model on every available test split (cached predictions). */
+  grid: StudyGrid;
+}
+
+/**
+ * Load the prediction grid (every registered model with its ONNX file on every test split under
+ * the data root; FER_MODELS restricts the models) and emit its provenance records.
+ */
+export async function pitfallsContext(opts: { dataRoot?: string } = {}): Promise<PitfallsContext> {
+  const dataRoot = opts.dataRoot ?? defaultDataRoot();
+  const grid = await modelsOnDatasets({ dataRoot });
+  await emitGridProvenance(grid);
+  return { dataRoot, grid };
+}
+
+/** Models whose input is at least this many pixels count as slow (DenseNet-121 at 224×224). */
+export const SLOW_INPUT_PIXELS = 150 * 150;
+
+/** Per-model image limits: `slowLimit` for models with a large input, none for the others. */
+export function slowModelLimits(models: readonly ResolvedModel[], slowLimit: number) {
+  return Object.fromEntries(
+    models.filter((m) => m.card.input.width * m.card.input.height >= SLOW_INPUT_PIXELS)
+      .map((m) => [m.card.id, slowLimit]),
+  );
+}
+
+function need(grid: StudyGrid, name: string): LoadedDataset {
+  const d = gridDataset(grid, name);
+  if (d === undefined) {
+    const why = grid.missingDatasets.find((m) => m.id === name)?.reason ?? "not loaded";
+    throw new Error(`${name} test split missing (${why.split("\n")[0]})`);
+  }
+  if (grid.models.length === 0) throw new Error("no model available (run deno task setup)");
+  return d;
+}
+
+async function attempt<T>(what: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return ok(await fn());
+  } catch (e) {
+    return missing(`${what}: ${message(e)}`);
+  }
+}
+
+/** Settings of the preprocessing section (sizes of the seeded samples). */
+export interface PreprocessingSettings {
+  fer2013Sample: number;
+  expwSample: number;
+  seed: number;
+  /** Images for slow models (the first part of each sample). */
+  slowLimit: number;
+}
+
+/** Section 1: preprocessing variants on a FER2013 test sample and on ExpW test faces. */
+export async function preprocessingSection(
+  ctx: PitfallsContext,
+  s: PreprocessingSettings,
+): Promise<{ fer2013: Outcome<PreprocessingResult>; expw: Outcome<PreprocessingResult> }> {
+  const limits = slowModelLimits(ctx.grid.models, s.slowLimit);
+  const fer2013 = await attempt("FER2013", async () =>
+    await preprocessingStudy(
+      ctx.grid.models,
+      await seededSubset(need(ctx.grid, "fer2013"), s.fer2013Sample, s.seed),
+      { colour: false, imageSize: 48, limits },
+    ));
+  const expw = await attempt("ExpW", async () =>
+    await preprocessingStudy(
+      ctx.grid.models,
+      await seededSubset(need(ctx.grid, "expw"), s.expwSample, s.seed),
+      { colour: true, limits, variants: PREPROCESSING_VARIANTS.filter((v) => v.colourOnly) },
+    ));
+  return { fer2013, expw };
+}
+
+/** Section 2: cropping conditions on ExpW test faces from single-face photographs. */
+export async function croppingSection(
+  ctx: PitfallsContext,
+  s: { sample: number; seed: number; slowLimit: number },
+): Promise<Outcome<CroppingResult & { faces: Sample[] }>> {
+  return await attempt("ExpW", async () => {
+    const expw = need(ctx.grid, "expw");
+    const single = { ...expw, samples: singleFaceSamples(expw.samples) };
+    const data = await seededSubset(single, s.sample, s.seed);
+    const result = await croppingStudy(ctx.grid.models, data, {
+      limits: slowModelLimits(ctx.grid.models, s.slowLimit),
+    });
+    return { ...result, faces: data.samples.slice(0, 6) };
+  });
+}
+
+/** Section 3's result. */
+export interface LabelRulesResult {
+  changes: LabelChange[];
+  scores: RuleScore[];
+}
+
+async function fer2013Votes(ctx: PitfallsContext): Promise<Map<string, VotedImage>> {
+  return await votedImages(need(ctx.grid, "fer2013"), join(ctx.dataRoot, "ferplus"));
+}
+
+/** FER2013-test prediction tables of every model, with the classes each can output. */
+function fer2013Tables(grid: StudyGrid) {
+  return grid.models.flatMap((m) => {
+    const c = gridCell(grid, m.card.id, "fer2013");
+    return c ? [{ model: m.card.id, classes: m.card.output.classes, table: c.table }] : [];
+  });
+}
+
+/** Section 3: FER2013 test under FER2013's labels and FER+ vote rules. */
+export async function labelRulesSection(ctx: PitfallsContext): Promise<Outcome<LabelRulesResult>> {
+  return await attempt("FER2013 + FER+ votes", async () => {
+    const images = await fer2013Votes(ctx);
+    return {
+      changes: labelChanges([...images.values()]),
+      scores: scoreUnderRules(fer2013Tables(ctx.grid), images, [...EMOTIONS]),
+    };
+  });
+}
+
+/** Section 4's FER2013 part. */
+export interface DuplicatesResult {
+  images: number;
+  maxDistance: number;
+  /** Pair counts per kind and split pair. */
+  pairCounts: { kind: string; splits: string; pairs: number }[];
+  leaks: LeakShare[];
+  /** Example test/train pairs: exact ones, then near ones by distance. */
+  examples: DuplicatePair[];
+  /** The samples of the example pairs (for the montage). */
+  exampleSamples: Sample[];
+}
+
+/** Section 4a: exact and near duplicates within and across FER2013's splits. */
+export async function duplicatesSection(
+  ctx: PitfallsContext,
+  s: { maxDistance: number; examples: number },
+): Promise<Outcome<DuplicatesResult>> {
+  return await attempt("FER2013 (all splits)", async () => {
+    const all = await loadDataset("fer2013", { dataRoot: ctx.dataRoot });
+    const { images } = await hashDataset(all);
+    const summary = duplicateSummary(images, findDuplicates(images, s.maxDistance), s);
+    const wanted = new Set(summary.examples.flatMap((p) => [p.a, p.b]));
+    return { ...summary, exampleSamples: all.samples.filter((x) => wanted.has(x.id)) };
+  });
+}
+
+/** Counts, leak shares and examples of found pairs. Pure. */
+export function duplicateSummary(
+  images: readonly HashedImage[],
+  pairs: readonly DuplicatePair[],
+  s: { maxDistance: number; examples: number },
+): Omit<DuplicatesResult, "exampleSamples"> {
+  const counts = new Map<string, number>();
+  for (const p of pairs) {
+    counts.set(`${p.kind}|${p.splits}`, (counts.get(`${p.kind}|${p.splits}`) ?? 0) + 1);
+  }
+  const pairCounts = [...counts].map(([k, n]) => {
+    const [kind, splits] = k.split("|");
+    return { kind, splits, pairs: n };
+  }).sort((a, b) => a.kind.localeCompare(b.kind) || a.splits.localeCompare(b.splits));
+  const leaks = (["test", "val"] as const).flatMap((split) =>
+    (["exact", "exact or near"] as const).map((kind) =>
+      leakShare(images, pairs, split, "train", kind)
+    )
+  );
+  const cross = pairs.filter((p) => p.splits === "test/train");
+  const examples = [
+    ...cross.filter((p) => p.kind === "exact").slice(0, s.examples),
+    ...cross.filter((p) => p.kind === "near").sort((a, b) => b.distance - a.distance)
+      .slice(0, s.examples),
+  ];
+  return { images: images.length, maxDistance: s.maxDistance, pairCounts, leaks, examples };
+}
+
+/** Section 4b: ExpW faces of one photograph on both sides of a split. */
+export interface PhotoLeakResult {
+  /** The kit's saved split (by photograph). */
+  kit: GroupLeak;
+  /** A face-level stratified split with the same seed and test fraction. */
+  byFace: GroupLeak;
+}
+
+/** Section 4b: the kit's ExpW split against a face-level split of the same faces. */
+export async function photoLeakSection(ctx: PitfallsContext): Promise<Outcome<PhotoLeakResult>> {
+  return await attempt("ExpW", async () => {
+    const all = await loadDataset("expw", { dataRoot: ctx.dataRoot });
+    const faceLevel = stratifiedSplit(all.samples.map((x) => x.label), 0.2, 2024);
+    const byFace: Sample[] = all.samples.map((x, i) => ({ ...x, split: faceLevel[i] }));
+    return { kit: groupLeak(all.samples), byFace: groupLeak(byFace) };
+  });
+}
+
+/** One model's contamination audit on FER2013 test. */
+export interface ContaminationRow {
+  model: string;
+  /** True for the kit's own models trained on FER2013 Training only (the clean references). */
+  reference: boolean;
+  audit: LabelSetAudit;
+  /** Match share of the original labels wholly above every clean reference's. */
+  flagged: boolean;
+}
+
+/**
+ * Section 4c: the contamination audit (lib/metrics labelSetAudit) of every model on FER2013
+ * test, original labels against the FER+ majority. Clean references: models whose card says
+ * they were trained on "FER2013 Training" (the kit's own CNNs, which never saw the test split).
+ */
+export async function contaminationSection(
+  ctx: PitfallsContext,
+): Promise<Outcome<ContaminationRow[]>> {
+  return await attempt("FER2013 + FER+ votes", async () => {
+    const images = await fer2013Votes(ctx);
+    const majority = LABEL_RULES.find((r) => r.id === "majority")!;
+    const rows = fer2013Tables(ctx.grid).map((t) => {
+      const yPred = t.table.rows.map((r) => emotionIndex(r.pred));
+      const yA = t.table.rows.map((r) => emotionIndex(r.label));
+      const yB = t.table.rows.map((r) => {
+        const l = labelUnder(images.get(r.id)!, majority);
+        return typeof l === "string" ? emotionIndex(l) : -1;
+      });
+      const card = ctx.grid.models.find((m) => m.card.id === t.model)!.card;
+      const reference = /^FER2013 Training\b/.test(trainingDataset(card).text);
+      return { model: t.model, reference, audit: labelSetAudit(yPred, yA, yB), flagged: false };
+    });
+    const refs = rows.filter((r) => r.reference).map((r) => r.audit);
+    for (const r of rows) r.flagged = !r.reference && likelyContaminated(r.audit, refs);
+    return rows;
+  });
+}
+
+/** Section 5's rows: every model and the majority baseline. */
+export interface MetricChoiceRow {
+  model: string;
+  panel: MetricPanel;
+}
+
+/** Section 5: four metrics of the same predictions, and a majority-class baseline. */
+export async function metricChoiceSection(
+  ctx: PitfallsContext,
+  s: { dataset: string },
+): Promise<Outcome<{ dataset: string; baseline: Emotion; rows: MetricChoiceRow[] }>> {
+  return await attempt(s.dataset, () => {
+    const d = need(ctx.grid, s.dataset);
+    const rows: MetricChoiceRow[] = [];
+    let first: PredictionTable | undefined;
+    let firstClasses: Emotion[] = [];
+    for (const m of ctx.grid.models) {
+      const c = gridCell(ctx.grid, m.card.id, s.dataset);
+      if (c === undefined) continue;
+      const scored = restrictToModel(c.table, m.card.output.classes, d.classes);
+      first ??= scored.table;
+      firstClasses = firstClasses.length ? firstClasses : scored.classes;
+      rows.push({ model: m.card.id, panel: metricPanel(scored.table, scored.classes) });
+    }
+    if (first === undefined) throw new Error(`no predictions on ${s.dataset}`);
+    const baseline = majorityClass(first);
+    const base = constantPredictions(first, baseline);
+    rows.push({ model: `always "${baseline}"`, panel: metricPanel(base, firstClasses) });
+    return Promise.resolve({ dataset: s.dataset, baseline, rows });
+  });
+}
+
+/** Section 6's rows. */
+export interface CalibrationRow {
+  model: string;
+  calibration: CalibrationResult;
+  sweep: ThresholdPoint[];
+}
+
+/** Section 6: reliability, ECE and a confidence-threshold sweep on one test split. */
+export async function calibrationSection(
+  ctx: PitfallsContext,
+  s: { dataset: string; thresholds: readonly number[] },
+): Promise<Outcome<{ dataset: string; rows: CalibrationRow[] }>> {
+  return await attempt(s.dataset, () => {
+    need(ctx.grid, s.dataset);
+    const rows = ctx.grid.models.flatMap((m) => {
+      const c = gridCell(ctx.grid, m.card.id, s.dataset);
+      return c
+        ? [{
+          model: m.card.id,
+          calibration: calibration(c.table),
+          sweep: thresholdSweep(c.table, s.thresholds),
+        }]
+        : [];
+    });
+    return Promise.resolve({ dataset: s.dataset, rows });
+  });
+}
+
+/** Section 7's rows. */
+export interface SmallTestRow {
+  model: string;
+  images: number;
+  subjects: number;
+  byImage: BootstrapInterval;
+  bySubject: BootstrapInterval;
+}
+
+/** Test sizes a difference of `delta` needs at one model's accuracy. */
+export interface SizeRow {
+  models: string;
+  accuracy: number;
+  discordance: number;
+  independent: number;
+  paired: number;
+}
+
+/**
+ * Section 7: CK+ test accuracy with intervals by image and by subject (cluster bootstrap over
+ * subjects), and the FER2013 test images a difference of `delta` needs for the two best models.
+ */
+export async function smallTestSection(
+  ctx: PitfallsContext,
+  s: { delta: number },
+): Promise<Outcome<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>> {
+  return await attempt("CK+ / FER2013", () => {
+    const ck = need(ctx.grid, "ckplus");
+    const group = new Map(ck.samples.map((x) => [x.id, x.group ?? x.id]));
+    const ckplus = ctx.grid.models.flatMap((m) => {
+      const c = gridCell(ctx.grid, m.card.id, "ckplus");
+      if (c === undefined) return [];
+      const scored = restrictToModel(c.table, m.card.output.classes, ck.classes);
+      const { yTrue, yPred } = labelArrays(scored.table);
+      const stat = accuracyStatistic(yTrue, yPred);
+      const clusters = scored.table.rows.map((r) => group.get(r.id) ?? r.id);
+      const bySubject = clusterBootstrapInterval(clusters, stat);
+      return [{
+        model: m.card.id,
+        images: yTrue.length,
+        subjects: bySubject.clusters,
+        byImage: studyInterval(yTrue.length, stat),
+        bySubject,
+      }];
+    });
+    return Promise.resolve({ ckplus, sizes: sizeRows(ctx.grid, s.delta), delta: s.delta });
+  });
+}
+
+/** The two most accurate models on FER2013 test, and the test sizes `delta` needs there. */
+function sizeRows(grid: StudyGrid, delta: number): SizeRow[] {
+  const tables = fer2013Tables(grid).map((t) => {
+    const { yTrue, yPred } = labelArrays(t.table);
+    const byId = new Map(t.table.rows.map((r, i) => [r.id, yPred[i] === yTrue[i]]));
+    return {
+      model: t.model,
+      acc: accuracyStatistic(yTrue, yPred)(Int32Array.from(yTrue, (_, i) => i)),
+      byId,
+    };
+  }).sort((a, b) => b.acc - a.acc);
+  if (tables.length < 2) return [];
+  const [a, b] = tables;
+  let disc = 0, n = 0;
+  for (const [id, hit] of a.byId) {
+    const other = b.byId.get(id);
+    if (other === undefined) continue;
+    n++;
+    if (hit !== other) disc++;
+  }
+  const psi = disc / n;
+  return [{
+    models: `${a.model} vs ${b.model}`,
+    accuracy: a.acc,
+    discordance: psi,
+    independent: imagesForDifference(a.acc - delta, delta),
+    paired: pairedImagesForDifference(psi, delta),
+  }];
+}

@@ -1,0 +1,417 @@
+/**
+ * lib/studies/pitfalls: the pitfalls notebook's study functions, on data built here with
+ * expected values worked out by hand in the comments (a flip count through the real pipeline and
+ * a tiny ONNX model, a duplicate pair found and a near miss not, label-rule changes on a built
+ * vote table, test sizes from the textbook formulas).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import sharp from "sharp";
+import { datasetHash } from "../lib/datasets/hash.ts";
+import type { LoadedDataset } from "../lib/datasets/types.ts";
+import type { ModelCard } from "../lib/models/card.ts";
+import { modelFromBytes } from "../lib/models/registry.ts";
+import { buildModel, floatTensor, node } from "../lib/onnx/mod.ts";
+import type { Prediction, PredictionTable } from "../lib/predictions.ts";
+import type { Sample } from "../lib/sample.ts";
+import { BASIC7, type Emotion } from "../lib/taxonomy.ts";
+import {
+  compareRuns,
+  conditionSamples,
+  constantPredictions,
+  differenceHash,
+  duplicateSummary,
+  findDuplicates,
+  groupLeak,
+  hammingDistance,
+  type HashedImage,
+  imagesForDifference,
+  LABEL_RULES,
+  labelChanges,
+  leakShare,
+  majorityClass,
+  nearPairs,
+  normalQuantile,
+  pairedImagesForDifference,
+  PREPROCESSING_VARIANTS,
+  preprocessingStudy,
+  scaleBox,
+  scoreUnderRules,
+  singleFaceSamples,
+  thresholdSweep,
+  variantSkipReason,
+  type VotedImage,
+} from "../lib/studies/pitfalls/mod.ts";
+import { grayInput, withTempDir } from "./support.ts";
+
+function row(id: string, label: Emotion, pred: Emotion, top = 1): Prediction {
+  const probs = new Float64Array(7);
+  probs[BASIC7.indexOf(pred)] = top;
+  return { id, label, pred, probs };
+}
+
+Deno.test("compareRuns: flips, accuracy and macro-F1 change on built tables", () => {
+  // Four images: ref gets a, b right; alt gets a, c right. Flips: b (happy→sad), c (sad→happy)
+  // = 2 of 4; accuracy 2/4 → 2/4, change 0.
+  const ref: PredictionTable = {
+    classes: [...BASIC7],
+    rows: [
+      row("a", "happy", "happy"),
+      row("b", "sad", "sad"),
+      row("c", "happy", "sad"),
+      row("d", "sad", "happy"),
+    ],
+  };
+  const alt: PredictionTable = {
+    classes: [...BASIC7],
+    rows: [
+      row("a", "happy", "happy"),
+      row("b", "sad", "happy"),
+      row("c", "happy", "happy"),
+      row("d", "sad", "happy"),
+      row("e", "sad", "sad"),
+    ],
+  };
+  const c = compareRuns(ref, alt, ["happy", "sad"]);
+  assert.equal(c.n, 4); // e is only in alt
+  assert.equal(c.flips, 2);
+  assert.deepEqual(c.flipped, ["b", "c"]);
+  assert.equal(c.flipShare.estimate, 0.5);
+  assert.equal(c.accuracyRef, 0.5);
+  assert.equal(c.accuracyAlt, 0.5);
+  assert.equal(c.accuracyChange.estimate, 0);
+  // ref: happy TP 1 FP 1 FN 1 → F1 1/2, sad likewise → 1/2; alt: happy TP 2 FP 2 FN 0 →
+  // P 1/2, R 1, F1 2/3; sad TP 0 → 0; macro 1/3. Change 1/3 − 1/2 = −1/6.
+  assert.ok(Math.abs(c.macroF1Change.estimate - (-1 / 6)) < 1e-12);
+  assert.ok(c.flipShare.lower <= 0.5 && c.flipShare.upper >= 0.5);
+});
+
+/**
+ * A 1×1 gray model with logits [x − 0.5, 0] over (happy, neutral), x = pixel · scale: happy when
+ * the single input value exceeds 0.5.
+ */
+async function thresholdModel() {
+  const bytes = buildModel({
+    inputs: [{ name: "x", dims: ["N", 1, 1, 1] }],
+    outputs: [{ name: "z", dims: ["N", 2] }],
+    nodes: [
+      node("Flatten", ["x"], ["f"], {}),
+      node("Gemm", ["f", "w", "b"], ["z"], {}),
+    ],
+    initializers: [floatTensor("w", [1, 2], [1, 0]), floatTensor("b", [2], [-0.5, 0])],
+  });
+  const card: ModelCard = {
+    id: "threshold-test",
+    name: "threshold test model",
+    description: "happy when the 1×1 input exceeds 0.5",
+    source: { kind: "repo", path: "threshold.onnx" },
+    format: "onnx",
+    onnx: "threshold.onnx",
+    input: grayInput(1),
+    output: { name: "z", kind: "logits", classes: ["happy", "neutral"], sourceClasses: ["h", "n"] },
+    preprocessingSource: "test",
+    trainingData: "none",
+    licence: "test",
+    citation: "test",
+  } as ModelCard;
+  return await modelFromBytes(bytes, card);
+}
+
+Deno.test("preprocessingStudy: flip counts on built 2×2 images through the real pipeline", async () => {
+  // 2×2 → 1×1 bilinear: half-pixel (the card's) samples src 0.5 → the mean of the four pixels;
+  // TF legacy and align-corners (one output pixel) sample src 0 → the top-left pixel.
+  // Happy iff value/255 > 0.5, i.e. value > 127.5. All images are labelled happy.
+  //   img  pixels            mean  tl   ref   legacy  ×255 scale (value > 0.5)
+  //   p1   200 200 200 200   200   200  H     H       H
+  //   p2   200   0   0   0    50   200  N     H       H
+  //   p3     0 255 255 255   191     0  H     N       H
+  //   p4   100 100 100 100   100   100  N     N       H
+  //   p5     0   0   0   0     0     0  N     N       N
+  // Legacy flips p2, p3 (2 of 5); accuracy 2/5 → 2/5. Scale flips p2, p4 (2 of 5); accuracy
+  // 2/5 → 4/5 (+0.4).
+  const pixels = [
+    [200, 200, 200, 200],
+    [200, 0, 0, 0],
+    [0, 255, 255, 255],
+    [100, 100, 100, 100],
+    [0, 0, 0, 0],
+  ];
+  await withTempDir("pitfalls-prep-", async (dir) => {
+    const samples: Sample[] = [];
+    for (const [i, px] of pixels.entries()) {
+      const path = join(dir, `p${i + 1}.png`);
+      await sharp(Uint8Array.from(px), { raw: { width: 2, height: 2, channels: 1 } }).png().toFile(
+        path,
+      );
+      samples.push({
+        id: `p${i + 1}`,
+        source: { kind: "file", path },
+        label: "happy",
+        split: "test",
+      });
+    }
+    const dataset: LoadedDataset = {
+      name: "built",
+      format: "folder",
+      root: dir,
+      samples,
+      excluded: {},
+      unreadable: [],
+      classes: ["happy", "neutral"],
+      hash: await datasetHash(samples),
+    };
+    const model = await thresholdModel();
+    const r = await preprocessingStudy([model], dataset, {
+      colour: false,
+      predict: { cacheDir: join(dir, "cache") },
+    });
+    const by = (id: string) => r.rows.find((x) => x.variant === id)!;
+    assert.equal(by("resize-half-pixel").skipped, "the card's own convention");
+    assert.equal(by("gray-average").skipped, "no-op on gray images");
+    assert.equal(by("channels-swapped").skipped, "not applicable to the model");
+    const legacy = by("resize-tf-legacy").comparison!;
+    assert.equal(legacy.flips, 2);
+    assert.deepEqual(legacy.flipped, ["p2", "p3"]);
+    assert.equal(legacy.accuracyChange.estimate, 0);
+    assert.equal(by("resize-align-corners").comparison!.flips, 2);
+    const scale = by("scale-off-255").comparison!;
+    assert.deepEqual(scale.flipped, ["p2", "p4"]);
+    assert.ok(Math.abs(scale.accuracyChange.estimate - 0.4) < 1e-12);
+    assert.ok(Math.abs(scale.accuracyAlt - 0.8) < 1e-12);
+  });
+});
+
+Deno.test("variantSkipReason: resize is a no-op when images are at the input size", () => {
+  const v = PREPROCESSING_VARIANTS.find((x) => x.id === "resize-tf-legacy")!;
+  assert.equal(
+    variantSkipReason(v, grayInput(48), { colour: false, imageSize: 48 }),
+    "no-op: images are already 48×48",
+  );
+  assert.equal(variantSkipReason(v, grayInput(64), { colour: false, imageSize: 48 }), null);
+});
+
+/** A 9×8 gray image whose rows are given; dHash bit (r, c) = row[c] > row[c + 1]. */
+function cells(rows: number[][], id: string, split: Sample["split"]) {
+  const data = Uint8Array.from(rows.flat());
+  return { img: { data, width: 9, height: 8, channels: 1 as const }, id, split };
+}
+
+Deno.test("duplicates: an exact pair and a near pair are found, a near miss is not", () => {
+  const down = [90, 80, 70, 60, 50, 40, 30, 20, 10]; // 8 ones per row
+  const rowsA = Array.from({ length: 8 }, () => down);
+  const a = cells(rowsA, "a", "test");
+  const exact = cells(rowsA, "a-copy", "train"); // identical pixels
+  // Row 0 = 80 90 70 …: only bit 0 turns 0 → distance 1.
+  const near = cells([[80, 90, 70, 60, 50, 40, 30, 20, 10], ...rowsA.slice(1)], "near", "train");
+  // Row 0 = 80 90 60 70 50 …: bits 0 and 2 turn 0 → distance 2 from a, 1 from near.
+  const miss = cells([[80, 90, 60, 70, 50, 40, 30, 20, 10], ...rowsA.slice(1)], "miss", "val");
+  assert.equal(differenceHash(a.img), "ffffffffffffffff");
+  assert.equal(differenceHash(near.img), "7fffffffffffffff");
+  assert.equal(differenceHash(miss.img), "5fffffffffffffff");
+  assert.equal(hammingDistance(differenceHash(a.img), differenceHash(miss.img)), 2);
+  const images: HashedImage[] = [a, exact, near, miss].map((x) => ({
+    id: x.id,
+    split: x.split,
+    pixel: x.id === "a-copy" ? "same" : x.id === "a" ? "same" : x.id,
+    dhash: differenceHash(x.img),
+  }));
+  const pairs = findDuplicates(images, 1);
+  // a–a-copy exact (0), a–near (1), a-copy–near (1), near–miss (1); a–miss (2) and a-copy–miss
+  // (2) are near misses at threshold 1.
+  assert.deepEqual(pairs.map((p) => `${p.a}-${p.b}:${p.kind}:${p.distance}`), [
+    "a-a-copy:exact:0",
+    "a-near:near:1",
+    "a-copy-near:near:1",
+    "near-miss:near:1",
+  ]);
+  assert.equal(nearPairs(images.map((x) => x.dhash), 2).length, 6);
+  const leak = leakShare(images, pairs, "test", "train", "exact");
+  assert.equal(leak.withDuplicate, 1);
+  assert.equal(leak.images, 1);
+  const s = duplicateSummary(images, pairs, { maxDistance: 1, examples: 5 });
+  assert.deepEqual(s.pairCounts, [
+    { kind: "exact", splits: "test/train", pairs: 1 },
+    { kind: "near", splits: "test/train", pairs: 1 },
+    { kind: "near", splits: "train/train", pairs: 1 },
+    { kind: "near", splits: "train/val", pairs: 1 },
+  ]);
+});
+
+Deno.test("nearPairs: multi-index search equals the brute-force search on random hashes", () => {
+  let x = 12345;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648);
+  const base = Array.from(
+    { length: 40 },
+    () =>
+      next().toString(16).padStart(8, "0").slice(0, 8) +
+      next().toString(16).padStart(8, "0").slice(0, 8),
+  );
+  // Near copies: flip one or two hex digits' low bit.
+  const hashes = [
+    ...base,
+    ...base.slice(0, 20).map((h, i) => {
+      const k = i % 16;
+      const d = (parseInt(h[k], 16) ^ (i % 3 === 0 ? 3 : 1)).toString(16);
+      return h.slice(0, k) + d + h.slice(k + 1);
+    }),
+  ];
+  for (const t of [0, 1, 2, 3, 6]) {
+    const brute: string[] = [];
+    for (let i = 0; i < hashes.length; i++) {
+      for (let j = i + 1; j < hashes.length; j++) {
+        const d = hammingDistance(hashes[i], hashes[j]);
+        if (d <= t) brute.push(`${i}-${j}-${d}`);
+      }
+    }
+    assert.deepEqual(
+      nearPairs(hashes, t).map((p) => `${p.i}-${p.j}-${p.distance}`),
+      brute,
+      `t = ${t}`,
+    );
+  }
+});
+
+function votes(
+  v: Partial<
+    Record<"neutral" | "happiness" | "sadness" | "anger" | "disgust" | "fear" | "surprise", number>
+  >,
+): number[] {
+  const cols = [
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+  ];
+  return cols.map((c) => (v as Record<string, number>)[c] ?? 0);
+}
+
+Deno.test("labelChanges: kept, dropped and changed labels of each rule on a built vote table", () => {
+  const images: VotedImage[] = [
+    { id: "i1", original: "happy", votes: votes({ happiness: 10 }) },
+    { id: "i2", original: "sad", votes: votes({ neutral: 6, sadness: 4 }) },
+    { id: "i3", original: "angry", votes: votes({ anger: 5, disgust: 5 }) },
+    { id: "i4", original: "fear", votes: votes({ fear: 4, surprise: 3, neutral: 2, sadness: 1 }) },
+    { id: "i5", original: "neutral" },
+  ];
+  // majority: i1 happy, i2 neutral (6 of 10 valid > 5; changed), i3 5 of 10 is not > half,
+  //   i4 fear 4 of 9 valid (the single sadness vote is discarded) is not > 4.5, i5 no votes.
+  // plurality: i3 tie anger/disgust → angry (kit order), i4 fear; only i2 changes.
+  // at least 4: i3 tie → dropped; i4 fear (4, unique top). at least 7: only i1.
+  const c = Object.fromEntries(labelChanges(images).map((x) => [x.rule, x]));
+  assert.deepEqual(
+    LABEL_RULES.map((r) => [r.id, c[r.id].kept, c[r.id].changed, c[r.id].dropped]),
+    [
+      ["fer2013", 5, 0, {}],
+      ["majority", 2, 1, { "no-majority": 2, "no-votes": 1 }],
+      ["plurality", 4, 1, { "no-votes": 1 }],
+      ["at-least-4", 3, 1, { tie: 1, "no-votes": 1 }],
+      ["at-least-7", 1, 0, { "below-threshold": 3, "no-votes": 1 }],
+    ],
+  );
+  assert.deepEqual(c.majority.transitions, { "sad → neutral": 1 });
+  assert.equal(c.majority.affected.estimate, 4 / 5); // i2 changed; i3, i4, i5 dropped
+
+  // A model that says "neutral" for i2 and copies the original label elsewhere: FER2013 labels
+  // 4/5; majority 2/2 (i1 happy, i2 neutral). Another that copies the originals: 5/5 and 1/2.
+  const images2 = new Map(images.map((x) => [x.id, x]));
+  const preds = (p: Record<string, Emotion>): PredictionTable => ({
+    classes: [...BASIC7],
+    rows: images.map((x) => row(x.id, x.original, p[x.id] ?? x.original)),
+  });
+  const scores = scoreUnderRules(
+    [
+      { model: "m1", classes: [...BASIC7], table: preds({ i2: "neutral" }) },
+      { model: "m2", classes: [...BASIC7], table: preds({}) },
+    ],
+    images2,
+    [...BASIC7],
+  );
+  const acc = (m: string, r: string) => scores.find((s) => s.model === m && s.rule === r)!;
+  assert.equal(acc("m1", "fer2013").accuracy.estimate, 0.8);
+  assert.equal(acc("m2", "fer2013").rank, 1);
+  assert.equal(acc("m1", "majority").accuracy.estimate, 1);
+  assert.equal(acc("m2", "majority").accuracy.estimate, 0.5);
+  assert.equal(acc("m1", "majority").rank, 1);
+});
+
+Deno.test("cropping: boxes scaled about their centre, whole image without a box, single-face photos", () => {
+  assert.deepEqual(scaleBox({ x: 10, y: 20, width: 100, height: 50 }, 1.2), {
+    x: 0,
+    y: 15,
+    width: 120,
+    height: 60,
+  });
+  const s = (id: string, group: string): Sample => ({
+    id,
+    source: { kind: "file", path: "/x.jpg" },
+    box: { x: 10, y: 10, width: 20, height: 20 },
+    label: "happy",
+    split: "test",
+    group,
+  });
+  const samples = [s("a", "p1"), s("b", "p1"), s("c", "p2")];
+  assert.deepEqual(singleFaceSamples(samples).map((x) => x.id), ["c"]);
+  assert.equal(conditionSamples(samples, { id: "whole", kind: "whole-image" })[0].box, undefined);
+  assert.deepEqual(
+    conditionSamples(samples, { id: "half", kind: "scaled-box", factor: 0.5 })[0].box,
+    { x: 15, y: 15, width: 10, height: 10 },
+  );
+});
+
+Deno.test("groupLeak: test faces whose photograph has a training face", () => {
+  const s = (id: string, group: string, split: Sample["split"]): Sample => ({
+    id,
+    source: { kind: "file", path: "/x.jpg" },
+    label: "happy",
+    split,
+    group,
+  });
+  // p1 straddles (a train, b test); p2 only test; p3 only train. Test faces b, c, d: b leaks.
+  const g = groupLeak([
+    s("a", "p1", "train"),
+    s("b", "p1", "test"),
+    s("c", "p2", "test"),
+    s("d", "p2", "test"),
+    s("e", "p3", "train"),
+  ]);
+  assert.deepEqual([g.testGroups, g.sharedGroups, g.testFaces, g.leakedFaces], [2, 1, 3, 1]);
+  assert.ok(Math.abs(g.share.estimate - 1 / 3) < 1e-12);
+});
+
+Deno.test("metric choice and thresholds: majority baseline and coverage on a built table", () => {
+  const t: PredictionTable = {
+    classes: [...BASIC7],
+    rows: [
+      row("a", "happy", "happy", 0.9),
+      row("b", "happy", "sad", 0.4),
+      row("c", "sad", "sad", 0.6),
+      row("d", "happy", "happy", 0.3),
+    ],
+  };
+  assert.equal(majorityClass(t), "happy");
+  const base = constantPredictions(t, "happy");
+  assert.deepEqual(base.rows.map((r) => r.pred), ["happy", "happy", "happy", "happy"]);
+  // Threshold 0.5 keeps a (0.9, right) and c (0.6, right): coverage 1/2, accuracy 1; happy
+  // keeps 1 of 3, sad 1 of 1.
+  const [p] = thresholdSweep(t, [0.5]);
+  assert.equal(p.coverage, 0.5);
+  assert.equal(p.accuracy, 1);
+  assert.deepEqual(p.classCoverage, { happy: 1 / 3, sad: 1 });
+});
+
+Deno.test("test sizes: two-proportion and McNemar formulas against hand-computed values", () => {
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959963985) < 1e-8);
+  assert.ok(Math.abs(normalQuantile(0.8) - 0.841621234) < 1e-8);
+  assert.ok(Math.abs(normalQuantile(0.01) + 2.326347874) < 1e-8);
+  // (1.959964 + 0.841621)² · (0.6·0.4 + 0.62·0.38) / 0.02² = 7.848879 · 0.4756 / 0.0004 = 9332.3
+  assert.equal(imagesForDifference(0.6, 0.02), 9333);
+  // (1.959964·√0.2 + 0.841621·√0.1996)² / 0.0004 = (0.876522 + 0.376006)² / 0.0004 = 3922.1
+  assert.equal(pairedImagesForDifference(0.2, 0.02), 3923);
+  assert.throws(() => pairedImagesForDifference(0.0001, 0.02), /discordance/);
+});
