@@ -23,7 +23,6 @@ import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
 import { emitGridProvenance } from "../emit.ts";
 import { gridCell, gridDataset, modelsOnDatasets, type StudyGrid } from "../grid.ts";
 import { accuracyStatistic, labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
-import { trainingDataset } from "../models.ts";
 import { type CroppingResult, croppingStudy, singleFaceSamples } from "./cropping.ts";
 import {
   type DuplicatePair,
@@ -284,8 +283,8 @@ export interface ContaminationRow {
 
 /**
  * Section 4c: the contamination audit (lib/metrics labelSetAudit) of every model on FER2013
- * test, original labels against the FER+ majority. Clean references: models whose card says
- * they were trained on "FER2013 Training" (the kit's own CNNs, which never saw the test split).
+ * test, original labels against the FER+ majority. Clean references: models whose card's
+ * `training` is FER2013's train split (the kit's own CNNs, which never saw the test split).
  */
 export async function contaminationSection(
   ctx: PitfallsContext,
@@ -301,7 +300,7 @@ export async function contaminationSection(
         return typeof l === "string" ? emotionIndex(l) : -1;
       });
       const card = ctx.grid.models.find((m) => m.card.id === t.model)!.card;
-      const reference = /^FER2013 Training\b/.test(trainingDataset(card).text);
+      const reference = card.training?.dataset === "fer2013" && card.training.split === "train";
       return { model: t.model, reference, audit: labelSetAudit(yPred, yA, yB), flagged: false };
     });
     const refs = rows.filter((r) => r.reference).map((r) => r.audit);
