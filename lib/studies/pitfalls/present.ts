@@ -89,15 +89,27 @@ function prepFindingId(dataset: string, family: VariantFamily): [string, string]
 }
 
 function prepRows(r: PreprocessingResult) {
-  return r.rows.map((x) => ({
+  return r.rows.filter((x) => x.comparison !== null).map((x) => ({
     model: x.model,
     variant: x.variant,
-    images: x.comparison?.n ?? null,
-    flipped: x.comparison ? `${x.comparison.flips}` : x.skipped,
-    "flip share": x.comparison ? iv(x.comparison.flipShare) : null,
-    "accuracy change": x.comparison ? ppInterval(x.comparison.accuracyChange) : null,
-    "macro-F1 change": x.comparison ? ppInterval(x.comparison.macroF1Change) : null,
+    images: x.comparison!.n,
+    flipped: x.comparison!.flips,
+    "flip share": iv(x.comparison!.flipShare),
+    "accuracy change": ppInterval(x.comparison!.accuracyChange),
+    "macro-F1 change": ppInterval(x.comparison!.macroF1Change),
   }));
+}
+
+/** The cells not run, grouped by reason: "reason: model (variant), …". */
+function skippedText(r: PreprocessingResult): string {
+  const by = new Map<string, string[]>();
+  for (const x of r.rows.filter((y) => y.skipped !== null)) {
+    by.set(x.skipped!, [
+      ...(by.get(x.skipped!) ?? []),
+      `${shortModelName(x.model)} (${x.variant})`,
+    ]);
+  }
+  return [...by].map(([why, cells]) => `- *${why}*: ${cells.join(", ")}`).join("\n");
 }
 
 async function showPrepDataset(name: string, o: Outcome<PreprocessingResult>) {
@@ -156,7 +168,8 @@ async function showPrepDataset(name: string, o: Outcome<PreprocessingResult>) {
   const flipping = run.filter((x) => x.comparison!.flips > 0).length;
   await showMarkdown(
     `On ${name}, ${flipping} of ${run.length} model–variant cells flip at least one prediction.\n\n` +
-      lines.join("\n"),
+      lines.join("\n") + `\n\nNot run (no effect possible, or the card's own convention):\n\n` +
+      skippedText(r),
   );
 }
 
@@ -525,7 +538,7 @@ export async function showContamination(o: Outcome<ContaminationRow[]>): Promise
     value: flagged.length,
     digits: 0,
     unit: "models",
-    note: listText(flagged) || "none",
+    note: listText(rows.filter((r) => r.flagged).map((r) => r.model)) || "none",
   });
   for (const r of rows.filter((x) => !x.reference)) {
     await finding({
@@ -631,7 +644,6 @@ export async function showCalibration(
   const { rows, dataset } = o.value;
   await show(
     lineChart([
-      { name: "perfect calibration", points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
       ...rows.map((r) => ({
         name: shortModelName(r.model),
         points: r.calibration.bins.filter((b) => b.count > 0).map((b) => ({
@@ -639,6 +651,7 @@ export async function showCalibration(
           y: b.accuracy,
         })),
       })),
+      { name: "perfect calibration", points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
     ], {
       title: `${dataset}: reliability diagram (15 bins)`,
       xLabel: "mean top-class probability",
