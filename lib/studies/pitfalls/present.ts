@@ -12,7 +12,7 @@ import { montageSvg } from "../../notebook/montage.ts";
 import { barChart, heatmap, lineChart } from "../../plots.ts";
 import type { Sample } from "../../sample.ts";
 import { decodeImage, type RawImage } from "../../image.ts";
-import type { InputSpec } from "../../models/card.ts";
+import type { InputSpec, ModelCard } from "../../models/card.ts";
 import { preprocess } from "../../preprocess.ts";
 import { EMOTIONS } from "../../taxonomy.ts";
 import { ciPair, intervalText, listText, pct, pp } from "../format.ts";
@@ -863,6 +863,15 @@ export function tensorToImage(tensor: Float32Array, input: InputSpec): RawImage 
   return { data: out, width: w, height: h, channels: c };
 }
 
+/** A face through a card's pipeline, drawn with `view`'s normalisation; null when unreadable. */
+async function pipelineView(s: Sample, card: ModelCard, view: InputSpec): Promise<RawImage | null> {
+  try {
+    return tensorToImage(preprocess(await decodeImage(s.source), card, s.box), view);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The same faces through two pipelines: for the cell with the most flips of a preprocessing
  * result, up to `k` flipped faces as the model receives them under its card's pipeline and under
@@ -887,9 +896,8 @@ export async function showPipelines(
     for (const [label, card] of [["card's pipeline", model.card], [variant.id, alt]] as const) {
       const samples: Sample[] = [];
       for (const s of faces) {
-        const img = await decodeImage(s.source);
-        const t = preprocess(img, card, s.box);
-        const px = tensorToImage(t, model.card.input);
+        const px = await pipelineView(s, card, model.card.input);
+        if (px === null) continue; // unreadable image or box: left out of the montage
         samples.push({
           ...s,
           box: undefined,

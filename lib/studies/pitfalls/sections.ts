@@ -365,6 +365,7 @@ export async function calibrationSection(
         }]
         : [];
     });
+    if (rows.length === 0) throw new Error(`no predictions on ${s.dataset}`);
     return Promise.resolve({ dataset: s.dataset, rows });
   });
 }
