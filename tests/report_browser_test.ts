@@ -11,8 +11,11 @@ import { PROJECT_ROOT } from "../lib/config.ts";
 import { exists } from "../lib/fsutil.ts";
 import { findChromium, runChromium } from "../lib/report/chromium.ts";
 import { printSitePdf } from "../lib/report/pdf.ts";
+import { renderPage } from "../lib/report/html.ts";
+import { publishSite } from "../lib/report/publish.ts";
+import { barChart } from "../lib/plots.ts";
 import { allOutputs, readNotebook } from "../lib/notebook/nbformat.ts";
-import { buildReport } from "../lib/report/site.ts";
+import { buildReport, REPORT_CSS } from "../lib/report/site.ts";
 
 const FIXTURES = join(PROJECT_ROOT, "tests/fixtures/notebooks/site");
 const ARTIFACTS = join(PROJECT_ROOT, "report/artifacts/browser");
@@ -184,6 +187,65 @@ Deno.test({
     } finally {
       await Deno.remove(out, { recursive: true });
       await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "PDF: no figure is cut across a page break (tall figures, one page of the site)",
+  ignore: bin === undefined,
+  async fn() {
+    const site = await Deno.makeTempDir({ prefix: "ferkit-pdf-breaks-" });
+    try {
+      // Bar charts of 20 to 90 bars (about 160 to 650 mm tall at 96 dpi): Chromium moves a
+      // figure that does not fit to the next page, but one taller than a page is sliced across
+      // pages unless the print stylesheet scales it down.
+      const bars = [20, 90, 20, 60, 20, 20];
+      const figures = bars.map((n, k) =>
+        `<figure class="output figure">${
+          barChart(
+            Array.from({ length: n }, (_, i) => ({ label: `f${k + 1} c${i}`, value: i + k })),
+            { title: `Tall figure ${k + 1}` },
+          )
+        }</figure>`
+      ).join("\n");
+      await Deno.mkdir(join(site, "assets"));
+      await Deno.copyFile(REPORT_CSS, join(site, "assets/report.css"));
+      await Deno.writeTextFile(
+        join(site, "index.html"),
+        renderPage({
+          title: "t",
+          css: "assets/report.css",
+          nav: [],
+          body: `<h1>Breaks</h1><p>${"Text. ".repeat(60)}</p>${figures}`,
+          footer: "",
+        }),
+      );
+      await publishSite(site);
+      const pdf = join(site, "out.pdf");
+      await printSitePdf(site, pdf);
+      const pageText: string[] = [];
+      for (let page = 1;; page++) {
+        const out = await new Deno.Command("pdftotext", {
+          args: ["-f", String(page), "-l", String(page), pdf, "-"],
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+        if (out.code !== 0) break;
+        pageText.push(new TextDecoder().decode(out.stdout));
+      }
+      assert.ok(pageText.length >= 4, `${pageText.length} pages`);
+      // Each figure's title (top of its SVG), its first and last bars and its "Figure N" line
+      // (under it, inside the same <figure>) are on one page.
+      for (let k = 1; k <= 6; k++) {
+        const page = pageText.find((t) => t.includes(`Tall figure ${k}`));
+        assert.ok(page !== undefined, `figure ${k} printed`);
+        for (const part of [`f${k} c0`, `f${k} c${bars[k - 1] - 1}`, `Figure ${k}`]) {
+          assert.ok(page.includes(part), `figure ${k} is cut: "${part}" is on another page`);
+        }
+      }
+    } finally {
+      await Deno.remove(site, { recursive: true });
     }
   },
 });
