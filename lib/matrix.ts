@@ -10,6 +10,7 @@
  * clustered (whole clusters resampled, lib/metrics/cluster_bootstrap.ts) when every test item
  * has a cluster (`Sample.group`: CK+ subject, ExpW photograph), item-level otherwise.
  */
+import type { Finding } from "./findings.ts";
 import type { BootstrapInterval } from "./metrics/bootstrap.ts";
 import { clusterBootstrapInterval } from "./metrics/cluster_bootstrap.ts";
 import { modelsWithRole } from "./models/registry.ts";
@@ -72,9 +73,20 @@ export interface ArchMatrix {
   inDomain: { test: string; below: number; of: number }[];
 }
 
+/** How one network of the matrix was trained (from its card's `training`). */
+export interface MatrixNetwork {
+  model: string;
+  arch: string;
+  train: string;
+  epochs: number | null;
+  budget: "cpu" | "gpu" | null;
+  device: string | null;
+}
+
 /** `kit matrix` result. */
 export interface TrainedMatrix {
   archs: ArchMatrix[];
+  networks: MatrixNetwork[];
   bootstrap: { resamples: number; seed: number; level: number };
   missingModels: Missing[];
   missingDatasets: Missing[];
@@ -245,8 +257,20 @@ export async function trainedMatrix(opts: MatrixOptions = {}): Promise<TrainedMa
       inDomain: inDomainComparison(own),
     });
   }
+  const networks: MatrixNetwork[] = grid.models.map((m) => {
+    const t = m.card.training!;
+    return {
+      model: m.card.id,
+      arch: matrixArch(m.card.id, t.dataset),
+      train: t.dataset,
+      epochs: t.epochs ?? null,
+      budget: t.budget ?? null,
+      device: t.device ?? null,
+    };
+  });
   return {
     archs,
+    networks,
     bootstrap: {
       resamples: opts.resamples ?? STUDY_BOOTSTRAP.resamples,
       seed: opts.seed ?? STUDY_BOOTSTRAP.seed,
@@ -281,6 +305,58 @@ export function matrixMarkdown(
       out.push(`| ${t} | ${row.join(" | ")} |`);
     }
     out.push("");
+    const below = a.inDomain.reduce((s, d) => s + d.below, 0);
+    const of = a.inDomain.reduce((s, d) => s + d.of, 0);
+    if (metric === "accuracy" && of > 0) {
+      out.push(
+        `In ${below} of ${of} cross-domain cells the accuracy is below that of the network ` +
+          "trained on the test set's own dataset (bold, same column).",
+        "",
+      );
+    }
+    const nets = m.networks.filter((n) => n.arch === a.arch);
+    if (nets.length > 0) {
+      const text = nets.map((n) =>
+        `${n.train} ${n.epochs ?? "?"} epochs (${n.budget?.toUpperCase() ?? "unstated"} budget)`
+      );
+      out.push(`Training: ${text.join("; ")}.`, "");
+    }
   }
   return out.join("\n");
+}
+
+/**
+ * Findings of the matrix (lib/findings.ts records): per network, its in-domain accuracy; per
+ * architecture, the share of cross-domain cells whose accuracy is below their column's in-domain
+ * cell (the paper's claim: in-domain beats cross-domain).
+ */
+export function matrixFindings(m: TrainedMatrix): Finding[] {
+  const out: Finding[] = [];
+  for (const a of m.archs) {
+    for (const c of a.cells.filter((c) => c.in_domain)) {
+      out.push({
+        id: `matrix.in-domain.${c.arch}.${c.train}`,
+        label: `${c.arch} trained on ${c.train}: accuracy on ${c.test} test`,
+        value: c.accuracy,
+        ci: c.ci.accuracy,
+        unit: "accuracy",
+        group: "Trained networks: in-domain accuracy",
+        note: `${c.n} test items; ${c.ci.method}-level bootstrap` +
+          (c.ci.clusters !== undefined ? ` over ${c.ci.clusters} clusters` : ""),
+      });
+    }
+    const below = a.inDomain.reduce((s, d) => s + d.below, 0);
+    const of = a.inDomain.reduce((s, d) => s + d.of, 0);
+    out.push({
+      id: `matrix.in-domain-wins.${a.arch}`,
+      label: `${a.arch}: share of cross-domain cells below their column's in-domain cell`,
+      value: of === 0 ? null : below / of,
+      unit: "share",
+      digits: 2,
+      group: "Trained networks: in-domain vs cross-domain",
+      note: `${below} of ${of} cells (accuracy point estimates); ` +
+        a.inDomain.map((d) => `${d.test}: ${d.below}/${d.of}`).join(", "),
+    });
+  }
+  return out;
 }

@@ -130,11 +130,22 @@ Deno.test("matrix: in-domain comparison per column, arch from id, markdown", () 
   ]);
   assert.equal(matrixArch("matrix-ferplus-simplecnn", "ferplus"), "simplecnn");
   const md = matrixMarkdown({
-    archs: [{ arch: "cnn", train: ["a", "b"], test: ["a", "b"], cells, inDomain: [] }],
+    archs: [{
+      arch: "cnn",
+      train: ["a", "b"],
+      test: ["a", "b"],
+      cells,
+      inDomain: inDomainComparison(cells),
+    }],
+    networks: [
+      { model: "matrix-a-cnn", arch: "cnn", train: "a", epochs: 3, budget: "cpu", device: "cpu" },
+    ],
     bootstrap: { resamples: 1, seed: 0, level: 0.95 },
     missingModels: [],
     missingDatasets: [],
     failed: [],
   });
   assert.match(md, /\| a \| \*\*80\.0 \[0\.0, 100\.0\]\*\* \| 30\.0 \[0\.0, 100\.0\] \|/);
+  assert.match(md, /In 2 of 3 cross-domain cells the accuracy is below/);
+  assert.match(md, /Training: a 3 epochs \(CPU budget\)\./);
 });

@@ -11,6 +11,10 @@ import { loadCard, modelsWithRole } from "../models/registry.ts";
 import { predictDataset } from "../predict.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, type Emotion, emotionIndex } from "../taxonomy.ts";
+import type { Finding } from "../findings.ts";
+import { lineChart, type LineSeries } from "../plots.ts";
+import type { Row } from "../tables.ts";
+import { intervalText } from "./format.ts";
 import { accuracyStatistic, labelArrays, recallStatistic, studyInterval } from "./scoring.ts";
 
 /** Precision of one class over the items at `indices` (NaN when it is never predicted). */
@@ -141,4 +145,86 @@ export async function trainingSizeCurve(opts: TrainingStudyOptions = {}): Promis
     out.push({ fraction: m.card.training?.fraction ?? 1, ...classFigures(m.card.id, r, opts) });
   }
   return out.sort((a, b) => a.fraction - b.fraction);
+}
+
+/** Table rows of Tao's split: per model, accuracy and the neutral class's figures. */
+export function taoRows(study: TaoSplitStudy, cls: Emotion = "neutral"): Row[] {
+  return study.models.map((m) => ({
+    model: m.model,
+    "test images": m.n,
+    accuracy: intervalText(m.accuracy),
+    [`${cls} recall`]: intervalText(m.classes[cls].recall),
+    [`${cls} precision`]: intervalText(m.classes[cls].precision),
+    [`predicted ${cls}`]: intervalText(m.classes[cls].predictedShare),
+    [`true ${cls}`]: m.classes[cls].trueShare.toFixed(3),
+    [`${cls} recall rank (1 = lowest)`]: m.byRecall.indexOf(cls) + 1,
+  }));
+}
+
+/** Findings of Tao's split: per model, accuracy and the class's recall, precision, share. */
+export function taoFindings(study: TaoSplitStudy, cls: Emotion = "neutral"): Finding[] {
+  return study.models.flatMap((m) => {
+    const note = `FER2013 Kaggle test folder (PublicTest + PrivateTest), ${m.n} images; ` +
+      `item bootstrap; ${cls} recall rank ${m.byRecall.indexOf(cls) + 1} of 7 (1 = lowest)`;
+    const f = (what: string, iv: BootstrapInterval): Finding => ({
+      id: `tao-split.${m.model}.${what.replaceAll(" ", "-")}`,
+      label: `${m.model} on Tao's split: ${what}`,
+      value: iv.estimate,
+      ci: [iv.lower, iv.upper],
+      group: "Tao's Kaggle split",
+      note,
+    });
+    return [
+      f("accuracy", m.accuracy),
+      f(`${cls} recall`, m.classes[cls].recall),
+      f(`${cls} precision`, m.classes[cls].precision),
+      f(`share predicted ${cls}`, m.classes[cls].predictedShare),
+    ];
+  });
+}
+
+/** Table rows of the training-size curve: fraction, accuracy, per-class recall. */
+export function sizeRows(points: readonly SizePoint[]): Row[] {
+  return points.map((p) => ({
+    model: p.model,
+    "training fraction": p.fraction,
+    accuracy: intervalText(p.accuracy),
+    ...Object.fromEntries(BASIC7.map((c) => [c, p.classes[c].recall.estimate.toFixed(3)])),
+  }));
+}
+
+/** Line series of the curve: accuracy and each class's recall against the training fraction. */
+export function sizeSeries(points: readonly SizePoint[]): LineSeries[] {
+  const line = (name: string, y: (p: SizePoint) => number): LineSeries => ({
+    name,
+    points: points.map((p) => ({ x: p.fraction, y: y(p) })),
+  });
+  return [
+    line("accuracy", (p) => p.accuracy.estimate),
+    ...BASIC7.map((c) => line(`${c} recall`, (p) => p.classes[c].recall.estimate)),
+  ];
+}
+
+/** Findings of the curve: accuracy per training fraction. */
+export function sizeFindings(points: readonly SizePoint[]): Finding[] {
+  return points.map((p) => ({
+    id: `training-size.${p.fraction}`,
+    label: `self-built CNN on ${p.fraction} of FER2013 training: accuracy on FER2013 test`,
+    value: p.accuracy.estimate,
+    ci: [p.accuracy.lower, p.accuracy.upper],
+    unit: "accuracy",
+    group: "Training-size curve",
+    note: `${p.model}; ${p.n} test images; item bootstrap`,
+  }));
+}
+
+/** The curve as an SVG line chart: accuracy and per-class recall against the training share. */
+export function sizeCurveChart(points: readonly SizePoint[]): string {
+  return lineChart(sizeSeries(points), {
+    title: "Accuracy and recall vs share of FER2013 training",
+    xDomain: [0, 1],
+    yDomain: [0, 1],
+    xLabel: "share of FER2013 training",
+    yLabel: "on FER2013 test",
+  });
 }
