@@ -19,7 +19,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../lib/config.ts";
-import { mergePredictionCaches, verifyPredictionCache } from "../lib/cache_merge.ts";
+import { mergeCaches, verifyCache } from "../lib/cache_merge.ts";
 import { sourceTags } from "../lib/datasets/content.ts";
 import { loadDataset } from "../lib/datasets/mod.ts";
 import { loadCard } from "../lib/models/registry.ts";
@@ -123,10 +123,13 @@ async function main(): Promise<number> {
     }
     const merged = join(tmp, "merged");
     const [report, tMerge] = await seconds(() =>
-      mergePredictionCaches([0, 1, 2].map((i) => join(tmp, `shard-${i}`)), merged)
+      mergeCaches([0, 1, 2].map((i) => join(tmp, `shard-${i}`)), merged)
     );
-    const [verify, tVerify] = await seconds(() => verifyPredictionCache(merged));
-    const rebuilt = await predictDataset(model, data, { cacheDir: merged, progress: false });
+    const [verify, tVerify] = await seconds(() => verifyCache(merged));
+    const rebuilt = await predictDataset(model, data, {
+      cacheDir: join(merged, "predictions"),
+      progress: false,
+    });
     const same = formatPredictions(rebuilt) === formatPredictions(full) &&
       rebuilt.stats.inferred === 0;
     if (report.problems.length + verify.problems.length > 0 || !same) {

@@ -17,6 +17,7 @@ import {
   trainProbe,
 } from "./probe/mod.ts";
 import type { Sample, Split } from "./sample.ts";
+import type { Shard } from "./shard.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "./taxonomy.ts";
 
 /** The label rule every cell follows, also written into the JSON. */
@@ -76,6 +77,8 @@ export interface CrossSettings {
   batchSize?: number;
   /** Use the embedding cache [true]. */
   cache?: boolean;
+  /** Embedding cache folder (default `<cacheRoot()>/embeddings`). */
+  cacheDir?: string;
   /** Progress lines on stderr [true]. */
   progress?: boolean;
 }
@@ -252,6 +255,65 @@ function notesFor(parts: readonly PartSpec[]): string[] {
  * Train one probe per training part on `backbone`'s embeddings and score it on every test part.
  * Parts are loaded with lib/datasets (FER_DATA or `settings.dataRoot`); embeddings are cached.
  */
+/** One part's embedding step in a shard (see embedShard). */
+export interface ShardPartEmbeddings {
+  part: string;
+  /** Items of the part (after subsampling), and how many fell in the shard. */
+  items: number;
+  inShard: number;
+  /** Of those, vectors found in the cache and images run through the model. */
+  cached: number;
+  computed: number;
+  unreadable: number;
+}
+
+/**
+ * The embedding step of `runCross` for one shard: the same parts, subsampled the same way, but
+ * only the images of `shard` (lib/shard.ts) are embedded and cached, and no probe is fitted.
+ * Run every shard, merge their caches (`kit cache merge`), and `runCross` with the same
+ * settings then finds every embedding in the cache.
+ */
+export async function embedShard(
+  backbone: string,
+  trainParts: readonly PartSpec[],
+  testParts: readonly PartSpec[],
+  shard: Shard,
+  settings: CrossSettings = {},
+): Promise<ShardPartEmbeddings[]> {
+  const seed = settings.seed ?? DEFAULT_SEED;
+  const model = await loadCard(backbone);
+  const out: ShardPartEmbeddings[] = [];
+  const done = new Set<string>();
+  const parts = [
+    ...trainParts.map((spec) => ({ spec, max: settings.maxTrain ?? DEFAULT_MAX_TRAIN })),
+    ...testParts.map((spec) => ({ spec, max: settings.maxTest ?? 0 })),
+  ];
+  for (const { spec, max } of parts) {
+    const part = await loadPart(spec, max, seed, settings.dataRoot);
+    const key = `${part.label}#${part.samples.length}`;
+    if (done.has(key)) continue;
+    done.add(key);
+    const e = await extractEmbeddings(model, part.samples, {
+      batchSize: settings.batchSize,
+      cache: true,
+      cacheDir: settings.cacheDir,
+      shard,
+      progress: settings.progress === false
+        ? null
+        : `${backbone} ${part.label} embeddings, shard ${shard.index}/${shard.count}`,
+    });
+    out.push({
+      part: part.label,
+      items: part.samples.length,
+      inShard: e.ids.length + e.unreadable.length,
+      cached: e.cachedRows,
+      computed: e.computed,
+      unreadable: e.unreadable.length,
+    });
+  }
+  return out;
+}
+
 export async function runCross(
   backbone: string,
   trainParts: readonly PartSpec[],
@@ -279,6 +341,7 @@ export async function runCross(
     const e = await extractEmbeddings(model, part.samples, {
       batchSize: settings.batchSize,
       cache: settings.cache,
+      cacheDir: settings.cacheDir,
       progress: showProgress ? `${backbone} ${part.label} embeddings` : null,
     });
     embedSeconds += (performance.now() - t0) / 1000;

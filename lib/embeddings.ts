@@ -5,26 +5,46 @@
  * engine's `extraOutputs`) and read out of the same run that preprocesses the image exactly as
  * `predict` does (lib/preprocess.ts, the card's face crop when the sample has a box).
  *
- * Cache: `<cacheRoot()>/embeddings/<key>/`, key = SHA-256 of (model file hash, dataset hash of
- * the samples, their order, preprocessing key, tensor name). Rows are written in chunks
- * (`chunk-000000.f32` + `chunk-000000.json`, each written atomically, the JSON last), so a run
- * that is killed resumes at the first missing chunk.
+ * Cache (lib/embedding_cache.ts): `<cacheRoot()>/embeddings/<model key>/`, model key = SHA-256
+ * of (cache version, model file hash, preprocessing key, tensor name). Vectors are stored per
+ * image, keyed by the image's content hash and face box, in checksummed chunks written as they
+ * are computed, so a killed run resumes, the same image in two datasets is computed once, and
+ * shards of a run (`shard`) fill caches that `kit cache merge` joins.
  */
 import { join } from "node:path";
 import { cacheRoot } from "./config.ts";
-import { datasetHash } from "./datasets/hash.ts";
+import { sourceTags } from "./datasets/content.ts";
+import {
+  decodeVector,
+  EMBEDDING_CACHE_VERSION,
+  type EmbeddingEntry,
+  embeddingModelKey,
+  encodeVector,
+  readEmbeddingCache,
+  writeEmbeddingChunk,
+} from "./embedding_cache.ts";
 import { Engine, type EngineOptions } from "./engine.ts";
-import { exists, sha256Hex, writeFileAtomic } from "./fsutil.ts";
-import { ImageError, type RawImage, readSampleImage, type UnreadableFile } from "./image.ts";
+import { exists, writeFileAtomic } from "./fsutil.ts";
+import {
+  ImageError,
+  type RawImage,
+  readSampleImage,
+  sourceName,
+  type UnreadableFile,
+} from "./image.ts";
 import { ModelCardError, type ResolvedModel } from "./models/registry.ts";
+import { imageKey } from "./prediction_cache.ts";
 import { preprocessKey } from "./preprocess.ts";
 import type { FeatureMatrix } from "./probe/matrix.ts";
 import { createProgress } from "./progress.ts";
 import type { FaceBox, Sample } from "./sample.ts";
+import { inShard, type Shard } from "./shard.ts";
 import type { Emotion } from "./taxonomy.ts";
 
-/** Version of the cache layout and key recipe; bump when either changes. */
-export const EMBEDDING_CACHE_VERSION = 1;
+export { EMBEDDING_CACHE_VERSION };
+
+/** Tag of a file that could not be stat-ed (lib/datasets/content.ts). */
+const MISSING_TAG = "file:missing";
 
 /** Options of extractEmbeddings. */
 export interface EmbeddingOptions {
@@ -32,7 +52,7 @@ export interface EmbeddingOptions {
   tensor?: string;
   /** Samples per engine run (default 32). */
   batchSize?: number;
-  /** Samples per cache chunk (default 256); an existing cache keeps its own. */
+  /** Vectors per cache chunk file (default 256). */
   chunkSize?: number;
   /** Read and write the disk cache (default true). */
   cache?: boolean;
@@ -44,6 +64,11 @@ export interface EmbeddingOptions {
   progress?: string | null;
   /** Images decoded at once (default 8). */
   decodeConcurrency?: number;
+  /**
+   * Only this shard of the samples (lib/shard.ts, by image key): the result and the cache entries
+   * written cover the shard's samples alone.
+   */
+  shard?: Shard;
 }
 
 /** Embeddings of the samples that decoded, in input order. */
@@ -59,45 +84,19 @@ export interface Embeddings {
   features: Float32Array;
   /** Samples whose image could not be read (skipped, not in `features`). */
   unreadable: UnreadableFile[];
-  /** Cache key (hex) and folder. */
+  /** Cache key (the model key, hex) and folder. */
   cacheKey: string;
   cacheDir: string | null;
-  /** Rows read from the cache (the rest were computed in this call). */
+  /** Samples whose vector (or unreadable mark) came from the cache. */
   cachedRows: number;
-}
-
-/** The parts of the cache key. */
-export interface EmbeddingKeyParts {
-  modelSha256: string;
-  datasetHash: string;
-  /** SHA-256 of the sample ids in order (rows are stored in this order). */
-  orderHash: string;
-  preprocess: string;
-  tensor: string;
-}
-
-/** Cache key: SHA-256 (hex) of the key parts with the cache version. */
-export async function embeddingCacheKey(parts: EmbeddingKeyParts): Promise<string> {
-  return await sha256Hex(JSON.stringify({ v: EMBEDDING_CACHE_VERSION, ...parts }));
+  /** Samples run through the model in this call (distinct images). */
+  computed: number;
 }
 
 interface ChunkMeta {
   rows: number;
-  /** Row indices within the chunk whose image was unreadable (NaN rows in the .f32 file). */
+  /** Row indices within the chunk whose image was unreadable (their rows are NaN). */
   unreadable: { index: number; file: string; reason: string }[];
-}
-
-interface CacheMeta {
-  version: number;
-  modelId: string;
-  tensor: string;
-  dim: number;
-  samples: number;
-  chunkSize: number;
-}
-
-function chunkName(i: number): string {
-  return `chunk-${String(i).padStart(6, "0")}`;
 }
 
 /** A matrix view of embeddings, for lib/probe. */
@@ -106,14 +105,15 @@ export function embeddingMatrix(e: Embeddings): FeatureMatrix {
 }
 
 /**
- * Embeddings of `samples` from `model` (any ONNX model the engine runs). Unreadable images are
- * skipped and listed in `unreadable`. Throws ModelCardError when no tensor is named and the card
- * has no `embedding`, or when the tensor's size per sample differs from the card's
- * `embedding.dim`; throws naming the tensor when the model does not have it.
+ * Embeddings of `samples` from `model` (any ONNX model the engine runs), in input order.
+ * Unreadable images are skipped and listed in `unreadable`. Throws ModelCardError when no tensor
+ * is named and the card has no `embedding`, or when the tensor's size per sample differs from the
+ * card's `embedding.dim` (or from the vectors already cached); throws naming the tensor when the
+ * model does not have it.
  */
 export async function extractEmbeddings(
   model: ResolvedModel,
-  samples: readonly Sample[],
+  allSamples: readonly Sample[],
   opts: EmbeddingOptions = {},
 ): Promise<Embeddings> {
   const card = model.card;
@@ -129,51 +129,63 @@ export async function extractEmbeddings(
   const expectedDim = card.embedding !== undefined && card.embedding.tensor === tensor
     ? card.embedding.dim
     : undefined;
-  const n = samples.length;
   const useCache = opts.cache ?? true;
-  const key = await embeddingCacheKey({
-    modelSha256: model.sha256,
-    datasetHash: await datasetHash(samples),
-    orderHash: await sha256Hex(samples.map((s) => s.id).join("\n")),
-    preprocess: preprocessKey(card),
-    tensor,
-  });
+  const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? 256));
+  const allTags = await sourceTags(allSamples.map((s) => s.source));
+  const allKeys = allSamples.map((s, i) => imageKey(allTags[i], s.box));
+  const kept = opts.shard === undefined
+    ? undefined
+    : allKeys.flatMap((k, i) => (inShard(k, opts.shard!) ? [i] : []));
+  const samples = kept === undefined ? allSamples : kept.map((i) => allSamples[i]);
+  const tags = kept === undefined ? allTags : kept.map((i) => allTags[i]);
+  const keys = kept === undefined ? allKeys : kept.map((i) => allKeys[i]);
+  const n = samples.length;
+  const preprocess = preprocessKey(card);
+  const key = await embeddingModelKey({ modelSha256: model.sha256, preprocess, tensor });
   const dir = useCache ? join(opts.cacheDir ?? join(cacheRoot(), "embeddings"), key) : null;
 
-  let chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? 256));
   let dim = expectedDim ?? 0;
+  const entries = new Map<string, EmbeddingEntry>();
   if (dir !== null) {
-    const metaPath = join(dir, "meta.json");
-    if (await exists(metaPath)) {
-      const meta = JSON.parse(await Deno.readTextFile(metaPath)) as CacheMeta;
-      if (meta.version === EMBEDDING_CACHE_VERSION && meta.samples === n && meta.dim > 0) {
-        chunkSize = meta.chunkSize;
-        dim = meta.dim;
+    const cached = await readEmbeddingCache(dir, key);
+    for (const b of cached.bad) {
+      console.error(
+        `warning: embedding cache chunk ${b.file} not used (${b.reason}); ` +
+          `its images are computed again`,
+      );
+    }
+    if (cached.dim !== 0) {
+      if (dim !== 0 && cached.dim !== dim) {
+        throw new ModelCardError(
+          `tensor "${tensor}" holds ${cached.dim} values per sample (cached in ${dir}), ` +
+            `the card says ${dim}`,
+          model.cardPath,
+          "embedding.dim",
+        );
       }
+      dim = cached.dim;
+      for (const [k, v] of cached.entries) entries.set(k, v);
     }
   }
-  const numChunks = Math.ceil(n / chunkSize);
-  const chunks: (Float32Array | null)[] = new Array(numChunks).fill(null);
-  const metas: (ChunkMeta | null)[] = new Array(numChunks).fill(null);
+  // Samples to run: one per distinct image not in the cache (missing files are not run).
+  const todo: number[] = [];
+  const queued = new Set<string>();
   let cachedRows = 0;
-  if (dir !== null && dim > 0) {
-    for (let c = 0; c < numChunks; c++) {
-      const m = await readChunk(dir, c, dim, Math.min(chunkSize, n - c * chunkSize));
-      if (m !== null) {
-        chunks[c] = m.data;
-        metas[c] = m.meta;
-        cachedRows += m.meta.rows;
-      }
+  samples.forEach((_, i) => {
+    if (tags[i] === MISSING_TAG) return;
+    if (entries.has(keys[i])) cachedRows++;
+    else if (!queued.has(keys[i])) {
+      queued.add(keys[i]);
+      todo.push(i);
     }
-  }
+  });
 
   const label = opts.progress === undefined ? `${card.id} embeddings` : opts.progress;
   const progress = label === null ? null : createProgress(label, n);
-  progress?.set(cachedRows);
+  progress?.set(n - todo.length);
   let engine: Engine | null = null;
   try {
-    for (let c = 0; c < numChunks; c++) {
-      if (chunks[c] !== null) continue;
+    for (let c = 0; c < todo.length; c += chunkSize) {
       if (engine === null) {
         engine = await Engine.create(model, {
           ...opts.engine,
@@ -181,7 +193,8 @@ export async function extractEmbeddings(
           batchSize: opts.batchSize ?? 32,
         });
       }
-      const part = samples.slice(c * chunkSize, Math.min(n, (c + 1) * chunkSize));
+      const idx = todo.slice(c, c + chunkSize);
+      const part = idx.map((i) => samples[i]);
       const { data, meta, dim: got } = await computeChunk(
         engine,
         part,
@@ -189,41 +202,33 @@ export async function extractEmbeddings(
         dim,
         opts.decodeConcurrency ?? 8,
       );
-      if (got === 0) {
-        // Every image of the chunk unreadable and the size not known yet: nothing to store.
-        chunks[c] = data;
-        metas[c] = meta;
-        progress?.tick(part.length);
-        continue;
-      }
-      if (dim === 0) dim = got;
-      if (got !== dim) {
+      if (got !== 0 && dim === 0) dim = got;
+      if (got !== 0 && got !== dim) {
         throw new ModelCardError(
           `tensor "${tensor}" holds ${got} values per sample, the card says ${dim}`,
           model.cardPath,
           "embedding.dim",
         );
       }
-      chunks[c] = data;
-      metas[c] = meta;
-      if (dir !== null) {
-        const metaPath = join(dir, "meta.json");
-        if (!(await exists(metaPath))) {
-          const cm: CacheMeta = {
-            version: EMBEDDING_CACHE_VERSION,
-            modelId: card.id,
-            tensor,
-            dim,
-            samples: n,
-            chunkSize,
-          };
-          await writeFileAtomic(metaPath, JSON.stringify(cm, null, 1) + "\n");
-        }
-        await writeFileAtomic(
-          join(dir, `${chunkName(c)}.f32`),
-          new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-        );
-        await writeFileAtomic(join(dir, `${chunkName(c)}.json`), JSON.stringify(meta) + "\n");
+      const bad = new Map(meta.unreadable.map((u) => [u.index, u.reason]));
+      const written: Record<string, EmbeddingEntry> = {};
+      idx.forEach((i, r) => {
+        const reason = bad.get(r);
+        const e: EmbeddingEntry = reason !== undefined
+          ? { unreadable: reason }
+          : { f32: encodeVector(data.subarray(r * dim, (r + 1) * dim)) };
+        entries.set(keys[i], e);
+        written[keys[i]] = e;
+      });
+      // A chunk of unreadable images only, before any vector size is known, is not stored.
+      if (dir !== null && dim !== 0) {
+        await writeMeta(dir, model, preprocess, tensor, dim);
+        await writeEmbeddingChunk(dir, {
+          v: EMBEDDING_CACHE_VERSION,
+          key,
+          dim,
+          entries: written,
+        });
       }
       progress?.tick(part.length);
     }
@@ -233,28 +238,25 @@ export async function extractEmbeddings(
   progress?.finish(cachedRows > 0 ? `${cachedRows} rows from cache` : undefined);
 
   // Assemble the readable rows in input order.
-  const bad = new Set<number>();
   const unreadable: UnreadableFile[] = [];
-  metas.forEach((m, c) => {
-    for (const u of m!.unreadable) {
-      bad.add(c * chunkSize + u.index);
-      unreadable.push({ file: u.file, reason: u.reason });
-    }
-  });
-  const rows = n - bad.size;
-  const features = new Float32Array(rows * dim);
+  const rowsOf: Float32Array[] = [];
   const ids: string[] = [];
   const labels: Emotion[] = [];
-  let r = 0;
-  for (let i = 0; i < n; i++) {
-    if (bad.has(i)) continue;
-    const c = Math.floor(i / chunkSize);
-    const o = (i - c * chunkSize) * dim;
-    features.set(chunks[c]!.subarray(o, o + dim), r * dim);
-    ids.push(samples[i].id);
-    labels.push(samples[i].label);
-    r++;
-  }
+  samples.forEach((s, i) => {
+    const e = tags[i] === MISSING_TAG ? undefined : entries.get(keys[i]);
+    if (e === undefined || "unreadable" in e) {
+      unreadable.push({
+        file: sourceName(s.source),
+        reason: e === undefined ? "file not found" : e.unreadable,
+      });
+      return;
+    }
+    rowsOf.push(decodeVector(e.f32, dim)!);
+    ids.push(s.id);
+    labels.push(s.label);
+  });
+  const features = new Float32Array(rowsOf.length * dim);
+  rowsOf.forEach((r, j) => features.set(r, j * dim));
   return {
     modelId: card.id,
     tensor,
@@ -266,29 +268,37 @@ export async function extractEmbeddings(
     cacheKey: key,
     cacheDir: dir,
     cachedRows,
+    computed: todo.length,
   };
 }
 
-/** A complete cached chunk, or null when it is missing or does not have the expected size. */
-async function readChunk(
+/** Describe the model key once in `<dir>/meta.json` (read back by `kit cache verify`). */
+async function writeMeta(
   dir: string,
-  c: number,
+  model: ResolvedModel,
+  preprocess: string,
+  tensor: string,
   dim: number,
-  rows: number,
-): Promise<{ data: Float32Array; meta: ChunkMeta } | null> {
-  let meta: ChunkMeta;
-  let bytes: Uint8Array;
-  try {
-    meta = JSON.parse(await Deno.readTextFile(join(dir, `${chunkName(c)}.json`))) as ChunkMeta;
-    bytes = await Deno.readFile(join(dir, `${chunkName(c)}.f32`));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError) return null;
-    throw e;
-  }
-  if (meta.rows !== rows || bytes.byteLength !== rows * dim * 4) return null;
-  const data = new Float32Array(rows * dim);
-  new Uint8Array(data.buffer).set(bytes);
-  return { data, meta };
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, "meta.json");
+  if (await exists(path)) return;
+  await writeFileAtomic(
+    path,
+    JSON.stringify(
+      {
+        v: EMBEDDING_CACHE_VERSION,
+        model: model.card.id,
+        modelSha256: model.sha256,
+        preprocess: JSON.parse(preprocess),
+        tensor,
+        dim,
+        created: new Date().toISOString(),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
 }
 
 /** Decode one chunk's images, run them, and return rows x dim floats (NaN rows: unreadable). */

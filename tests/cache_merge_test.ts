@@ -1,16 +1,19 @@
 /**
- * Sharded prediction runs and merged caches (lib/shard.ts, lib/cache_merge.ts, `--shard`) on a
- * folder dataset and a model built by the test: shards 0/3, 1/3 and 2/3 merged give the
- * unsharded predictions file byte for byte, with 0 images inferred; merging refuses damaged
- * chunks, false meta.json files and conflicting results, and writes nothing then.
+ * Sharded prediction and embedding runs and merged caches (lib/shard.ts, lib/cache_merge.ts,
+ * `--shard`) on a folder dataset and a model built by the test: shards 0/3, 1/3 and 2/3 merged
+ * give the unsharded predictions file byte for byte, with 0 images inferred, and the unsharded
+ * embeddings bit for bit; merging refuses damaged chunks, false meta.json files and conflicting
+ * results, and writes nothing then.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { mergePredictionCaches, verifyPredictionCache } from "../lib/cache_merge.ts";
+import { mergeCaches, verifyCache } from "../lib/cache_merge.ts";
 import { run as cacheCli } from "../lib/cli/cache.ts";
 import { run as predictCli } from "../lib/cli/predict.ts";
 import { loadDataset } from "../lib/datasets/mod.ts";
+import { decodeVector, encodeVector } from "../lib/embedding_cache.ts";
+import { extractEmbeddings } from "../lib/embeddings.ts";
 import { encodePng } from "../lib/image.ts";
 import { loadCard, type ResolvedModel } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";
@@ -139,24 +142,31 @@ Deno.test("shards 0/3, 1/3, 2/3 merged equal the unsharded predictions file byte
 
     const merged = join(f.dir, "merged");
     const shardDirs = [0, 1, 2].map((i) => join(f.dir, `shard-${i}`));
-    const report = await mergePredictionCaches(shardDirs, merged);
+    const report = await mergeCaches(shardDirs, merged);
     assert.deepEqual(report.problems, []);
     const shardChunks = new Map(
       (await Promise.all(shardDirs.map(chunkFiles))).flatMap((m) => [...m]),
     );
     assert.equal(report.copied, shardChunks.size);
-    assert.deepEqual(await chunkFiles(merged), shardChunks, "merge copies chunk files as they are");
+    assert.deepEqual(
+      await chunkFiles(join(merged, "predictions")),
+      shardChunks,
+      "merge copies chunk files as they are",
+    );
     // Merging again copies nothing.
-    const again = await mergePredictionCaches(shardDirs, merged);
+    const again = await mergeCaches(shardDirs, merged);
     assert.equal(again.copied, 0);
     assert.equal(again.alreadyPresent, shardChunks.size);
 
-    const rebuilt = await predictDataset(f.model, f.dataset, { cacheDir: merged, progress: false });
+    const rebuilt = await predictDataset(f.model, f.dataset, {
+      cacheDir: join(merged, "predictions"),
+      progress: false,
+    });
     assert.equal(rebuilt.stats.inferred, 0);
     assert.equal(formatPredictions(rebuilt), formatPredictions(full));
 
     // The unsharded cache and the merged one agree entry for entry, bit for bit.
-    const both = await mergePredictionCaches([join(f.dir, "full")], merged);
+    const both = await mergeCaches([join(f.dir, "full")], merged);
     assert.deepEqual(both.problems, []);
   });
 });
@@ -174,14 +184,14 @@ Deno.test("cache verify: complete after the merge, one shard alone misses the ot
     images.push(
       `file:${createHash("sha256").update("not a png").digest("hex")}`, // unreadable: a result
     );
-    const alone = await verifyPredictionCache(join(f.dir, "shard-1"), {
+    const alone = await verifyCache(join(f.dir, "shard-1"), {
       require: { key, images },
     });
     assert.deepEqual(alone.problems, []);
     assert.deepEqual(alone.missing, [...new Set(images)].filter((k) => shardOf(k, 3) !== 1));
     const merged = join(f.dir, "merged");
-    await mergePredictionCaches([0, 1, 2].map((i) => join(f.dir, `shard-${i}`)), merged);
-    const whole = await verifyPredictionCache(merged, { require: { key, images } });
+    await mergeCaches([0, 1, 2].map((i) => join(f.dir, `shard-${i}`)), merged);
+    const whole = await verifyCache(merged, { require: { key, images } });
     assert.deepEqual(whole.problems, []);
     assert.deepEqual(whole.missing, []);
     assert.equal(whole.images[key], 25);
@@ -211,7 +221,7 @@ Deno.test("cache merge refuses damaged chunks, a false meta.json and conflicting
     const badModel = join(bad, modelDir.slice(src.length + 1));
     await Deno.copyFile(join(modelDir, "meta.json"), join(badModel, "meta.json"));
     await Deno.writeTextFile(join(badModel, chunkName), original.replace(/"ok"/, '"ok" '));
-    let r = await mergePredictionCaches([src, bad], target);
+    let r = await mergeCaches([src, bad], target);
     assert.equal(r.problems.length, 1);
     assert.match(r.problems[0].problem, /checksum mismatch/);
     assert.equal(r.problems[0].file, join(badModel, chunkName));
@@ -226,13 +236,13 @@ Deno.test("cache merge refuses damaged chunks, a false meta.json and conflicting
     const text = JSON.stringify(chunk);
     const hex = createHash("sha256").update(text).digest("hex");
     await Deno.writeTextFile(join(badModel, `chunk-${hex}.json`), text);
-    r = await mergePredictionCaches([src, bad], target);
+    r = await mergeCaches([src, bad], target);
     assert.equal(r.problems.length, 1);
     assert.match(r.problems[0].problem, new RegExp(`image ${img}: conflicting results`));
     assert.equal(await Deno.stat(target).then(() => true, () => false), false, "nothing written");
     // The same check inside one cache: verify finds it.
     await Deno.copyFile(join(badModel, `chunk-${hex}.json`), join(modelDir, `chunk-${hex}.json`));
-    const v = await verifyPredictionCache(src);
+    const v = await verifyCache(src);
     assert.equal(v.problems.length, 1);
     assert.match(v.problems[0].problem, /conflicting results/);
     await Deno.remove(join(modelDir, `chunk-${hex}.json`));
@@ -242,7 +252,7 @@ Deno.test("cache merge refuses damaged chunks, a false meta.json and conflicting
     const meta = JSON.parse(await Deno.readTextFile(join(badModel, "meta.json")));
     meta.modelSha256 = "0".repeat(64);
     await Deno.writeTextFile(join(badModel, "meta.json"), JSON.stringify(meta));
-    r = await mergePredictionCaches([src, bad], target);
+    r = await mergeCaches([src, bad], target);
     assert.equal(r.problems.length, 1);
     assert.match(r.problems[0].problem, /meta\.json describes model key [0-9a-f]{64}, not its/);
 
@@ -250,7 +260,7 @@ Deno.test("cache merge refuses damaged chunks, a false meta.json and conflicting
     assert.equal(await cacheCli(["merge", "--into", target, src, bad]), 1);
     assert.equal(await Deno.stat(target).then(() => true, () => false), false);
     assert.equal(await cacheCli(["merge", "--into", target, src]), 0);
-    assert.ok((await chunkFiles(target)).size > 0);
+    assert.ok((await chunkFiles(join(target, "predictions"))).size > 0);
   });
 });
 
@@ -265,4 +275,72 @@ Deno.test("kit predict --shard refuses what is not a shard, naming the flag", as
     console.error = original;
   }
   assert.match(errors[0], /--shard: shard index must be below the count \(0\.\.2\), got "3\/3"/);
+});
+
+Deno.test("embedding shards 0/3, 1/3, 2/3 merged give the unsharded embeddings bit for bit, 0 computed", async () => {
+  await withFixture(async (f) => {
+    const opts = { tensor: "f", progress: null, chunkSize: 5 };
+    const samples = f.dataset.samples;
+    const full = await extractEmbeddings(f.model, samples, {
+      ...opts,
+      cacheDir: join(f.dir, "emb-full"),
+    });
+    assert.equal(full.dim, 64);
+    assert.equal(full.ids.length, 25);
+    const shardDirs = [0, 1, 2].map((i) => join(f.dir, `emb-shard-${i}`));
+    let computed = 0;
+    for (let index = 0; index < 3; index++) {
+      const part = await extractEmbeddings(f.model, samples, {
+        ...opts,
+        shard: { index, count: 3 },
+        cacheDir: shardDirs[index],
+      });
+      computed += part.computed;
+    }
+    assert.equal(computed, full.computed, "each distinct image computed by exactly one shard");
+    const merged = join(f.dir, "merged");
+    const report = await mergeCaches(shardDirs, merged);
+    assert.deepEqual(report.problems, []);
+    assert.deepEqual(Object.values(report.kinds), ["embeddings"]);
+    const rebuilt = await extractEmbeddings(f.model, samples, {
+      ...opts,
+      cacheDir: join(merged, "embeddings"),
+    });
+    assert.equal(rebuilt.computed, 0);
+    assert.deepEqual(rebuilt.ids, full.ids);
+    assert.deepEqual(rebuilt.unreadable, full.unreadable);
+    assert.deepEqual(
+      new Uint8Array(rebuilt.features.buffer),
+      new Uint8Array(full.features.buffer),
+    );
+    // The unsharded cache agrees with the merged one; an altered vector is a conflict.
+    assert.deepEqual((await mergeCaches([join(f.dir, "emb-full")], merged)).problems, []);
+    const [modelDir] = [...Deno.readDirSync(shardDirs[0])].map((e) => join(shardDirs[0], e.name));
+    const name = [...Deno.readDirSync(modelDir)].find((e) => e.name.startsWith("chunk-"))!.name;
+    const chunk = JSON.parse(await Deno.readTextFile(join(modelDir, name)));
+    const [img, entry] = Object.entries(chunk.entries).find(([, e]) =>
+      typeof (e as { f32?: string }).f32 === "string"
+    ) as [string, { f32: string }];
+    const v = decodeVector(entry.f32, 64)!;
+    v[0] += 1;
+    entry.f32 = encodeVector(v);
+    const text = JSON.stringify(chunk);
+    const other = join(f.dir, "emb-other", modelDir.slice(shardDirs[0].length + 1));
+    await Deno.mkdir(other, { recursive: true });
+    await Deno.copyFile(join(modelDir, "meta.json"), join(other, "meta.json"));
+    const hex = createHash("sha256").update(text).digest("hex");
+    await Deno.writeTextFile(join(other, `chunk-${hex}.json`), text);
+    const r = await mergeCaches([join(f.dir, "emb-other")], merged);
+    assert.equal(r.problems.length, 1);
+    assert.match(r.problems[0].problem, new RegExp(`image ${img}: conflicting results`));
+
+    // A folder of the previous embedding layout (meta.json "version": 1) is skipped, not an error.
+    const old = join(f.dir, "emb-old", "a".repeat(64));
+    await Deno.mkdir(old, { recursive: true });
+    await Deno.writeTextFile(join(old, "meta.json"), '{"version":1,"tensor":"f","dim":64}');
+    const skipped = await mergeCaches([join(f.dir, "emb-old"), shardDirs[0]], merged);
+    assert.deepEqual(skipped.problems, []);
+    assert.deepEqual(skipped.stale, [old]);
+    assert.deepEqual((await verifyCache(join(f.dir, "emb-old"))).stale, [old]);
+  });
 });

@@ -159,10 +159,18 @@ Deno.test("embeddings: built model's pooled features equal the hand computation;
     assert.deepEqual(second.features, first.features);
     assert.deepEqual(second.unreadable, first.unreadable);
 
-    // A run killed after some chunks: drop the middle chunk's marker; only it is recomputed.
-    await Deno.remove(join(first.cacheDir!, "chunk-000001.json"));
+    // A run killed after some chunks: drop one chunk file; only its images are computed again.
+    const chunks = [...Deno.readDirSync(first.cacheDir!)]
+      .map((e) => e.name)
+      .filter((name) => name.startsWith("chunk-"))
+      .sort();
+    assert.equal(chunks.length, 3, "11 images in chunks of 4");
+    const dropped = JSON.parse(await Deno.readTextFile(join(first.cacheDir!, chunks[1])));
+    const lost = Object.keys(dropped.entries).length;
+    await Deno.remove(join(first.cacheDir!, chunks[1]));
     const third = await extractEmbeddings(model, samples, opts);
-    assert.equal(third.cachedRows, samples.length - 4);
+    assert.equal(third.cachedRows, samples.length - lost);
+    assert.equal(third.computed, lost);
     assert.deepEqual(third.features, first.features);
 
     // Any inner tensor, not only the card's: the ReLU map (32 floats per image), its own cache key.

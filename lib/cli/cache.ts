@@ -1,15 +1,12 @@
 /**
- * `deno task kit cache merge|verify`: merge the prediction caches of a sharded run into the
- * kit's cache, and verify a cache (see lib/cache_merge.ts and docs/scale.md).
+ * `deno task kit cache merge|verify`: merge the caches (predictions, embeddings) of a sharded
+ * run into the kit's cache, and verify a cache (see lib/cache_merge.ts and docs/scale.md).
  */
 import { resolve } from "node:path";
 import { cacheRoot, dataRoot } from "../config.ts";
-import {
-  type CacheProblem,
-  mergePredictionCaches,
-  predictionRoot,
-  verifyPredictionCache,
-} from "../cache_merge.ts";
+import { type CacheProblem, mergeCaches, verifyCache } from "../cache_merge.ts";
+import { embeddingModelKey } from "../embedding_cache.ts";
+import { preprocessKey } from "../preprocess.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import { sourceTags } from "../datasets/content.ts";
 import { loadCard } from "../models/registry.ts";
@@ -18,22 +15,25 @@ import { imageKey } from "../prediction_cache.ts";
 import type { Split } from "../sample.ts";
 import { flag, parseArgs, str, UsageError, usageExit } from "./args.ts";
 
-export const summary = "merge the prediction caches of sharded runs, verify a cache";
+export const summary = "merge the caches of sharded runs (predictions, embeddings), verify one";
 
 const HELP = `usage: deno task kit cache merge [--into DIR] [--tolerance X] SOURCE...
        deno task kit cache verify [--cache-dir DIR] [--tolerance X]
                                   [--model ID --dataset SPEC [--split S] [--data DIR]
-                                   [--card FILE] [--detect D] [--detect-threshold X]]
+                                   [--card FILE] [--detect D] [--detect-threshold X]
+                                   [--embeddings [--tensor NAME]]]
 
-merge    copy the chunk files of each SOURCE (a prediction cache folder, such as a shard's
-         --cache-dir, or a kit cache root holding predictions/) into DIR (default:
-         $FER_CACHE/predictions). Everything is verified first: checksums, model keys, entries,
-         and no two results for one image that disagree; on any problem nothing is written.
-verify   check a prediction cache (default: $FER_CACHE/predictions) the same way; with --model
-         and --dataset, also that every image of the dataset (split) has its result, so that
-         \`kit predict\` rebuilds the predictions file with 0 images inferred.
+merge    copy the chunk files of each SOURCE into the kit cache DIR (default: $FER_CACHE):
+         prediction folders into DIR/predictions, embedding folders into DIR/embeddings. A
+         SOURCE is a shard's --cache-dir (of \`kit predict\`, \`kit probe\` or \`kit cross\`) or a
+         kit cache root. Everything is verified first: checksums, model keys, entries, and no
+         two results for one image that disagree; on any problem nothing is written.
+verify   check a cache (default: $FER_CACHE; or a --cache-dir of one kind) the same way; with
+         --model and --dataset, also that every image of the dataset (split) has its result, so
+         that \`kit predict\` rebuilds the predictions file with 0 images inferred (with
+         --embeddings: that every image has its embedding, for \`kit probe\` and \`kit cross\`).
 
-  --tolerance X   largest probability difference taken as the same result (default 0: equal)
+  --tolerance X   largest difference taken as the same result (default 0: equal)
 Exit code 1 when a problem is found; every problem names its file.`;
 
 /** Entry point of `kit cache`; returns the exit code. */
@@ -50,6 +50,8 @@ export async function run(args: string[]): Promise<number> {
       data: { type: "string" },
       detect: { type: "string" },
       "detect-threshold": { type: "string" },
+      embeddings: { type: "boolean" },
+      tensor: { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (flag(p, "help")) {
@@ -92,8 +94,8 @@ async function merge(sources: string[], into: string | undefined, tolerance: num
       throw new UsageError(`SOURCE ${s} is not a folder`);
     }
   }
-  const target = into === undefined ? resolve(cacheRoot(), "predictions") : resolve(into);
-  const report = await mergePredictionCaches(sources.map((s) => resolve(s)), target, {
+  const target = into === undefined ? cacheRoot() : resolve(into);
+  const report = await mergeCaches(sources.map((s) => resolve(s)), target, {
     tolerance,
   });
   if (report.problems.length > 0) {
@@ -104,6 +106,9 @@ async function merge(sources: string[], into: string | undefined, tolerance: num
     return 1;
   }
   const images = Object.values(report.images).reduce((a, b) => a + b, 0);
+  if (report.stale.length > 0) {
+    console.log(`  skipped ${report.stale.length} folder(s) of older cache formats`);
+  }
   console.log(
     `cache merge: ${sources.length} source(s) → ${target}: ${report.copied} chunk(s) copied, ` +
       `${report.alreadyPresent} already there; ${report.models} model key(s), ` +
@@ -113,9 +118,7 @@ async function merge(sources: string[], into: string | undefined, tolerance: num
 }
 
 async function verify(p: ReturnType<typeof parseArgs>, tolerance: number): Promise<number> {
-  const root = str(p, "cache-dir") === undefined
-    ? resolve(cacheRoot(), "predictions")
-    : await predictionRoot(resolve(str(p, "cache-dir")!));
+  const root = resolve(str(p, "cache-dir") ?? cacheRoot());
   const modelSpec = str(p, "model");
   const datasetSpec = str(p, "dataset");
   if ((modelSpec === undefined) !== (datasetSpec === undefined)) {
@@ -143,23 +146,33 @@ async function verify(p: ReturnType<typeof parseArgs>, tolerance: number): Promi
       const k = imageKey(tags[i], s.box);
       if (!sampleOf.has(k)) sampleOf.set(k, s.id);
     });
-    const key = await predictionCacheKey(
-      model,
-      detect,
-      thText === undefined ? undefined : Number(thText),
-    );
+    const tensor = str(p, "tensor") ?? model.card.embedding?.tensor;
+    if (flag(p, "embeddings") && tensor === undefined) {
+      throw new UsageError(`${model.card.id} declares no embedding tensor; name one (--tensor)`);
+    }
+    const key = flag(p, "embeddings")
+      ? await embeddingModelKey({
+        modelSha256: model.sha256,
+        preprocess: preprocessKey(model.card),
+        tensor: tensor!,
+      })
+      : await predictionCacheKey(model, detect, thText === undefined ? undefined : Number(thText));
     require = { key, images: [...sampleOf.keys()] };
-    what = `; ${model.card.id} on ${dataset.name}${split ? ` (${split})` : ""}: `;
+    what = `; ${model.card.id}${flag(p, "embeddings") ? ` embeddings (${tensor})` : ""} on ` +
+      `${dataset.name}${split ? ` (${split})` : ""}: `;
   }
-  const report = await verifyPredictionCache(root, { tolerance, require });
+  const report = await verifyCache(root, { tolerance, require });
   const images = Object.values(report.images).reduce((a, b) => a + b, 0);
   const coverage = require === undefined
     ? ""
     : `${what}${require.images.length - report.missing.length} of ` +
       `${require.images.length} images present`;
   const bad = report.problems.length > 0 || report.missing.length > 0;
+  const stale = report.stale.length > 0
+    ? ` (${report.stale.length} folder(s) of older cache formats not checked)`
+    : "";
   const line = `cache verify: ${root}: ${report.models} model key(s), ${report.chunks} chunk(s), ` +
-    `${images} image result(s), ${report.problems.length} problem(s)${coverage}`;
+    `${images} image result(s)${stale}, ${report.problems.length} problem(s)${coverage}`;
   if (!bad) {
     console.log(line);
     return 0;

@@ -9,6 +9,7 @@ import {
   parseArgs,
   type ParsedArgs,
   required,
+  shardOption,
   str,
   UsageError,
   usageExit,
@@ -19,7 +20,9 @@ import {
   type CrossSettings,
   DEFAULT_MAX_TRAIN,
   DEFAULT_SEED,
+  embedShard,
   parsePartSpec,
+  type PartSpec,
   recordMarkdown,
   runCross,
 } from "../cross.ts";
@@ -38,6 +41,8 @@ export const SETTINGS_OPTIONS = {
   data: { type: "string" },
   "batch-size": { type: "string" },
   "no-cache": { type: "boolean" },
+  "cache-dir": { type: "string" },
+  shard: { type: "string" },
   quiet: { type: "boolean" },
   json: { type: "boolean" },
   out: { type: "string" },
@@ -56,6 +61,10 @@ export const SETTINGS_HELP =
   --data DIR          data root (default FER_DATA, else data/raw)
   --batch-size N      images per engine run (default 32)
   --no-cache          do not read or write the embedding cache
+  --cache-dir DIR     embedding cache folder (default: $FER_CACHE/embeddings)
+  --shard i/N         only the embedding step, for shard i of N (images by content hash), into
+                      the cache; no probe. Merge the shards' --cache-dir with \`kit cache merge\`,
+                      then run without --shard (see docs/scale.md)
   --quiet             no progress lines
   --json              print the result as JSON
   --out FILE          also write the JSON to FILE`;
@@ -82,6 +91,10 @@ export function settingsFromArgs(p: ParsedArgs): CrossSettings {
     throw new UsageError(`--class-weight expects balanced or none, got "${cw}"`);
   }
   const data = str(p, "data");
+  const cacheDir = str(p, "cache-dir");
+  if (cacheDir !== undefined && flag(p, "no-cache")) {
+    throw new UsageError("--cache-dir and --no-cache contradict each other");
+  }
   return {
     maxTrain: intFlag(p, "max-train", 0),
     maxTest: intFlag(p, "max-test", 0),
@@ -91,8 +104,32 @@ export function settingsFromArgs(p: ParsedArgs): CrossSettings {
     dataRoot: data === undefined ? undefined : resolve(data),
     batchSize: intFlag(p, "batch-size", 1),
     cache: !flag(p, "no-cache"),
+    cacheDir: cacheDir === undefined ? undefined : resolve(cacheDir),
     progress: !flag(p, "quiet"),
   };
+}
+
+/**
+ * With --shard: the embedding step of that shard alone (lib/cross.ts embedShard), a line per part;
+ * undefined without --shard.
+ */
+export async function runShardStep(
+  p: ParsedArgs,
+  backbone: string,
+  trainParts: readonly PartSpec[],
+  testParts: readonly PartSpec[],
+): Promise<number | undefined> {
+  const shard = shardOption(p);
+  if (shard === undefined) return undefined;
+  if (flag(p, "no-cache")) throw new UsageError("--shard fills the cache: drop --no-cache");
+  const parts = await embedShard(backbone, trainParts, testParts, shard, settingsFromArgs(p));
+  for (const r of parts) {
+    console.log(
+      `${backbone} ${r.part}, shard ${shard.index}/${shard.count}: ${r.inShard} of ${r.items} ` +
+        `items; ${r.cached} from cache, ${r.computed} computed, ${r.unreadable} unreadable`,
+    );
+  }
+  return 0;
 }
 
 /** The result as pretty JSON (with a final newline), also written to --out FILE when given. */
@@ -142,6 +179,8 @@ export async function run(args: string[]): Promise<number> {
     }
     const trainParts = names.map((n) => parsePartSpec(n, "train"));
     const testParts = names.map((n) => parsePartSpec(n, "test"));
+    const step = await runShardStep(p, backbone, trainParts, testParts);
+    if (step !== undefined) return step;
     const settings = settingsFromArgs(p);
     const result = await runCross(backbone, trainParts, testParts, settings);
     const json = await resultJson(p, result);

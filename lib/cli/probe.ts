@@ -4,7 +4,13 @@
  */
 import { flag, noPositionals, parseArgs, required, UsageError, usageExit } from "./args.ts";
 import { type CrossResult, parsePartSpec, runCross } from "../cross.ts";
-import { resultJson, SETTINGS_HELP, SETTINGS_OPTIONS, settingsFromArgs } from "./cross.ts";
+import {
+  resultJson,
+  runShardStep,
+  SETTINGS_HELP,
+  SETTINGS_OPTIONS,
+  settingsFromArgs,
+} from "./cross.ts";
 
 export const summary = "train a linear probe on a backbone's embeddings, test it on one part";
 
@@ -65,6 +71,8 @@ export async function run(args: string[]): Promise<number> {
       if (e instanceof UsageError) throw e;
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
+    const step = await runShardStep(p, backbone, [train], [test]);
+    if (step !== undefined) return step;
     const result = await runCross(backbone, [train], [test], settingsFromArgs(p));
     const json = await resultJson(p, result);
     console.log(flag(p, "json") ? json.trimEnd() : cellText(result));
