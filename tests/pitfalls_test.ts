@@ -19,6 +19,7 @@ import {
   compareRuns,
   conditionSamples,
   constantPredictions,
+  croppingStudy,
   differenceHash,
   duplicateSummary,
   findDuplicates,
@@ -30,6 +31,7 @@ import {
   labelChanges,
   leakShare,
   majorityClass,
+  metricPanel,
   nearPairs,
   normalQuantile,
   pairedImagesForDifference,
@@ -37,11 +39,14 @@ import {
   preprocessingStudy,
   scaleBox,
   scoreUnderRules,
+  seededSubset,
   singleFaceSamples,
+  tensorToImage,
   thresholdSweep,
   variantSkipReason,
   type VotedImage,
 } from "../lib/studies/pitfalls/mod.ts";
+import { preprocess } from "../lib/preprocess.ts";
 import { grayInput, withTempDir } from "./support.ts";
 
 function row(id: string, label: Emotion, pred: Emotion, top = 1): Prediction {
@@ -414,4 +419,117 @@ Deno.test("test sizes: two-proportion and McNemar formulas against hand-computed
   // (1.959964·√0.2 + 0.841621·√0.1996)² / 0.0004 = (0.876522 + 0.376006)² / 0.0004 = 3922.1
   assert.equal(pairedImagesForDifference(0.2, 0.02), 3923);
   assert.throws(() => pairedImagesForDifference(0.0001, 0.02), /discordance/);
+});
+
+Deno.test("croppingStudy: the labelled box, scaled boxes and the whole photograph on a built image", async () => {
+  // An 8×8 photograph, black except pixels x, y in 1..2 (255). The 1×1 threshold model sees the
+  // centre of whatever is cut (half-pixel resize to 1×1 = mean of the middle 2×2 of an even crop,
+  // or the middle pixel of an odd one):
+  // - label box {0, 0, 4×4}: middle 2×2 = pixels 1..2 → 255 → happy (right);
+  // - box ×0.5 about (2, 2) = {1, 1, 2×2}: all 255 → happy;
+  // - box ×1.5 = {−1, −1, 6×6}, clipped to 0..4 (5×5): middle pixel (2, 2) = 255 → happy;
+  // - whole photograph 8×8: middle 2×2 = pixels 3..4 → 0 → neutral (wrong).
+  await withTempDir("pitfalls-crop-", async (dir) => {
+    const px = new Uint8Array(64);
+    for (let y = 1; y <= 2; y++) for (let x = 1; x <= 2; x++) px[y * 8 + x] = 255;
+    const path = join(dir, "photo.png");
+    await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path);
+    const samples: Sample[] = [{
+      id: "f1",
+      source: { kind: "file", path },
+      box: { x: 0, y: 0, width: 4, height: 4 },
+      label: "happy",
+      split: "test",
+      group: "photo.png",
+    }];
+    const dataset: LoadedDataset = {
+      name: "built",
+      format: "folder",
+      root: dir,
+      samples,
+      excluded: {},
+      unreadable: [],
+      classes: ["happy", "neutral"],
+      hash: await datasetHash(samples),
+    };
+    const r = await croppingStudy([await thresholdModel()], dataset, {
+      conditions: [
+        { id: "label", kind: "label-box" },
+        { id: "half", kind: "scaled-box", factor: 0.5 },
+        { id: "wide", kind: "scaled-box", factor: 1.5 },
+        { id: "whole", kind: "whole-image" },
+      ],
+      predict: { cacheDir: join(dir, "cache") },
+    });
+    assert.deepEqual(r.rows.map((x) => [x.condition, x.accuracy.estimate]), [
+      ["label", 1],
+      ["half", 1],
+      ["wide", 1],
+      ["whole", 0],
+    ]);
+    assert.equal(r.rows[0].change, null);
+    assert.equal(r.rows[3].change!.accuracyChange.estimate, -1);
+    assert.equal(r.rows[3].change!.flips, 1);
+  });
+});
+
+Deno.test("tensorToImage undoes the card's normalisation, channel order and layout", () => {
+  const input = {
+    ...grayInput(2),
+    channels: 3 as const,
+    colorOrder: "BGR" as const,
+    layout: "NHWC" as const,
+    normalization: { scale: 1 / 255, mean: [0.5, 0.4, 0.3], std: [0.5, 0.5, 0.5] },
+  };
+  const img = {
+    data: Uint8Array.from({ length: 12 }, (_, i) => i * 20),
+    width: 2,
+    height: 2,
+    channels: 3 as const,
+  };
+  const back = tensorToImage(preprocess(img, { input }), input);
+  assert.deepEqual([...back.data], [...img.data]);
+});
+
+Deno.test("seededSubset: the same seed gives the same samples, in dataset order, with a new hash", async () => {
+  const samples: Sample[] = Array.from({ length: 20 }, (_, i) => ({
+    id: `s${String(i).padStart(2, "0")}`,
+    source: { kind: "pixels", width: 1, height: 1, channels: 1, data: Uint8Array.of(i) },
+    label: "happy",
+    split: "test",
+  }));
+  const d: LoadedDataset = {
+    name: "d",
+    format: "folder",
+    root: "/",
+    samples,
+    excluded: {},
+    unreadable: [],
+    classes: ["happy"],
+    hash: await datasetHash(samples),
+  };
+  const a = await seededSubset(d, 5, 7), b = await seededSubset(d, 5, 7);
+  assert.deepEqual(a.samples.map((s) => s.id), b.samples.map((s) => s.id));
+  assert.equal(a.samples.length, 5);
+  assert.deepEqual(a.samples.map((s) => s.id), a.samples.map((s) => s.id).sort());
+  assert.notEqual(a.hash, d.hash);
+  assert.equal((await seededSubset(d, 50, 7)).samples.length, 20);
+});
+
+Deno.test("metricPanel: accuracy, balanced accuracy, macro-F1 and κ of a built table", () => {
+  // 6 happy, 2 sad; predictions: 5 of 6 happy right (1 → sad), 1 of 2 sad right (1 → happy).
+  // accuracy 6/8 = 0.75; balanced (5/6 + 1/2)/2 = 2/3; F1 happy: P 5/6 R 5/6 → 5/6; sad: P 1/2
+  // R 1/2 → 1/2; macro 2/3. κ: p_o 0.75, p_e = (6/8)(6/8) + (2/8)(2/8) = 0.625 → (0.125)/(0.375) = 1/3.
+  const rows = [
+    ...Array.from({ length: 5 }, (_, i) => row(`h${i}`, "happy", "happy")),
+    row("h5", "happy", "sad"),
+    row("s0", "sad", "sad"),
+    row("s1", "sad", "happy"),
+  ];
+  const p = metricPanel({ classes: [...BASIC7], rows }, ["happy", "sad"]);
+  assert.equal(p.n, 8);
+  assert.equal(p.accuracy.estimate, 0.75);
+  assert.ok(Math.abs(p.balancedAccuracy.estimate - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(p.macroF1.estimate - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(p.cohenKappa.estimate - 1 / 3) < 1e-12);
 });
