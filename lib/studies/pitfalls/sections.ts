@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { dataRoot as defaultDataRoot } from "../../config.ts";
 import { loadDataset } from "../../datasets/mod.ts";
-import { stratifiedSplit } from "../../datasets/split.ts";
+import { DEFAULT_SPLIT_SEED, stratifiedSplit } from "../../datasets/split.ts";
+import { EXPW_TEST_FRACTION } from "../../datasets/expw.ts";
 import type { LoadedDataset } from "../../datasets/types.ts";
 import {
   type BootstrapInterval,
@@ -265,7 +266,11 @@ export interface PhotoLeakResult {
 export async function photoLeakSection(ctx: PitfallsContext): Promise<Outcome<PhotoLeakResult>> {
   return await attempt("ExpW", async () => {
     const all = await loadDataset("expw", { dataRoot: ctx.dataRoot });
-    const faceLevel = stratifiedSplit(all.samples.map((x) => x.label), 0.2, 2024);
+    const faceLevel = stratifiedSplit(
+      all.samples.map((x) => x.label),
+      EXPW_TEST_FRACTION,
+      DEFAULT_SPLIT_SEED,
+    );
     const byFace: Sample[] = all.samples.map((x, i) => ({ ...x, split: faceLevel[i] }));
     return { kit: groupLeak(all.samples), byFace: groupLeak(byFace) };
   });
