@@ -230,6 +230,29 @@ export async function showCropping(o: Outcome<CroppingResult>): Promise<void> {
     ),
     "accuracy by crop condition",
   );
+  const models = [...new Set(r.rows.map((x) => x.model))];
+  const conditions = [...new Set(r.rows.filter((x) => x.change).map((x) => x.condition))];
+  await show(
+    heatmap(
+      models.map((m) =>
+        conditions.map((c) =>
+          r.rows.find((x) => x.model === m && x.condition === c)?.change?.accuracyChange.estimate ??
+            NaN
+        )
+      ),
+      models.map(shortModelName),
+      conditions,
+      {
+        title: "Accuracy change against the labelled box (same faces)",
+        format: (v) => pp(v, 0),
+        scheme: "rdbu",
+        domain: [-0.25, 0.25],
+        legendLabel: "accuracy change",
+        cellSize: 56,
+      },
+    ),
+    "accuracy change by crop condition",
+  );
   const changed = r.rows.filter((x) => x.change !== null && x.change.n > 0);
   const worst = changed.reduce<typeof changed[number] | undefined>(
     (a, b) =>
