@@ -17,12 +17,18 @@ import {
   labelSetAudit,
   likelyContaminated,
 } from "../../metrics/mod.ts";
-import type { ResolvedModel } from "../../models/registry.ts";
 import type { PredictionTable } from "../../predictions.ts";
 import type { Sample } from "../../sample.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
 import { emitGridProvenance } from "../emit.ts";
-import { gridCell, gridDataset, modelsOnDatasets, type StudyGrid } from "../grid.ts";
+import {
+  defaultModelIds,
+  gridCell,
+  gridDataset,
+  modelsOnDatasets,
+  type StudyGrid,
+} from "../grid.ts";
+import { listModels, type ResolvedModel } from "../../models/registry.ts";
 import { accuracyStatistic, labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
 import { type CroppingResult, croppingStudy, singleFaceSamples } from "./cropping.ts";
 import {
@@ -90,9 +96,31 @@ export interface PitfallsContext {
  */
 export async function pitfallsContext(opts: { dataRoot?: string } = {}): Promise<PitfallsContext> {
   const dataRoot = opts.dataRoot ?? defaultDataRoot();
-  const grid = await modelsOnDatasets({ dataRoot });
+  const grid = await modelsOnDatasets({ dataRoot, models: await pitfallsModelIds() });
   await emitGridProvenance(grid);
   return { dataRoot, grid };
+}
+
+/** Roles whose models the pitfalls notebook leaves out by default (studied in their own notebooks). */
+export const PITFALLS_SKIPPED_ROLES: readonly string[] = ["training-matrix", "training-size"];
+
+/**
+ * The models the notebook studies: FER_MODELS when set (as every study), else every registered
+ * FER model except the kit's training-matrix and training-size networks (many small CNNs that
+ * would multiply the preprocessing and cropping runs without a new lesson).
+ */
+export async function pitfallsModelIds(): Promise<string[]> {
+  let env = "";
+  try {
+    env = Deno.env.get("FER_MODELS") ?? "";
+  } catch {
+    env = ""; // no --allow-env: the registry decides
+  }
+  if (env.trim() !== "") return await defaultModelIds();
+  const ids = new Set(await defaultModelIds());
+  return (await listModels()).filter((m) =>
+    ids.has(m.id) && !(m.card.roles ?? []).some((r) => PITFALLS_SKIPPED_ROLES.includes(r))
+  ).map((m) => m.id);
 }
 
 /** Models whose input is at least this many pixels count as slow (DenseNet-121 at 224×224). */
