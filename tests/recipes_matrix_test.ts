@@ -21,7 +21,8 @@ import { readSampleImage } from "../lib/image.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { listModels, loadCard } from "../lib/models/registry.ts";
 import { preprocess } from "../lib/preprocess.ts";
-import { grayInput, withTempDir } from "./support.ts";
+import { matrixArch, type TrainedMatrix } from "../lib/matrix.ts";
+import { grayInput, kitCommand, withTempDir } from "./support.ts";
 
 const PYTHON = "/usr/bin/python3";
 const RECIPES = join(PROJECT_ROOT, "models", "recipes");
@@ -239,4 +240,36 @@ Deno.test("recipes: matrix cards agree with their summaries; ONNX equals PyTorch
       await session.release();
     }
   }
+});
+
+Deno.test({
+  name:
+    "recipes: `kit matrix --json` prints both matrices; in-domain cells equal the recipe's test",
+  ignore: !FER_DATA || (await recipeCards()).length === 0,
+  fn: async () => {
+    const out = await kitCommand(["matrix", "--json", "--resamples", "100", "--data", FER_DATA!])
+      .output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const m = JSON.parse(new TextDecoder().decode(out.stdout)) as TrainedMatrix;
+    const matrixCards = (await recipeCards()).filter((c) => c.roles?.includes("training-matrix"));
+    const archs = new Set(matrixCards.map((c) => matrixArch(c.id, c.training!.dataset)));
+    assert.deepEqual(m.archs.map((a) => a.arch).sort(), [...archs].sort());
+    for (const a of m.archs) {
+      assert.equal(a.cells.length, a.train.length * a.test.length, `${a.arch}: a cell missing`);
+      for (const c of a.cells.filter((c) => c.in_domain)) {
+        const s = JSON.parse(
+          await Deno.readTextFile(join(PROJECT_ROOT, "models", "logs", `${c.model}.summary.json`)),
+        ) as EpochSummary;
+        // The kit (onnxruntime, its own loaders and crops) against PyTorch on the recipe's data:
+        // equal, but for ExpW, whose crops the recipe rounds to 8 bits (a face or two may flip).
+        const tol = c.test === "expw" ? 2 / c.n : 1e-5;
+        assert.ok(
+          Math.abs(c.accuracy - s.best.test.acc) <= tol,
+          `${c.model}: kit ${c.accuracy}, recipe ${s.best.test.acc}`,
+        );
+        assert.ok(c.ci.accuracy[0] <= c.accuracy && c.accuracy <= c.ci.accuracy[1]);
+        assert.equal(c.ci.method, c.test === "ckplus" || c.test === "expw" ? "cluster" : "item");
+      }
+    }
+  },
 });
