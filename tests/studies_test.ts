@@ -345,6 +345,9 @@ Deno.test("model cards: training data, roles, short names", async () => {
   assert.deepEqual(backbones, ["faceapi-expression", "mini-xception-fer2013"]);
   assert.equal(shortModelName("mini-xception-fer2013"), "mini-xception");
   assert.equal(shortModelName("faceapi-expression"), "faceapi");
+  assert.equal(shortModelName("matrix-ferplus-simplecnn"), "simplecnn@ferplus");
+  assert.equal(shortModelName("matrix-fer2013-mobilenetv2"), "mobilenetv2@fer2013");
+  assert.equal(shortModelName("size-fer2013-simplecnn-1of8"), "simplecnn@fer2013-1of8");
   assert.equal(shortModelName("fer2013-simplecnn"), "simplecnn");
   assert.equal(shortModelName("densenet121-faceplugin"), "densenet121");
 });

@@ -8,8 +8,17 @@ export { modelsWithRole, trainingDatasetOf } from "../models/registry.ts";
  * A short display name for figures: the model id without "fer2013" segments, cut to its first
  * segment (or the first two when the first is shorter than 5 characters): mini-xception-fer2013
  * → "mini-xception", faceapi-expression → "faceapi", fer2013-simplecnn → "simplecnn".
+ * The kit's epoch-recipe networks (models/recipes) read "<arch>@<training data>":
+ * matrix-ferplus-simplecnn → "simplecnn@ferplus", size-fer2013-simplecnn-1of8 →
+ * "simplecnn@fer2013-1of8", tao-fer2013-mobilenetv2 → "mobilenetv2@fer2013-last".
  */
 export function shortModelName(id: string): string {
+  const recipe = /^(matrix|size|tao)-([a-z0-9+]+)-([a-z0-9]+)(?:-(.+))?$/.exec(id);
+  if (recipe !== null) {
+    const [, kind, dataset, arch, rest] = recipe;
+    const tail = kind === "tao" ? "-last" : rest !== undefined ? `-${rest}` : "";
+    return `${arch}@${dataset}${tail}`;
+  }
   const parts = id.split("-").filter((p) => p.toLowerCase() !== "fer2013" && p !== "");
   if (parts.length === 0) return id;
   return parts[0].length < 5 && parts.length > 1 ? `${parts[0]}-${parts[1]}` : parts[0];
