@@ -4,6 +4,9 @@
  * part. The label rule when label sets differ is `LABEL_RULE` (docs/probes.md).
  */
 import { loadDataset } from "./datasets/mod.ts";
+import { sourceTags } from "./datasets/content.ts";
+import { InputError } from "./errors.ts";
+import { imageKey } from "./prediction_cache.ts";
 import { embeddingMatrix, type Embeddings, extractEmbeddings } from "./embeddings.ts";
 import { PROJECT_ROOT } from "./config.ts";
 import { writeFileAtomic } from "./fsutil.ts";
@@ -103,6 +106,8 @@ export interface CrossCell extends CellScores {
   n_train: number;
   /** Same dataset on both sides. */
   in_domain: boolean;
+  /** Test images (content and box) that are also in the training part; absent when none. */
+  shared_images?: number;
 }
 
 /** How one probe was fitted. */
@@ -251,6 +256,12 @@ function notesFor(parts: readonly PartSpec[]): string[] {
   return notes;
 }
 
+/** Content keys (image content tag and face box) of a part's samples. */
+async function partImageKeys(part: LoadedPart): Promise<string[]> {
+  const tags = await sourceTags(part.samples.map((s) => s.source));
+  return part.samples.map((s, i) => imageKey(tags[i], s.box));
+}
+
 /**
  * Train one probe per training part on `backbone`'s embeddings and score it on every test part.
  * Parts are loaded with lib/datasets (FER_DATA or `settings.dataRoot`); embeddings are cached.
@@ -350,7 +361,7 @@ export async function runCross(
     return e;
   };
 
-  const probes: { part: LoadedPart; probe: LinearProbe }[] = [];
+  const probes: { part: LoadedPart; probe: LinearProbe; keys: Set<string> }[] = [];
   const summaries: ProbeSummary[] = [];
   let probeSeconds = 0;
   for (const spec of trainParts) {
@@ -359,7 +370,7 @@ export async function runCross(
     log(`${backbone}: fitting the probe on ${part.label} (${e.ids.length} x ${e.dim})`);
     const probe = trainProbe(embeddingMatrix(e), e.labels, { lambda, classWeight });
     probeSeconds += probe.fit.seconds;
-    probes.push({ part, probe });
+    probes.push({ part, probe, keys: new Set(await partImageKeys(part)) });
     summaries.push({
       train: part.label,
       classes: probe.classes,
@@ -390,13 +401,29 @@ export async function runCross(
     const e = await embed(part);
     dim = e.dim;
     const x = embeddingMatrix(e);
-    for (const { part: trainPart, probe } of probes) {
+    const testKeys = await partImageKeys(part);
+    for (const { part: trainPart, probe, keys } of probes) {
+      const shared = testKeys.filter((k) => keys.has(k)).length;
+      if (shared > 0 && shared === testKeys.length) {
+        throw new InputError(
+          `every one of the ${shared} images of the test part ${part.label} is also in the ` +
+            `training part ${trainPart.label}: the probe would be scored on its own training data`,
+          "test on another split or dataset (e.g. --test " + `${part.name}:test)`,
+        );
+      }
+      if (shared > 0) {
+        console.error(
+          `warning: ${shared} of the ${testKeys.length} images of test part ${part.label} are ` +
+            `also in training part ${trainPart.label} (same content); its scores are optimistic`,
+        );
+      }
       const pred = probePredict(probe, x);
       cells.push({
         train: trainPart.label,
         test: part.label,
         n_train: probe.nTrain,
         in_domain: trainPart.name === part.name,
+        ...(shared > 0 ? { shared_images: shared } : {}),
         ...scoreProbe(e.labels, pred, probe.classes),
       });
     }

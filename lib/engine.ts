@@ -17,6 +17,7 @@ import { ModelCardError, type ResolvedModel } from "./models/registry.ts";
 import { sampleLength, writeBatch } from "./preprocess.ts";
 import { type Provider, ProviderUnavailableError } from "./provider.ts";
 import { openSession } from "./session.ts";
+import { probabilityProblem } from "./predictions.ts";
 
 export type { Provider } from "./provider.ts";
 
@@ -74,6 +75,30 @@ export function ortSessionOptions(
     o.extra = { session: { intra_op: off, inter_op: off } };
   }
   return o;
+}
+
+/**
+ * Throw a ModelCardError naming the card's `output.kind` when a network whose card says
+ * "probabilities" returns rows that are not probability vectors (values in [0, 1] summing to 1
+ * within lib/predictions.ts PROBABILITY_SUM_TOLERANCE): most often the network outputs logits.
+ */
+export function checkProbabilityOutput(
+  probs: Float32Array,
+  rows: number,
+  cols: number,
+  model: Pick<ResolvedModel, "cardPath" | "card">,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const why = probabilityProblem(probs.subarray(r * cols, (r + 1) * cols));
+    if (why === undefined) continue;
+    throw new ModelCardError(
+      `the card says output "${model.card.output.name}" holds probabilities, but for sample ` +
+        `${r + 1} of a batch the network returned ${why}. If the network outputs logits, set ` +
+        `"kind": "logits" in the card's output.`,
+      model.cardPath,
+      "output.kind",
+    );
+  }
 }
 
 /** Numerically stable softmax of each row of a rows × cols matrix, in place. */
@@ -217,6 +242,7 @@ export class Engine {
       for (const v of Object.values(out)) v.dispose();
     }
     if (card.output.kind === "logits") softmaxRows(probs, n, c);
+    else checkProbabilityOutput(probs, n, c, this.model);
     const extra: Record<string, Float32Array> = {};
     for (const [t, parts] of Object.entries(extraParts)) extra[t] = concat(parts);
     return { probs, extra };

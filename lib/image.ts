@@ -77,15 +77,28 @@ export async function decodeImage(source: ImageSource): Promise<RawImage> {
 
 /**
  * Decode encoded image bytes (PNG, JPEG, TIFF, WebP) as decodeImage does; `name` is used in
- * error messages.
+ * error messages. An image of more than `maxPixels` pixels (default: maxImagePixels()) is an
+ * ImageError naming its size, raised from its header before any pixel is decoded.
  */
-export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise<RawImage> {
+export async function decodeImageBytes(
+  bytes: Uint8Array,
+  name: string,
+  maxPixels: number = maxImagePixels(),
+): Promise<RawImage> {
+  const png = pngSize(bytes);
+  if (png !== null) checkPixelLimit(png.width, png.height, name, maxPixels);
   const fast = decodeSimplePng(bytes);
   if (fast !== null) return fast;
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata(); // header only
+  } catch (e) {
+    throw new ImageError(`cannot decode image: ${errorText(e)}`, name);
+  }
+  checkPixelLimit(meta.width ?? 0, meta.height ?? 0, name, maxPixels);
   try {
     // failOn "error": a truncated or corrupt file is an error, not a partially grey image.
-    const img = sharp(bytes, { failOn: "error" });
-    const meta = await img.metadata();
+    const img = sharp(bytes, { failOn: "error", limitInputPixels: maxPixels });
     const gray = meta.space === "b-w" || meta.space === "grey16";
     img.toColourspace(gray ? "b-w" : "srgb").removeAlpha();
     const { data, info } = await img.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
@@ -104,6 +117,35 @@ export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise
 }
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/** Default largest image decoded, in pixels (width × height): 50 megapixels. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 50_000_000;
+
+/** The pixel limit: `FER_MAX_PIXELS` when set to a positive integer, else the default. */
+export function maxImagePixels(): number {
+  const v = Number(Deno.env.get("FER_MAX_PIXELS"));
+  return Number.isInteger(v) && v > 0 ? v : DEFAULT_MAX_IMAGE_PIXELS;
+}
+
+/** ImageError naming the file and its size when width × height is over the pixel limit. */
+function checkPixelLimit(width: number, height: number, name: string, max: number): void {
+  if (width * height > max) {
+    throw new ImageError(
+      `${width}x${height} pixels (${(width * height / 1e6).toFixed(1)} megapixels) is over the ` +
+        `limit of ${(max / 1e6).toFixed(1)} megapixels; not decoded (FER_MAX_PIXELS raises it)`,
+      name,
+    );
+  }
+}
+
+/** Width and height from a PNG's IHDR chunk (first chunk), or null when not a PNG. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } | null {
+  if (bytes.length < 24) return null;
+  for (let i = 0; i < 8; i++) if (bytes[i] !== PNG_SIGNATURE[i]) return null;
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
 
 /**
  * Fast path for the plainest PNGs (8-bit gray, gray+alpha, RGB or RGBA, not interlaced, no ICC

@@ -68,7 +68,7 @@ export interface PredictOptions {
   cacheDir?: string;
   /** Results per cache chunk file (default 256). */
   chunkSize?: number;
-  /** Images decoded ahead of inference (default max(16, 2 × batch)). */
+  /** Images decoded ahead of inference (default max(16, 2 × batch); also capped at 256 MiB). */
   prefetch?: number;
   /** Progress display: true (default: bar on a TTY, lines otherwise), false, or your own. */
   progress?: boolean | Progress;
@@ -171,6 +171,9 @@ type Prepared =
   | { status: "ok"; img: RawImage; box?: FaceBox; detected?: FaceBox }
   | { status: "unreadable"; file: string; reason: string }
   | { status: "noface" };
+
+/** Decoded pixels held ahead of inference, at most about this many bytes (besides the window). */
+const PREFETCH_BYTES = 256 * 2 ** 20;
 
 /** Tag of a file that could not be stat-ed (lib/datasets/content.ts). */
 const MISSING_TAG = "file:missing";
@@ -419,11 +422,20 @@ async function runMissing(
   const decoded = new Map<string, Promise<RawImage>>();
   const pending = new Map<number, Promise<Prepared>>();
   let launched = 0;
+  let held = 0; // bytes of decoded pixels waiting for the model
+  const launchOne = () => {
+    const i = todo[launched++];
+    pending.set(
+      i,
+      prepare(samples[i], detector, decoded).then((r) => {
+        if (r.status === "ok") held += r.img.data.length;
+        return r;
+      }),
+    );
+  };
+  // Decode ahead: at most `window` images and about PREFETCH_BYTES of pixels.
   const launch = (upTo: number) => {
-    while (launched < todo.length && launched < upTo) {
-      const i = todo[launched++];
-      pending.set(i, prepare(samples[i], detector, decoded));
-    }
+    while (launched < todo.length && launched < upTo && held < PREFETCH_BYTES) launchOne();
   };
   const buffer = new Float32Array(batch * engine.sampleLength);
   let done: [number, CachedPrediction][] = [];
@@ -434,9 +446,11 @@ async function runMissing(
     const slots: { i: number; box?: FaceBox }[] = []; // samples in the batch buffer
     for (let t = b; t < bEnd; t++) {
       const i = todo[t];
+      while (launched <= t) launchOne();
       const p = pending.get(i)!;
       pending.delete(i);
       const r = await p;
+      if (r.status === "ok") held -= r.img.data.length;
       if (r.status === "unreadable") {
         done.push([i, { status: "unreadable", reason: r.reason }]);
         continue;

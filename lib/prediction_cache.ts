@@ -16,6 +16,7 @@
 import { join } from "node:path";
 import { sha256Hex, writeFileAtomic } from "./fsutil.ts";
 import type { FaceBox } from "./sample.ts";
+import { probabilityProblem } from "./predictions.ts";
 
 /** Version of the chunk format; part of the model key. */
 export const PREDICTION_CACHE_VERSION = 2;
@@ -85,15 +86,8 @@ function entryProblem(entry: CachedPrediction, classes: number): string | undefi
     if (!Array.isArray(p) || p.length !== classes) {
       return `an entry has no ${classes} probabilities`;
     }
-    let sum = 0;
-    for (const v of p) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < -1e-6 || v > 1 + 1e-6) {
-        return `an entry holds a probability out of [0, 1]: ${v}`;
-      }
-      sum += v;
-    }
-    if (Math.abs(sum - 1) > 1e-3) return `an entry's probabilities sum to ${sum}`;
-    return undefined;
+    const why = probabilityProblem(p);
+    return why === undefined ? undefined : `an entry's ${why}`;
   }
   if (entry.status === "unreadable" || entry.status === "noface") return undefined;
   return `unknown status ${JSON.stringify((entry as { status: unknown }).status)}`;

@@ -8,6 +8,34 @@
 import { formatCsv, parseCsv } from "./csv.ts";
 import { BASIC7, type Emotion, EMOTIONS, LabelError, normalizeLabel } from "./taxonomy.ts";
 
+/** How far a probability row's sum may be from 1 (files hold 6 decimals; models float32). */
+export const PROBABILITY_SUM_TOLERANCE = 1e-3;
+
+/**
+ * Why `row` is not a probability vector, or undefined when it is: every value a number in
+ * [0, 1] (within 1e-6) and the sum within {@link PROBABILITY_SUM_TOLERANCE} of 1.
+ */
+export function probabilityProblem(row: ArrayLike<number>): string | undefined {
+  let sum = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) return `value ${v} is not a number`;
+    sum += v;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (lo < -1e-6 || hi > 1 + 1e-6) {
+    return `values from ${lo.toFixed(4)} to ${hi.toFixed(4)} are not all in [0, 1] ` +
+      `(sum ${sum.toFixed(4)})`;
+  }
+  if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) {
+    return `probabilities sum to ${sum.toFixed(6)}, not 1 (± ${PROBABILITY_SUM_TOLERANCE})`;
+  }
+  return undefined;
+}
+
 /** One prediction row. */
 export interface Prediction {
   id: string;
@@ -38,8 +66,10 @@ export function formatPredictions(table: PredictionTable): string {
 }
 
 /**
- * Parse predictions CSV text. Errors name the file and line: a missing column, an unknown
- * label, a probability that is not a number, a duplicate id.
+ * Parse predictions CSV text. Errors name the file and line: a missing column (every basic-7
+ * p_<class> column is required; p_contempt is optional), an unknown label, a probability that is
+ * not a number, a row that is not a probability vector (values in [0, 1] summing to 1), a
+ * duplicate id.
  */
 export function parsePredictions(text: string, file: string): PredictionTable {
   const records = parseCsv(text, file);
@@ -64,6 +94,14 @@ export function parsePredictions(text: string, file: string): PredictionTable {
     }
     return normalizeLabel(h.slice(2), { file, line: records[0].line, field: h });
   });
+  const missing = BASIC7.filter((c) => !classes.includes(c));
+  if (missing.length > 0) {
+    throw new LabelError(
+      `missing probability column${missing.length > 1 ? "s" : ""} ` +
+        `${missing.map((c) => `p_${c}`).join(", ")} (a model without a class writes 0 there)`,
+      { file, line: records[0].line },
+    );
+  }
   const seen = new Set<string>();
   const rows: Prediction[] = [];
   for (const rec of records.slice(1)) {
@@ -85,6 +123,8 @@ export function parsePredictions(text: string, file: string): PredictionTable {
       }
       probs[i] = v;
     }
+    const problem = probabilityProblem(probs);
+    if (problem !== undefined) throw new LabelError(problem, origin);
     rows.push({
       id: f[0],
       label: normalizeLabel(f[1], { ...origin, field: "label" }),

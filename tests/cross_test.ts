@@ -14,7 +14,8 @@ import { attr, buildModel, floatTensor, node } from "../lib/onnx/mod.ts";
 import { probePredict, stratifiedSubsample, trainProbe } from "../lib/probe/mod.ts";
 import { mulberry32, uniformFloat32 } from "../lib/random.ts";
 import { type Emotion, EMOTIONS } from "../lib/taxonomy.ts";
-import { grayInput, pathExists } from "./support.ts";
+import { grayInput, pathExists, withTempDir } from "./support.ts";
+import { InputError } from "../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -378,4 +379,48 @@ Deno.test({
     assert.ok(fc.n_unpredictable > 0 && cf.n_unpredictable > 0);
     assert.equal(cf.per_class_f1.neutral, 0);
   },
+});
+
+Deno.test("probe: a test part inside the training part is refused; a partial overlap warns", async () => {
+  await withTempDir("fer-kit-cross-overlap-", async (dir) => {
+    await Deno.writeFile(join(dir, "pool.onnx"), poolModel());
+    const cardPath = join(dir, "pool.json");
+    await Deno.writeTextFile(cardPath, JSON.stringify({ ...POOL_CARD, onnx: "pool.onnx" }));
+    const a = await buildDataset(dir, "dsa", ["angry", "happy", "sad"], { train: 8, test: 4 }, 1);
+    const settings = { cache: false, progress: false };
+    await assert.rejects(
+      () =>
+        runCross(cardPath, [{ dataset: a.manifest, split: "test" }], [{
+          dataset: a.manifest,
+          split: "test",
+        }], settings),
+      (e: Error) =>
+        e instanceof InputError && /every one of the 12 images of the test part/.test(e.message),
+    );
+    // One test image copied into the training part: scored, with a warning and a count.
+    const lines = (await Deno.readTextFile(a.manifest)).trimEnd().split("\n");
+    const firstTest = lines.find((l) => l.endsWith(",test"))!.split(",");
+    await Deno.copyFile(join(dir, "dsa", firstTest[0]), join(dir, "dsa", "copy.png"));
+    await Deno.writeTextFile(
+      a.manifest,
+      [...lines, `copy.png,${firstTest[1]},train`].join("\n") + "\n",
+    );
+    const warnings: string[] = [];
+    const original = console.error;
+    console.error = (...x: unknown[]) => warnings.push(x.map(String).join(" "));
+    let r;
+    try {
+      r = await runCross(cardPath, [{ dataset: a.manifest, split: "train" }], [{
+        dataset: a.manifest,
+        split: "test",
+      }], settings);
+    } finally {
+      console.error = original;
+    }
+    assert.equal(r.cells[0].shared_images, 1);
+    assert.ok(
+      warnings.some((w) => /1 of the 12 images of test part .* are also in training part/.test(w)),
+      warnings.join("\n"),
+    );
+  });
 });

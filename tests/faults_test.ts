@@ -10,7 +10,9 @@ import { loadDataset } from "../lib/datasets/mod.ts";
 import { RACY_MS, sourceTags } from "../lib/datasets/content.ts";
 import { loadCard } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";
-import { withTempDir, writeRegionModel } from "./support.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
+import { decodeImageBytes, ImageError } from "../lib/image.ts";
+import { kitCommand, withTempDir, writeRegionModel } from "./support.ts";
 
 /** A gray 8x8 PNG stored without compression: its size depends on its shape only. */
 async function flatPng(value: number): Promise<Uint8Array> {
@@ -55,8 +57,7 @@ Deno.test("cache: an image replaced in place by one of the same size and mtime i
     const model = await loadCard((await writeRegionModel(dir, 8, () => true, "all pixels")).card);
     const opts = { progress: false as const, cacheDir: join(dir, "cache") };
     const indexDir = join(dir, "index");
-    Deno.env.set("FER_CACHE", join(dir, "fer-cache"));
-    try {
+    {
       const first = await predictDataset(model, await loadDataset(data), opts);
       assert.equal(first.stats.inferred, 2);
       const before = first.rows.find((r) => r.id === "happy/a.png")!;
@@ -95,8 +96,6 @@ Deno.test("cache: an image replaced in place by one of the same size and mtime i
       await age(a, past);
       const [reread] = await sourceTags([{ kind: "file", path: a }], { indexDir: forged });
       assert.notEqual(reread, trusted, "a rewritten file (new ctime) is read again");
-    } finally {
-      Deno.env.delete("FER_CACHE");
     }
   });
 });
@@ -147,5 +146,379 @@ Deno.test("cache: an edited chunk (still valid JSON) is recomputed with a warnin
     assert.ok(after.includes(`bad-${files[0]}`), "the bad chunk is moved aside, kept for a look");
     const third = await predictDataset(model, ds, opts);
     assert.equal(third.stats.inferred, 0);
+  });
+});
+
+// --- CLI faults: one clear message, no stack trace ----------------------------------------------
+
+const decoder = new TextDecoder();
+
+/** Run the kit's CLI; returns exit code and stdout + stderr text. */
+async function kit(
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args" | "stdout" | "stderr"> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await kitCommand(args, options).output();
+  return { code: r.code, out: decoder.decode(r.stdout), err: decoder.decode(r.stderr) };
+}
+
+/** The message is plain text without a stack trace or colour codes. */
+function assertClean(text: string): void {
+  assert.doesNotMatch(text, /^\s+at /m, `stack trace printed:\n${text}`);
+  assert.ok(!text.includes("\u001b["), `colour codes printed:\n${text}`);
+}
+
+const HEADER = "id,label,pred,p_angry,p_disgust,p_fear,p_happy,p_sad,p_surprise,p_neutral";
+
+Deno.test("predict: a card that says probabilities for a network that outputs logits is an error naming output.kind", async () => {
+  await withTempDir("fer-fault-logits-", async (dir) => {
+    const data = join(dir, "data");
+    await twoImageFolder(data);
+    const { card } = await writeRegionModel(dir, 8, () => true, "logits, mislabelled");
+    const json = JSON.parse(await Deno.readTextFile(card));
+    json.output.kind = "probabilities";
+    await Deno.writeTextFile(card, JSON.stringify(json));
+    const r = await kit([
+      "predict",
+      "--model",
+      card,
+      "--dataset",
+      data,
+      "--out",
+      join(dir, "p.csv"),
+    ], {
+      env: { FER_CACHE: join(dir, "cache") },
+    });
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /region\.json \(field output\.kind\): the card says output "z" holds probabilities/,
+    );
+    assert.match(r.err, /set "kind": "logits"/);
+    assertClean(r.err);
+    await assert.rejects(() => Deno.stat(join(dir, "p.csv")), "no predictions file written");
+  });
+});
+
+Deno.test("metrics: rows that are not probabilities and missing class columns are errors naming file and line", async () => {
+  await withTempDir("fer-fault-probs-", async (dir) => {
+    const ok = "a,happy,happy,0.1,0,0,0.7,0.1,0,0.1";
+    const cases: [string, string, RegExp][] = [
+      [
+        "sum3",
+        `${HEADER}\n${ok}\nb,sad,sad,1,1,1,0,0,0,0\n`,
+        /sum3\.csv:3: probabilities sum to 3\.000000/,
+      ],
+      [
+        "zero",
+        `${HEADER}\n${ok}\nb,sad,sad,0,0,0,0,0,0,0\n`,
+        /zero\.csv:3: probabilities sum to 0\.000000/,
+      ],
+      [
+        "negative",
+        `${HEADER}\nb,sad,sad,-0.5,1.5,0,0,0,0,0\n`,
+        /negative\.csv:2: values from -0\.5000 to 1\.5000/,
+      ],
+      [
+        "logits",
+        `${HEADER}\nb,sad,sad,-5.6,6.7,0,1,2,0,0\n`,
+        /logits\.csv:2: values from -5\.6000 to 6\.7000/,
+      ],
+      [
+        "noneutral",
+        `${HEADER.replace(",p_neutral", "")}\nb,sad,sad,0.2,0.2,0.2,0.2,0.1,0.1\n`,
+        /noneutral\.csv:1: missing probability column p_neutral/,
+      ],
+    ];
+    for (const [name, text, want] of cases) {
+      const file = join(dir, `${name}.csv`);
+      await Deno.writeTextFile(file, text);
+      const r = await kit(["metrics", file]);
+      assert.equal(r.code, 1, `${name}: ${r.out}${r.err}`);
+      assert.match(r.err, want);
+      assertClean(r.err);
+    }
+    const good = join(dir, "good.csv");
+    await Deno.writeTextFile(good, `${HEADER}\n${ok}\n`);
+    assert.equal((await kit(["metrics", good])).code, 0);
+  });
+});
+
+Deno.test("agreement: a file given twice, or a copy of it, is refused", async () => {
+  await withTempDir("fer-fault-agree-", async (dir) => {
+    const a = join(dir, "a.csv");
+    await Deno.writeTextFile(
+      a,
+      `${HEADER}\nx,happy,happy,0,0,0,1,0,0,0\ny,sad,sad,0,0,0,0,1,0,0\n`,
+    );
+    await Deno.copyFile(a, join(dir, "b.csv"));
+    const same = await kit(["agreement", a, a]);
+    assert.equal(same.code, 1);
+    assert.match(same.err, /a\.csv and .*a\.csv are the same file/);
+    const copy = await kit(["agreement", a, join(dir, "b.csv")]);
+    assert.equal(copy.code, 1);
+    assert.match(copy.err, /are the same content/);
+    assertClean(same.err + copy.err);
+  });
+});
+
+Deno.test("an unusable cache folder: --help and metrics work, setup names the folder and the fix", async () => {
+  await withTempDir("fer-fault-cache-", async (dir) => {
+    await Deno.writeTextFile(join(dir, "afile"), "not a folder");
+    const env = { FER_CACHE: join(dir, "afile", "cache") };
+    const good = join(dir, "good.csv");
+    await Deno.writeTextFile(good, `${HEADER}\nx,happy,happy,0,0,0,1,0,0,0\n`);
+    assert.equal((await kit(["--help"], { env })).code, 0);
+    assert.equal((await kit(["metrics", good], { env })).code, 0);
+    const script = await new Deno.Command(join(PROJECT_ROOT, "fer-kit"), {
+      args: ["metrics", good],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(
+      script.code,
+      0,
+      "./fer-kit metrics runs no model setup: " + decoder.decode(script.stderr),
+    );
+    const setup = await kit(["setup", "--models-only"], { env });
+    assert.equal(setup.code, 1);
+    assert.match(
+      setup.err,
+      new RegExp(`${env.FER_CACHE.replaceAll("/", "\\/")}.*\\n.*set FER_CACHE`),
+    );
+    assertClean(setup.err);
+  });
+});
+
+Deno.test("relative paths mean the caller's folder, through ./fer-kit and deno task", async () => {
+  await withTempDir("fer-fault-cwd-", async (dir) => {
+    await Deno.writeTextFile(join(dir, "rel.csv"), `${HEADER}\nx,happy,happy,0,0,0,1,0,0,0\n`);
+    const script = await new Deno.Command(join(PROJECT_ROOT, "fer-kit"), {
+      args: ["metrics", "rel.csv"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(script.code, 0, decoder.decode(script.stderr));
+    assert.match(decoder.decode(script.stdout), /^rel\.csv/);
+    const data = join(dir, "data");
+    await twoImageFolder(data);
+    const { card } = await writeRegionModel(dir, 8, () => true, "all pixels");
+    const task = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "-q",
+        "--config",
+        join(PROJECT_ROOT, "deno.json"),
+        "kit",
+        "predict",
+        "--model",
+        card,
+        "--dataset",
+        "data",
+        "--out",
+        "out/rel.csv",
+        "--quiet",
+      ],
+      cwd: dir,
+      env: { FER_CACHE: join(dir, "cache") },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(task.code, 0, decoder.decode(task.stderr));
+    assert.ok((await Deno.stat(join(dir, "out", "rel.csv"))).isFile);
+    await assert.rejects(() => Deno.stat(join(PROJECT_ROOT, "out", "rel.csv")));
+  });
+});
+
+// --- images and memory ---------------------------------------------------------------------------
+
+Deno.test("a decompression bomb is refused before decoding, naming the file and its size", async () => {
+  // A PNG that claims 20000x20000 pixels: refused from its header, whatever its data.
+  const bomb = Uint8Array.from(await flatPng(0));
+  new DataView(bomb.buffer).setUint32(16, 20000);
+  new DataView(bomb.buffer).setUint32(20, 20000);
+  await assert.rejects(
+    () => decodeImageBytes(bomb, "bomb.png"),
+    (e: Error) =>
+      e instanceof ImageError &&
+      /^bomb\.png: 20000x20000 pixels \(400\.0 megapixels\) is over the limit/.test(e.message),
+  );
+  // A real, small file of many pixels, under a lowered limit, in the fast PNG path and in sharp's.
+  {
+    for (const png of [true, false]) {
+      const img = sharp(new Uint8Array(2000 * 2000), {
+        raw: { width: 2000, height: 2000, channels: 1 },
+      });
+      const buf = png ? await img.png().toBuffer() : await img.jpeg().toBuffer();
+      assert.ok(buf.length < 200_000, `${buf.length} bytes`);
+      await assert.rejects(
+        () => decodeImageBytes(new Uint8Array(buf), "big", 1_000_000),
+        (e: Error) =>
+          /^big: 2000x2000 pixels \(4\.0 megapixels\) is over the limit of 1\.0/.test(e.message),
+      );
+    }
+  }
+});
+
+// --- write failures ------------------------------------------------------------------------------
+
+Deno.test("predict: an output that cannot be written is an error before inference, naming the target", async () => {
+  await withTempDir("fer-fault-out-", async (dir) => {
+    const data = join(dir, "data");
+    await twoImageFolder(data);
+    const { card } = await writeRegionModel(dir, 8, () => true, "all pixels");
+    await Deno.writeTextFile(join(dir, "afile"), "");
+    const target = join(dir, "afile", "p.csv");
+    const r = await kit(["predict", "--model", card, "--dataset", data, "--out", target], {
+      env: { FER_CACHE: join(dir, "cache") },
+    });
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(
+      r.err,
+      new RegExp(
+        `cannot write ${target.replaceAll("/", "\\/")}\\.probe|cannot write ${
+          target.replaceAll("/", "\\/")
+        }`,
+      ),
+    );
+    assert.doesNotMatch(r.err, /\.tmp-/);
+    assertClean(r.err);
+    await assert.rejects(() => Deno.stat(join(dir, "cache", "predictions")), "no inference ran");
+  });
+});
+
+/** True when this process may mount a tmpfs (root in a container that allows it). */
+async function canMountTmpfs(): Promise<boolean> {
+  const dir = await Deno.makeTempDir({ prefix: "fer-mount-probe-" });
+  try {
+    const m = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=4k", "tmpfs", dir],
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => ({ code: 1 }));
+    if (m.code !== 0) return false;
+    await new Deno.Command("umount", { args: [dir] }).output();
+    return true;
+  } finally {
+    await Deno.remove(dir).catch(() => {});
+  }
+}
+
+const MOUNT = await canMountTmpfs();
+
+Deno.test({
+  name: "a full cache disk: the run keeps its results, says so, and leaves no temporary files",
+  ignore: !MOUNT, // needs a small tmpfs (root); other write failures are tested above
+  fn: async () => {
+    await withTempDir("fer-fault-full-", async (dir) => {
+      const data = join(dir, "data");
+      await Deno.mkdir(join(data, "happy"), { recursive: true });
+      for (let i = 0; i < 200; i++) {
+        await Deno.writeFile(join(data, "happy", `${i}.png`), await flatPng(i));
+      }
+      const { card } = await writeRegionModel(dir, 8, () => true, "all pixels");
+      const cache = join(dir, "cache");
+      await Deno.mkdir(cache);
+      const m = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "size=16k", "tmpfs", cache],
+      }).output();
+      assert.equal(m.code, 0);
+      try {
+        const args = [
+          "predict",
+          "--model",
+          card,
+          "--dataset",
+          data,
+          "--out",
+          join(dir, "p.csv"),
+          "--chunk-size",
+          "4",
+          "--quiet",
+        ];
+        const r = await kit(args, { env: { FER_CACHE: cache } });
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.err, /cannot write the prediction cache .*No space left on device/);
+        assert.match(r.out, /200 predictions/);
+        const left: string[] = [];
+        for await (const e of Deno.readDir(join(cache, "predictions"))) {
+          for await (const f of Deno.readDir(join(cache, "predictions", e.name))) left.push(f.name);
+        }
+        assert.ok(!left.some((f) => f.includes(".tmp-")), left.join(" "));
+        // The chunks that fit are kept and used by the next run.
+        const again = await kit(args, { env: { FER_CACHE: cache } });
+        assert.equal(again.code, 0);
+        const m2 = again.out.match(/(\d+) from cache, (\d+) inferred/);
+        assert.ok(m2 && Number(m2[1]) > 0 && Number(m2[1]) + Number(m2[2]) === 200, again.out);
+      } finally {
+        await new Deno.Command("umount", { args: [cache] }).output();
+      }
+    });
+  },
+});
+
+// --- manifests -----------------------------------------------------------------------------------
+
+Deno.test("manifest: one image named twice is an error naming both lines; folders and non-UTF-8 names get their own reasons", async () => {
+  await withTempDir("fer-fault-manifest-", async (dir) => {
+    await Deno.mkdir(join(dir, "img", "sub"), { recursive: true });
+    await Deno.writeFile(join(dir, "img", "x.png"), await flatPng(9));
+    await Deno.writeTextFile(
+      join(dir, "dup.csv"),
+      "path,label\nimg/x.png,happy\n./img/x.png,happy\n",
+    );
+    await assert.rejects(
+      () => loadDataset(join(dir, "dup.csv")),
+      /dup\.csv:3: "\.\/img\/x\.png" is the same image as "img\/x\.png" of line 2/,
+    );
+    const bytes = new TextEncoder().encode(
+      "path,label\nimg/x.png,happy\nimg/sub,sad\nimg/\xff.png,sad\n",
+    );
+    const text = Uint8Array.from([...bytes].map((b) => b === 0xc3 ? 0xff : b)).filter((b) =>
+      b !== 0xbf
+    );
+    await Deno.writeFile(join(dir, "odd.csv"), text);
+    const d = await loadDataset(join(dir, "odd.csv"));
+    assert.equal(d.samples.length, 1);
+    const reasons = d.unreadable.map((u) => u.reason);
+    assert.deepEqual(reasons.length, 2);
+    assert.match(reasons[0], /a folder, not an image file/);
+    assert.match(reasons[1], /not valid UTF-8/);
+  });
+});
+
+Deno.test("two runs on one cache at once both finish with the same predictions", async () => {
+  await withTempDir("fer-fault-concurrent-", async (dir) => {
+    const data = join(dir, "data");
+    await Deno.mkdir(join(data, "happy"), { recursive: true });
+    for (let i = 0; i < 30; i++) {
+      await Deno.writeFile(join(data, "happy", `${i}.png`), await flatPng(i * 7));
+    }
+    const { card } = await writeRegionModel(dir, 8, () => true, "all pixels");
+    const env = { FER_CACHE: join(dir, "cache") };
+    const run = (out: string) =>
+      kit([
+        "predict",
+        "--model",
+        card,
+        "--dataset",
+        data,
+        "--out",
+        join(dir, out),
+        "--chunk-size",
+        "3",
+        "--quiet",
+      ], { env });
+    const [a, b] = await Promise.all([run("a.csv"), run("b.csv")]);
+    assert.equal(a.code, 0, a.err);
+    assert.equal(b.code, 0, b.err);
+    assert.equal(
+      await Deno.readTextFile(join(dir, "a.csv")),
+      await Deno.readTextFile(join(dir, "b.csv")),
+    );
+    const c = await run("c.csv");
+    assert.match(c.out, /30 from cache, 0 inferred/);
   });
 });

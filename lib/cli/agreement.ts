@@ -2,6 +2,7 @@
 import { basename, dirname } from "node:path";
 import { flag, parseArgs, UsageError, usageExit } from "./args.ts";
 import { readPredictions } from "../predictions.ts";
+import { sha256Hex } from "../fsutil.ts";
 import {
   type AgreementSummary,
   type NamedTable,
@@ -28,6 +29,22 @@ export function raterNames(files: readonly string[]): string[] {
   return base.map((b, i) =>
     base.filter((x) => x === b).length > 1 ? `${basename(dirname(files[i]))}/${b}` : b
   );
+}
+
+/**
+ * The first pair of `files` that are one file (same real path) or hold the same bytes, with
+ * which; undefined when all differ.
+ */
+async function sameFiles(files: readonly string[]): Promise<[number, number, string] | undefined> {
+  const real = await Promise.all(files.map((f) => Deno.realPath(f)));
+  const sums = await Promise.all(files.map(async (f) => sha256Hex(await Deno.readFile(f))));
+  for (let i = 0; i < files.length; i++) {
+    for (let j = i + 1; j < files.length; j++) {
+      if (real[i] === real[j]) return [i, j, "file"];
+      if (sums[i] === sums[j]) return [i, j, "content"];
+    }
+  }
+  return undefined;
 }
 
 function fmt(x: number | null): string {
@@ -100,6 +117,14 @@ export async function run(args: string[]): Promise<number> {
         }
         throw e;
       }
+    }
+    const same = await sameFiles(files);
+    if (same !== undefined) {
+      console.error(
+        `agreement: ${files[same[0]]} and ${files[same[1]]} are the same ` +
+          `${same[2]}; a file agrees perfectly with itself (give each model's predictions once)`,
+      );
+      return 1;
     }
     const s = summarizeAgreement(tables, { includeLabels: withLabels });
     console.log(json ? JSON.stringify(s, null, 2) : formatAgreement(s));

@@ -7,7 +7,9 @@
  * and `--strict` (lib/provider.ts), so they reach every session the command opens, in this
  * process and in the ones it starts (notebook kernels).
  */
-import { parseProvider, ProviderUnavailableError, setDefaultProvider } from "../provider.ts";
+import { parseProvider, setDefaultProvider } from "../provider.ts";
+import { PROJECT_ROOT } from "../config.ts";
+import { reportError } from "./errors.ts";
 
 /** Help lines of the options every command takes. */
 export const GLOBAL_OPTIONS_HELP = `options of every command:
@@ -86,8 +88,39 @@ async function usage(): Promise<string> {
   return lines.join("\n");
 }
 
-/** Runs the command named by args[0]; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the command named by args[0]; returns the exit code. Every error ends in the one error
+ * boundary (lib/cli/errors.ts); `--debug` anywhere on the line adds the stack of an error.
+ */
+export async function main(args: string[]): Promise<number> {
+  enterCallerFolder();
+  const debug = args.includes("--debug");
+  const argv = args.filter((a) => a !== "--debug");
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    return reportError(argv[0] ?? "", e, debug);
+  }
+}
+
+/**
+ * Run in the folder the user ran the command from, so relative paths mean what they mean there:
+ * `deno task` (and ./fer-kit, through it) starts in the project root and leaves the caller's
+ * folder in INIT_CWD. A process started elsewhere on purpose stays where it is.
+ */
+function enterCallerFolder(): void {
+  const init = Deno.env.get("INIT_CWD");
+  if (init === undefined) return;
+  Deno.env.delete("INIT_CWD");
+  if (init === Deno.cwd() || Deno.cwd() !== PROJECT_ROOT) return;
+  try {
+    Deno.chdir(init);
+  } catch {
+    // The caller's folder is gone: stay in the project.
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const args = takeProviderFlags(argv);
   if (typeof args === "string") {
     console.error(args);
@@ -103,15 +136,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const mod = await load(name);
-  try {
-    return await mod.run(rest);
-  } catch (e) {
-    if (!(e instanceof ProviderUnavailableError)) throw e;
-    console.error(`${name}: ${e.message} (--strict)`);
-    return 1;
-  }
+  return await mod.run(rest);
 }
 
 if (import.meta.main) {
+  // A rejection nobody awaited ends in the same boundary, not in a raw stack trace.
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    Deno.exit(reportError(Deno.args[0] ?? "", ev.reason, Deno.args.includes("--debug")));
+  });
   Deno.exit(await main(Deno.args));
 }

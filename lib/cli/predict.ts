@@ -7,7 +7,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { formatCsv } from "../csv.ts";
 import { dataRoot } from "../config.ts";
-import { writeFileAtomic } from "../fsutil.ts";
+import { checkWritable, writeFileAtomic } from "../fsutil.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import type { Provider } from "../engine.ts";
 import { loadCard } from "../models/registry.ts";
@@ -106,6 +106,15 @@ export async function run(args: string[]): Promise<number> {
       console.error(`predict: dataset ${dataset.name}${split ? ` (${split})` : ""} has no samples`);
       return 1;
     }
+    const part = shard === undefined ? "" : `_shard-${shard.index}-of-${shard.count}`;
+    const out = resolve(
+      str(p, "out") ??
+        join(
+          "predictions",
+          `${model.card.id}_${dataset.name}${split ? `_${split}` : ""}${part}.csv`,
+        ),
+    );
+    await checkWritable(out); // before inference, not after it
     const result = await predictDataset(model, dataset, {
       batchSize: batch,
       provider: provider as Provider | undefined,
@@ -118,14 +127,6 @@ export async function run(args: string[]): Promise<number> {
       cache: !flag(p, "no-cache"),
       progress: !flag(p, "quiet"),
     });
-    const part = shard === undefined ? "" : `_shard-${shard.index}-of-${shard.count}`;
-    const out = resolve(
-      str(p, "out") ??
-        join(
-          "predictions",
-          `${model.card.id}_${dataset.name}${split ? `_${split}` : ""}${part}.csv`,
-        ),
-    );
     await writeFileAtomic(out, formatPredictions(result));
     const s = result.stats;
     const skipped = [

@@ -44,8 +44,13 @@ async function installKernel(): Promise<void> {
 /** Hooks that other parts of the kit add: each is a module exporting `setup(): Promise<void>`. */
 const SETUP_HOOKS: readonly string[] = ["../convert/setup.ts"];
 
-export async function run(_args: string[]): Promise<number> {
-  await installKernel();
+/**
+ * `setup`: the user-level kernelspec and every hook; `setup --models-only`: the hooks only (what
+ * `./fer-kit` runs before commands that need models, so other checkouts' kernelspecs are left
+ * alone).
+ */
+export async function run(args: string[]): Promise<number> {
+  if (!args.includes("--models-only")) await installKernel();
   for (const hook of SETUP_HOOKS) {
     let mod: { setup(): Promise<void> };
     try {

@@ -100,9 +100,23 @@ export async function dropMissingFiles(
       listings.set(dir, names);
     }
     if (names.has(name)) kept.push(s);
-    else unreadable.push({ file: path, reason: "file not found" });
+    else unreadable.push({ file: path, reason: await missingReason(path) });
   }
   return kept;
+}
+
+/** Why a listed image is not a plain file in its folder: a folder, a non-UTF-8 name, or absent. */
+async function missingReason(path: string): Promise<string> {
+  if (path.includes("\uFFFD")) {
+    return "the name holds a byte that is not valid UTF-8 (shown as \uFFFD): rename the file, or " +
+      "write the name in UTF-8 in the label file";
+  }
+  try {
+    if ((await Deno.stat(path)).isDirectory) return "a folder, not an image file";
+  } catch {
+    // Absent.
+  }
+  return "file not found";
 }
 
 /** Split names publishers use (lower case) → the kit's split. */

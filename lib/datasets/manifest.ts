@@ -2,9 +2,10 @@
  * Any dataset as a manifest CSV: `path,label[,split]` per line, an optional header line
  * `path,label[,split]`, paths relative to the manifest's folder (or absolute), labels through
  * normalizeLabel (synonyms, any case), splits train/val/test (or training, valid, validation,
- * testing); a missing split means "test". Ids: the paths as written.
+ * testing); a missing split means "test". Ids: the paths as written. Two rows naming one image
+ * (`img/x.png` and `./img/x.png`) are an error naming both lines.
  */
-import { dirname, isAbsolute } from "node:path";
+import { dirname, isAbsolute, normalize } from "node:path";
 import { parseCsv } from "../csv.ts";
 import type { Sample, Split } from "../sample.ts";
 import { type Emotion, EMOTIONS, LabelError, normalizeLabel } from "../taxonomy.ts";
@@ -20,7 +21,7 @@ export function parseManifest(text: string, file: string, baseDir: string): Samp
   const first = records[0]?.fields.map((f) => f.trim().toLowerCase());
   const hasHeader = first !== undefined && first[0] === "path" && first[1] === "label";
   const out: Sample[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, { line: number; written: string }>();
   for (const r of records.slice(hasHeader ? 1 : 0)) {
     const origin = { file, line: r.line };
     if (r.fields.length !== 2 && r.fields.length !== 3) {
@@ -31,8 +32,17 @@ export function parseManifest(text: string, file: string, baseDir: string): Samp
     }
     const path = r.fields[0].trim();
     if (path === "") throw new LabelError("empty path", { ...origin, field: "path" });
-    if (seen.has(path)) throw new LabelError(`duplicate path "${path}"`, origin);
-    seen.add(path);
+    const resolved = isAbsolute(path) ? normalize(path) : joinRel(baseDir, path);
+    const before = seen.get(resolved);
+    if (before !== undefined) {
+      throw new LabelError(
+        before.written === path
+          ? `duplicate path "${path}" (also line ${before.line})`
+          : `"${path}" is the same image as "${before.written}" of line ${before.line}`,
+        origin,
+      );
+    }
+    seen.set(resolved, { line: r.line, written: path });
     const label = normalizeLabel(r.fields[1], { ...origin, field: "label" });
     let split: Split = "test";
     if (r.fields.length === 3 && r.fields[2].trim() !== "") {
@@ -47,7 +57,7 @@ export function parseManifest(text: string, file: string, baseDir: string): Samp
     }
     out.push({
       id: path,
-      source: { kind: "file", path: isAbsolute(path) ? path : joinRel(baseDir, path) },
+      source: { kind: "file", path: resolved },
       label,
       split,
     });
