@@ -522,3 +522,66 @@ Deno.test("two runs on one cache at once both finish with the same predictions",
     assert.match(c.out, /30 from cache, 0 inferred/);
   });
 });
+
+// --- no data, no success; a clean clone stays clean ------------------------------------------------
+
+Deno.test("report without any dataset fails at once with one message naming each dataset; bad flags fail before the warm-up", async () => {
+  await withTempDir("fer-fault-nodata-", async (dir) => {
+    const r = await kit(["report", "--data", dir, "--out", join(dir, "site")]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(
+      r.err,
+      /no dataset found under the data root .*: the report would have only empty pages/,
+    );
+    for (const name of ["fer2013", "ferplus", "ckplus", "expw", "rafdb", "affectnet"]) {
+      assert.match(r.err, new RegExp(`${dir}/${name}/ `), name);
+    }
+    assert.match(r.err, /--allow-missing/);
+    assertClean(r.err);
+    await assert.rejects(() => Deno.stat(join(dir, "site")), "no site built");
+    const jobs = await kit(["report", "--data", dir, "--jobs", "zero"]);
+    assert.equal(jobs.code, 2);
+    assert.match(jobs.err, /--jobs must be a positive number/);
+    const nb = await kit(["report", "--data", dir, "--notebook", "99"]);
+    assert.equal(nb.code, 2);
+    assert.match(nb.err, /no notebook matches "99"/);
+  });
+});
+
+Deno.test("datasets --check: found or not, counts against the published count, hash, where to get the rest", async () => {
+  await withTempDir("fer-fault-check-", async (dir) => {
+    await Deno.mkdir(join(dir, "ckplus", "CK+48", "happy"), { recursive: true });
+    for (let i = 10; i < 22; i++) { // twelve subjects: enough for the kit's ten CK+ folds
+      const file = join(dir, "ckplus", "CK+48", "happy", `S0${i}_001_00000001.png`);
+      await Deno.writeFile(file, await flatPng(i));
+    }
+    const r = await kit(["datasets", "--check", "--data", dir]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /ckplus\s+found\s+12 labelled samples \(published 981\)\s+hash [0-9a-f]{16}/,
+    );
+    assert.match(r.out, /fer2013\s+not found/);
+    assert.match(r.out, /where to get them/);
+    assert.doesNotMatch(r.out, /ckplus\/ +CK\+/, "no download line for a dataset that is there");
+    const none = await kit(["datasets", "--check", "--data", join(dir, "ckplus", "CK+48")]);
+    assert.equal(none.code, 1);
+  });
+});
+
+Deno.test("clean clone: the tools lockfile is complete (npm ci installs it unchanged) and ./fer-kit uses npm ci", async () => {
+  const lock = JSON.parse(
+    await Deno.readTextFile(join(PROJECT_ROOT, "tools", "package-lock.json")),
+  );
+  const deno = JSON.parse(
+    await Deno.readTextFile(join(PROJECT_ROOT, "tools", "node_modules", "deno", "package.json")),
+  );
+  // npm records every optional platform package of the deno package; a lockfile without them
+  // is rewritten by the first `npm install`, and the clone then looks modified.
+  for (const dep of Object.keys(deno.optionalDependencies ?? {})) {
+    assert.ok(lock.packages[`node_modules/${dep}`], `tools/package-lock.json lacks ${dep}`);
+  }
+  const script = await Deno.readTextFile(join(PROJECT_ROOT, "fer-kit"));
+  assert.match(script, /npm ci /);
+  assert.doesNotMatch(script, /npm install/);
+});

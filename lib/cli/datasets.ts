@@ -18,6 +18,8 @@ import {
   writeSplitManifest,
 } from "../datasets/mod.ts";
 import { type DatasetSummary, type SplitCounts, summarizeDataset } from "../datasets/summary.ts";
+import { checkDatasets, whereToGetData } from "../datasets/catalog.ts";
+import { InputError } from "../errors.ts";
 
 /** One-line description for `deno task kit --help`. */
 export const summary =
@@ -28,6 +30,8 @@ const USAGE = `usage: deno task kit datasets [options]
   --data DIR            data root (default: $FER_DATA, else data/raw)
   --json                print JSON instead of tables
   --check-images        decode every image; list the unreadable ones
+  --check               for each registered dataset: found or not, samples loaded against the
+                        publishers' count, content hash, and where to get the missing ones
   --write-splits        write the kit's ExpW and CK+ split manifests (id,split) to data/splits/
   --splits-dir DIR      folder of the split manifests (default data/splits)
   --ferplus-label RULE  majority (default), plurality, or atleast:K
@@ -74,6 +78,7 @@ export async function run(args: string[]): Promise<number> {
       data: { type: "string" },
       json: { type: "boolean" },
       "check-images": { type: "boolean" },
+      check: { type: "boolean" },
       "write-splits": { type: "boolean" },
       "splits-dir": { type: "string" },
       "ferplus-label": { type: "string" },
@@ -102,12 +107,13 @@ export async function run(args: string[]): Promise<number> {
     errors: [],
   };
 
+  if (flag(p, "check")) return await checkCommand(root, flag(p, "json"));
   const found = await findDatasets(root);
   if (found.length === 0) {
-    console.error(
-      `no datasets found under ${root} (set --data or FER_DATA; see docs/datasets.md)`,
+    throw new InputError(
+      `no datasets found under ${root}`,
+      ["set --data or FER_DATA, or put datasets there:", ...whereToGetData(root)].join("\n"),
     );
-    return 1;
   }
   if (flag(p, "write-splits")) {
     report.written = [];
@@ -159,6 +165,36 @@ export async function run(args: string[]): Promise<number> {
   if (flag(p, "json")) console.log(JSON.stringify(report, null, 2));
   else console.log(formatReport(report, flag(p, "check-images")));
   return report.errors.length > 0 ? 1 : 0;
+}
+
+/** `kit datasets --check`: one line per registered dataset; exit 1 when none is found. */
+async function checkCommand(root: string, json: boolean): Promise<number> {
+  const checks = await checkDatasets(root);
+  if (json) console.log(JSON.stringify({ dataRoot: root, datasets: checks }, null, 2));
+  else {
+    console.log(`data root: ${root}`);
+    for (const c of checks) {
+      const published = c.published === null
+        ? "no single published count"
+        : `published ${n(c.published)}`;
+      if (c.found) {
+        console.log(
+          `  ${c.name.padEnd(10)} found      ${
+            n(c.samples ?? 0)
+          } labelled samples (${published})  ` +
+            `hash ${c.hash?.slice(0, 16)}`,
+        );
+      } else if (c.error !== undefined) {
+        console.log(`  ${c.name.padEnd(10)} unreadable ${c.error}`);
+      } else console.log(`  ${c.name.padEnd(10)} not found  (${c.folder})`);
+    }
+    const missing = checks.filter((c) => !c.found).map((c) => c.name);
+    if (missing.length > 0) {
+      console.log("\nwhere to get them and the layout the kit expects:");
+      for (const l of whereToGetData(root, missing)) console.log(l);
+    }
+  }
+  return checks.some((c) => c.found) ? 0 : 1;
 }
 
 /** Thousands separators. */

@@ -6,7 +6,11 @@
  */
 import { flag, noPositionals, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import { join } from "node:path";
-import { buildReport, SITE_DIR } from "../report/site.ts";
+import { buildReport, discoverNotebooks, selectNotebooks, SITE_DIR } from "../report/site.ts";
+import { dataRoot, PROJECT_ROOT } from "../config.ts";
+import { whereToGetData } from "../datasets/catalog.ts";
+import { findDatasets } from "../datasets/mod.ts";
+import { InputError } from "../errors.ts";
 import { printSitePdf } from "../report/pdf.ts";
 import { formatDuration } from "../report/html.ts";
 import { modelsOnDatasets } from "../studies/grid.ts";
@@ -29,6 +33,8 @@ const HELP = `usage: deno task report [options]
   --no-prepare      skip the warm-up that fills the prediction cache (every model on every
                     dataset's test split) before the study notebooks run (no warm-up is done
                     with --notebooks)
+  --allow-missing   build even when no dataset is found under the data root (empty pages);
+                    without it, no data is an error listing each dataset and where to get it
   -h, --help        this help`;
 
 /**
@@ -68,6 +74,19 @@ async function writePdf(outDir: string): Promise<boolean> {
   }
 }
 
+/** InputError when no registered dataset is found under `root`: the report would be empty. */
+async function requireSomeData(root: string): Promise<void> {
+  if ((await findDatasets(root)).length > 0) return;
+  throw new InputError(
+    `no dataset found under the data root ${root}: the report would have only empty pages`,
+    [
+      "put one or more datasets there in their publishers' layout (or set --data / FER_DATA):",
+      ...whereToGetData(root),
+      "or build the empty skeleton with --allow-missing; `kit datasets --check` checks a download",
+    ].join("\n"),
+  );
+}
+
 /** Runs the report command; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
   try {
@@ -79,6 +98,7 @@ export async function run(args: string[]): Promise<number> {
       "cell-timeout": { type: "string" },
       jobs: { type: "string" },
       "no-prepare": { type: "boolean" },
+      "allow-missing": { type: "boolean" },
       pdf: { type: "boolean" },
       "pdf-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -100,6 +120,21 @@ export async function run(args: string[]): Promise<number> {
     const outDir = str(p, "out") ?? SITE_DIR;
     if (flag(p, "pdf-only")) return (await writePdf(outDir)) ? 0 : 1;
     const only = (p.values.notebook as string[] | undefined) ?? [];
+    // Every argument is checked before the warm-up, which can take minutes.
+    const cellTimeoutS = positive("cell-timeout");
+    const jobs = positive("jobs");
+    const notebooksDir = str(p, "notebooks");
+    try {
+      selectNotebooks(
+        await discoverNotebooks(notebooksDir ?? join(PROJECT_ROOT, "notebooks")),
+        only,
+      );
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    if (notebooksDir === undefined && !flag(p, "allow-missing")) {
+      await requireSomeData(dataRoot(str(p, "data")));
+    }
     // Every session opened from here on (warm-up, notebook kernels) is logged for provenance.
     const ownLog = Deno.env.get(SESSION_LOG_ENV) === undefined;
     if (ownLog) {
@@ -111,22 +146,15 @@ export async function run(args: string[]): Promise<number> {
     let result;
     try {
       // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
-      if (!flag(p, "no-prepare") && str(p, "notebooks") === undefined) {
-        await prepare(str(p, "data"));
-      }
+      if (!flag(p, "no-prepare") && notebooksDir === undefined) await prepare(str(p, "data"));
       result = await buildReport({
         only,
         data: str(p, "data"),
         outDir,
-        notebooksDir: str(p, "notebooks"),
-        cellTimeoutS: positive("cell-timeout"),
-        jobs: positive("jobs"),
+        notebooksDir,
+        cellTimeoutS,
+        jobs,
       });
-    } catch (e) {
-      if (e instanceof Error && e.message.startsWith("no notebook matches")) {
-        throw new UsageError(e.message);
-      }
-      throw e;
     } finally {
       if (ownLog) {
         await Deno.remove(Deno.env.get(SESSION_LOG_ENV)!).catch(() => {});

@@ -77,7 +77,7 @@ export interface DatasetCheck {
   /** Labelled samples the kit loaded (found datasets). */
   samples?: number;
   published: number | null;
-  /** Dataset content hash (lib/datasets/hash.ts), found datasets. */
+  /** Dataset content hash (lib/datasets/hash.ts, splits computed, not read from data/splits). */
   hash?: string;
   /** Why a present folder could not be loaded. */
   error?: string;
@@ -94,7 +94,7 @@ export async function checkDatasets(root: string): Promise<DatasetCheck[]> {
       continue;
     }
     try {
-      const d = await loadDataset(c.name, { dataRoot: root });
+      const d = await loadDataset(c.name, { dataRoot: root, splitsDir: null });
       out.push({
         name: c.name,
         folder,
