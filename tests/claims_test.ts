@@ -1,0 +1,108 @@
+/**
+ * The claims registry and its verdict rules on hand-made findings: every rule kind, every
+ * verdict reachable, missing findings give "not testable here".
+ */
+import assert from "node:assert/strict";
+import {
+  CLAIMS,
+  claimsOfNotebook,
+  evaluateRule,
+  scorecard,
+  verdictCounts,
+  VERDICTS,
+} from "../lib/claims/mod.ts";
+import type { Finding } from "../lib/findings.ts";
+
+const f = (id: string, value: number | null, ci?: [number, number]): Finding => ({
+  id,
+  label: id,
+  value,
+  ...(ci ? { ci } : {}),
+});
+
+Deno.test("direction rule: each verdict from hand-made intervals", () => {
+  const rule = { kind: "direction", side: "above", threshold: 0 } as const;
+  const above = f("claim.x.a", 0.1, [0.05, 0.15]);
+  const above2 = f("claim.x.b", 0.2, [0.01, 0.3]);
+  const straddle = f("claim.x.c", 0.01, [-0.02, 0.04]);
+  const below = f("claim.x.d", -0.1, [-0.2, -0.05]);
+  assert.equal(evaluateRule(rule, [above, above2]).verdict, "reproduced");
+  assert.equal(evaluateRule(rule, [above, straddle]).verdict, "partly");
+  assert.equal(evaluateRule(rule, [above, below]).verdict, "partly");
+  assert.equal(evaluateRule(rule, [straddle]).verdict, "not reproduced");
+  assert.equal(evaluateRule(rule, [straddle, below]).verdict, "not reproduced");
+  assert.equal(evaluateRule(rule, [below]).verdict, "reversed");
+  // "below" mirrors it; an interval touching the threshold is inconclusive.
+  const low = { kind: "direction", side: "below", threshold: 0 } as const;
+  assert.equal(evaluateRule(low, [below]).verdict, "reproduced");
+  assert.equal(evaluateRule(low, [above]).verdict, "reversed");
+  assert.equal(evaluateRule(low, [f("claim.x.e", -0.1, [-0.2, 0])]).verdict, "not reproduced");
+  // A finding without an interval is judged on its value.
+  assert.equal(evaluateRule(low, [f("claim.x.f", 0.5)]).verdict, "reversed");
+  assert.match(evaluateRule(rule, [above, straddle]).reason, /1 of 2 intervals above 0/);
+});
+
+Deno.test("near rule: reproduced, partly, not reproduced", () => {
+  const rule = { kind: "near", target: 0.6, tolerance: 0.05 } as const;
+  const inside = f("claim.t.a", 0.61, [0.59, 0.63]);
+  const touching = f("claim.t.b", 0.68, [0.64, 0.7]); // meets the band at 0.64 ≤ 0.65
+  const outside = f("claim.t.c", 0.7, [0.68, 0.72]);
+  assert.equal(evaluateRule(rule, [inside, touching]).verdict, "reproduced");
+  assert.equal(evaluateRule(rule, [inside, outside]).verdict, "partly");
+  assert.equal(evaluateRule(rule, [outside]).verdict, "not reproduced");
+  assert.match(evaluateRule(rule, [outside]).reason, /none of 1 meets \[0\.55, 0\.65\]/);
+});
+
+Deno.test("not-testable rule and missing findings", () => {
+  const r = evaluateRule({ kind: "not-testable", reason: "no RAF-DB" }, []);
+  assert.deepEqual(r, { verdict: "not testable here", reason: "no RAF-DB" });
+  const dir = { kind: "direction", side: "above", threshold: 0 } as const;
+  assert.equal(evaluateRule(dir, []).verdict, "not testable here");
+  const missing = { ...f("claim.x.a", null), note: "model not at hand" };
+  const out = evaluateRule(dir, [missing]);
+  assert.equal(out.verdict, "not testable here");
+  assert.match(out.reason, /claim\.x\.a \(model not at hand\)/);
+  // Null values are ignored beside present ones.
+  assert.equal(evaluateRule(dir, [missing, f("claim.x.b", 1, [0.5, 2])]).verdict, "reproduced");
+});
+
+Deno.test("registry: ≥15 claims, ≥4 per paper, unique ids, every verdict reachable", () => {
+  assert.ok(CLAIMS.length >= 15, `${CLAIMS.length} claims`);
+  for (const p of ["jamroz2024", "benchmark9", "tao2023"]) {
+    const n = CLAIMS.filter((c) => c.paper === p).length;
+    assert.ok(n >= 4, `${p}: ${n} claims`);
+  }
+  assert.equal(new Set(CLAIMS.map((c) => c.id)).size, CLAIMS.length);
+  for (const c of CLAIMS) {
+    assert.match(c.id, /^[a-z0-9-]+$/);
+    assert.match(c.notebook, /^0[0-9]$/);
+    assert.ok(c.quote.length > 10 && c.confirm.length > 10, c.id);
+  }
+  // A scorecard on hand-made findings reaching every verdict.
+  const findings = [
+    f("claim.jamroz-cross-drop.m.expw", 0.2, [0.1, 0.3]), // direction above: reproduced
+    f("claim.jamroz-weak-classes.m", 0.1, [0.05, 0.2]), // direction below: reversed
+    f("claim.jamroz-accuracy-hides.m.a", 0.1, [0.05, 0.2]),
+    f("claim.jamroz-accuracy-hides.m.b", 0, [-0.1, 0.1]), // partly
+    f("claim.benchmark-low-kappa.expw", 0.6, [0.55, 0.65]), // near 0.2: not reproduced
+  ];
+  const rows = scorecard(findings);
+  const by = (id: string) => rows.find((r) => r.id === id)!;
+  assert.equal(by("jamroz-cross-drop").verdict, "reproduced");
+  assert.equal(by("jamroz-weak-classes").verdict, "reversed");
+  assert.equal(by("jamroz-accuracy-hides").verdict, "partly");
+  assert.equal(by("benchmark-low-kappa").verdict, "not reproduced");
+  assert.equal(by("benchmark-rafdb-lowest").verdict, "not testable here");
+  assert.equal(by("tao-neutral-weakness").verdict, "not testable here");
+  assert.deepEqual(by("jamroz-accuracy-hides").findings.map((x) => x.id), [
+    "claim.jamroz-accuracy-hides.m.a",
+    "claim.jamroz-accuracy-hides.m.b",
+  ]);
+  const counts = verdictCounts(rows);
+  for (const v of VERDICTS) assert.ok(counts[v] > 0, `${v} reached`);
+  assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), CLAIMS.length);
+  assert.deepEqual(
+    claimsOfNotebook("03-agreement").map((c) => c.paper).includes("benchmark9"),
+    true,
+  );
+});
