@@ -5,6 +5,7 @@ import {
   coverageAccuracyCurve,
   majorityVote,
   meanProbability,
+  modeWithFallback,
   selectiveAccuracy,
 } from "../lib/metrics/mod.ts";
 import { assertAllClose, assertClose, loadFixture } from "./fixtures/metrics/fixtures.ts";
@@ -104,4 +105,25 @@ Deno.test("ensemble input errors and edge cases", () => {
   const all = selectiveAccuracy([0, 1], [ABSTAIN, ABSTAIN]);
   assert.equal(all.coverage, 0);
   assert.ok(Number.isNaN(all.accuracy));
+});
+
+Deno.test("modeWithFallback: the mode, else the most confident model", () => {
+  // Three models, four items. Item 0: votes 1,1,2 → mode 1. Item 1: 0,1,2 all tied → model 2 is
+  // the most confident (0.9) → 2. Item 2: 3,3,3 → 3. Item 3: 0,1,2 tied, confidences equal at
+  // the top for models 0 and 1 (0.8) → the first, model 0 → 0.
+  const preds = [
+    Int32Array.from([1, 0, 3, 0]),
+    Int32Array.from([1, 1, 3, 1]),
+    Int32Array.from([
+      2,
+      2,
+      3,
+      2,
+    ]),
+  ];
+  const conf = [[0.5, 0.4, 0.9, 0.8], [0.6, 0.5, 0.9, 0.8], [0.99, 0.9, 0.9, 0.3]];
+  const d = modeWithFallback(preds, conf);
+  assert.deepEqual(Array.from(d.pred), [1, 2, 3, 0]);
+  assert.deepEqual(Array.from(d.confidence), [2 / 3, 1 / 3, 1, 1 / 3]);
+  assert.throws(() => modeWithFallback(preds, conf.slice(1)), /3 models but 2 confidences/);
 });

@@ -61,6 +61,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   matrix: "./matrix.ts",
   report: "./report.ts",
   doctor: "./doctor.ts",
+  claims: "./claims.ts",
 };
 
 interface CommandModule {

@@ -107,6 +107,34 @@ export function meanProbability(
   return { pred, confidence };
 }
 
+/**
+ * Mode with a confidence fallback (the nine-model benchmark's second ensemble): each model votes
+ * its predicted class and the most frequent class wins; when several classes tie for the most
+ * votes, the prediction of the most confident model (largest `confidences[m][i]`, e.g. its top
+ * probability; the first such model on ties) is taken instead. Confidence: the winner's vote share.
+ */
+export function modeWithFallback(
+  preds: readonly LabelArray[],
+  confidences: readonly ArrayLike<number>[],
+): EnsembleDecision {
+  if (confidences.length !== preds.length) {
+    throw new Error(`mode ensemble: ${preds.length} models but ${confidences.length} confidences`);
+  }
+  const mode = majorityVote(preds, { ties: "abstain" });
+  const n = mode.pred.length;
+  confidences.forEach((c, m) => pairedLength(preds[m], c, `model ${m} preds/confidences`));
+  const pred = Int32Array.from(mode.pred);
+  for (let i = 0; i < n; i++) {
+    if (pred[i] !== ABSTAIN) continue;
+    let best = 0;
+    for (let m = 1; m < preds.length; m++) {
+      if (confidences[m][i] > confidences[best][i]) best = m;
+    }
+    pred[i] = preds[best][i];
+  }
+  return { pred, confidence: mode.confidence };
+}
+
 /** Accuracy on the items kept and the share kept, for one decision set (abstentions dropped). */
 export function selectiveAccuracy(
   yTrue: LabelArray,

@@ -2,6 +2,8 @@
 import { type Finding, formatFinding, type ProvenanceRecord } from "../findings.ts";
 import { escapeHtml, formatDuration } from "./html.ts";
 import type { KitProvenance } from "./provenance.ts";
+import type { ScorecardRow } from "../claims/scorecard.ts";
+import { scorecardTable } from "./scorecard_page.ts";
 
 /** What the index shows about one notebook. */
 export interface NotebookSummary {
@@ -24,6 +26,8 @@ export interface IndexModel {
   notebooks: readonly NotebookSummary[];
   kit: KitProvenance;
   records: readonly ProvenanceRecord[];
+  /** The reproduction scorecard (lib/claims) computed from `findings`. */
+  scorecard?: readonly ScorecardRow[];
 }
 
 /**
@@ -166,9 +170,15 @@ export function renderIndexBody(m: IndexModel): string {
     : "";
   return `<h1>${escapeHtml(m.title)}</h1>
 ${banner}
-<p class="lead">Every number below was computed by the notebooks when this site was built; none is typed by hand.
-Intervals are shown in brackets as [low, high]; each notebook states how its intervals were computed.</p>
-<h2 id="key-findings">Key findings</h2>
+<p class="lead">Does each claim of the three reproduced papers hold on the data and models at hand?
+Every number and verdict below was computed by the notebooks when this site was built; none is typed
+by hand. Intervals are shown in brackets as [low, high]; each notebook states how its intervals were
+computed.</p>
+${
+    m.scorecard
+      ? `<h2 id="scorecard">Scorecard</h2>\n${scorecardTable(m.scorecard, [...slugs])}\n`
+      : ""
+  }<h2 id="key-findings">Key findings</h2>
 ${findingsTable(m.findings, slugs)}
 <h2 id="notebooks">Notebooks</h2>
 ${notebooksTable(m.notebooks)}

@@ -20,6 +20,8 @@ import { type NotebookRunMeta, notebookTitle, renderNotebookBody } from "./noteb
 import { kitProvenance } from "./provenance.ts";
 import { publishSite } from "./publish.ts";
 import { kitVersion } from "./references.ts";
+import { scorecard } from "../claims/scorecard.ts";
+import { NOT_REPRODUCED_PAGE, renderNotReproducedBody } from "./scorecard_page.ts";
 
 /** Notebook files the report picks up: two digits, a dash, a name. */
 export const NOTEBOOK_PATTERN: RegExp = /^(\d\d)-[A-Za-z0-9_.-]+\.ipynb$/;
@@ -257,6 +259,11 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
       current: current === s.slug,
       failed: s.state === "failed",
     })),
+    {
+      href: NOT_REPRODUCED_PAGE,
+      label: "Not reproduced",
+      current: current === "not-reproduced",
+    },
   ];
   const kit = await kitProvenance(data);
   const footer = `${title} · generated ${kit.generatedAt}${
@@ -277,6 +284,17 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
       }),
     );
   }
+  const rows = scorecard(findings);
+  await writeFileAtomic(
+    join(outDir, NOT_REPRODUCED_PAGE),
+    renderPage({
+      title: `What was not reproduced — ${title}`,
+      css: "assets/report.css",
+      nav: nav("not-reproduced"),
+      body: renderNotReproducedBody(rows),
+      footer,
+    }),
+  );
   const indexPath = join(outDir, "index.html");
   await writeFileAtomic(
     indexPath,
@@ -284,14 +302,26 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
       title,
       css: "assets/report.css",
       nav: nav(),
-      body: renderIndexBody({ title, findings, notebooks: summaries, kit, records }),
+      body: renderIndexBody({
+        title,
+        findings,
+        notebooks: summaries,
+        kit,
+        records,
+        scorecard: rows,
+      }),
       footer,
     }),
   );
   await writeFileAtomic(join(outDir, "assets", "report.css"), await Deno.readTextFile(REPORT_CSS));
   await writeFileAtomic(
     join(outDir, "findings.json"),
-    JSON.stringify({ kit, findings, provenance: records, notebooks: summaries }, null, 2) + "\n",
+    JSON.stringify(
+      { kit, findings, scorecard: rows, provenance: records, notebooks: summaries },
+      null,
+      2,
+    ) +
+      "\n",
   );
   // Keep last: downloads (and references) for every page written above.
   await publishSite(outDir, { records, kit, version: await kitVersion(PROJECT_ROOT) });

@@ -124,8 +124,9 @@ export function macroF1Statistic(
   const p = new Int32Array(yTrue.length);
   return (idx) => {
     const n = idx.length;
-    const tt = n === t.length ? t : t.subarray(0, n);
-    const pp = n === p.length ? p : p.subarray(0, n);
+    // Cluster resamples may hold more items than the sample: then use fresh buffers.
+    const tt = n === t.length ? t : n < t.length ? t.subarray(0, n) : new Int32Array(n);
+    const pp = n === p.length ? p : n < p.length ? p.subarray(0, n) : new Int32Array(n);
     for (let i = 0; i < n; i++) {
       tt[i] = yTrue[idx[i]];
       pp[i] = yPred[idx[i]];

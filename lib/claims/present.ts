@@ -1,0 +1,80 @@
+/**
+ * What a notebook shows of the scorecard: its claims' findings (emitted, so the report collects
+ * them) and their verdicts as a table; and the contamination audit table (notebook 01). One call
+ * per notebook cell, so the cells stay a sentence each.
+ */
+import { showMarkdown, showTable } from "../display.ts";
+import { emitFinding, type Finding, formatFinding } from "../findings.ts";
+import { intervalText } from "../studies/format.ts";
+import { claimFindings, type EvidenceInputs, gatherEvidence } from "./evidence.ts";
+import { auditOf } from "./evidence.ts";
+import { claimsOfNotebook } from "./registry.ts";
+import { scorecard, type ScorecardRow } from "./scorecard.ts";
+
+/**
+ * Compute, emit and show the verdicts of the claims notebook `slug` tests (e.g.
+ * "01-cross-dataset"). `inputs` defaults to gatherEvidence() (the cached prediction grid).
+ */
+export async function showClaimVerdicts(
+  slug: string,
+  inputs?: EvidenceInputs,
+): Promise<ScorecardRow[]> {
+  const claims = claimsOfNotebook(slug);
+  const ev = inputs ?? await gatherEvidence();
+  const findings = claimFindings(ev, claims.map((c) => c.id), false);
+  for (const f of findings) await emitFinding({ ...f, notebook: slug });
+  const rows = scorecard(findings, claims);
+  await showTable(
+    rows.map((r) => ({
+      claim: `${r.paper}: ${r.quote}`,
+      "kit's measurement": r.findings.map((f) => `${shortLabel(f)} ${formatFinding(asFinding(f))}`)
+        .join("; ") || "—",
+      verdict: r.verdict,
+      why: r.reason,
+    })),
+    { caption: "Verdicts of this notebook's claims (rules in lib/claims/rules.ts)" },
+  );
+  return rows;
+}
+
+function asFinding(f: ScorecardRow["findings"][number]): Finding {
+  return { id: f.id, label: f.label, value: f.value, ci: f.ci };
+}
+
+function shortLabel(f: { id: string }): string {
+  return f.id.split(".").slice(2).join(".") + ":";
+}
+
+/**
+ * The contamination audit of every model on FER2013 test, emitted as findings and shown as a
+ * table; returns the ids of the flagged models.
+ */
+export async function showContaminationAudit(
+  slug: string,
+  inputs?: EvidenceInputs,
+): Promise<string[]> {
+  const ev = inputs ?? await gatherEvidence();
+  const audit = auditOf(ev);
+  if (audit === null) {
+    await showMarkdown("No contamination audit: FER2013 or FER+ test is not under the data root.");
+    return [];
+  }
+  for (const f of claimFindings(ev, [], true)) await emitFinding({ ...f, notebook: slug });
+  await showTable(
+    audit.rows.map((r) => ({
+      model: r.model,
+      "picks original label": intervalText(r.audit.matchA),
+      "picks FER+ label": intervalText(r.audit.matchB),
+      "accuracy: original → FER+": `${r.audit.accuracyA.toFixed(3)} → ${
+        r.audit.accuracyB.toFixed(3)
+      }`,
+      "change [95 %]": intervalText(r.audit.accuracyChange),
+      status: r.reference ? "clean reference" : r.flagged ? "likely saw the test split" : "—",
+    })),
+    {
+      caption: `On the ${audit.disagreeing} FER2013 test faces whose original and FER+ labels ` +
+        `disagree (of ${audit.paired} with both labels)`,
+    },
+  );
+  return audit.rows.filter((r) => r.flagged).map((r) => r.model);
+}
