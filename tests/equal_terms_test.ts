@@ -53,19 +53,19 @@ function table(preds: Emotion[]): PredictionTable {
     })),
   };
 }
-const fer = "FER2013 Training";
+const fer = { dataset: "fer2013", split: "train" };
 const models = [
-  { card: { id: "a", trainingData: fer }, table: table(samples.map((s) => s.label)) },
+  { card: { id: "a", training: fer }, table: table(samples.map((s) => s.label)) },
   {
-    card: { id: "b", trainingData: fer },
+    card: { id: "b", training: fer },
     table: table(["happy", "sad", "angry", "neutral", "surprise", "neutral", "happy", "sad"]),
   },
-  { card: { id: "c", trainingData: "Not stated" }, table: table(samples.map(() => cls("happy"))) },
+  { card: { id: "c", training: null }, table: table(samples.map(() => cls("happy"))) },
 ];
 
 Deno.test("equalTermsAgreement: crowd and models on the same images and categories", () => {
-  assert.equal(trainingGroup({ trainingData: fer }), "trained on FER2013 (same domain)");
-  assert.equal(trainingGroup({ trainingData: "Not stated" }), "training data unstated");
+  assert.equal(trainingGroup({ training: fer }), "trained on FER2013 (same domain)");
+  assert.equal(trainingGroup({ training: null }), "training data unstated");
   const e = equalTermsAgreement({ samples }, kept, models, { resamples: 50 });
   assert.deepEqual(e.groups, {
     "trained on FER2013 (same domain)": ["a", "b"],

@@ -36,7 +36,7 @@ import {
   type StudyGrid,
 } from "../studies/grid.ts";
 import { countsPerItem, fleissStatistic, joinPredictions } from "../studies/agreement.ts";
-import { trainingDataset } from "../studies/models.ts";
+import { trainingDatasetOf } from "../studies/models.ts";
 import type { ProbeStudy } from "../studies/probes.ts";
 import {
   accuracyStatistic,
@@ -164,7 +164,7 @@ export function auditOf(inputs: EvidenceInputs): ContaminationStudy | null {
 function crossDrop(inputs: EvidenceInputs, flagged: ReadonlySet<string>): Finding[] {
   const out: Finding[] = [];
   for (const m of inputs.grid.models) {
-    const home = trainingDataset(m.card).dataset;
+    const home = trainingDatasetOf(m.card);
     if (home === null || flagged.has(m.card.id)) continue;
     const own = scoredCell(inputs.grid, m.card.id, home);
     if (!own) continue;
@@ -311,7 +311,7 @@ function imbalanceCause(inputs: EvidenceInputs): Finding[] {
   const counts = inputs.fer2013TrainCounts;
   if (counts === null) return [];
   return inputs.grid.models.flatMap((m) => {
-    if (trainingDataset(m.card).dataset !== "fer2013") return [];
+    if (trainingDatasetOf(m.card) !== "fer2013") return [];
     const s = scoredCell(inputs.grid, m.card.id, "fer2013");
     if (!s) return [];
     const classes = s.scored.classes;
@@ -450,7 +450,7 @@ function taoAccuracy(inputs: EvidenceInputs, claim: string, model: string): Find
 
 /** The FER2013-trained CNNs (cards naming FER2013 as training data). */
 function fer2013Models(inputs: EvidenceInputs): ResolvedModel[] {
-  return inputs.grid.models.filter((m) => trainingDataset(m.card).dataset === "fer2013");
+  return inputs.grid.models.filter((m) => trainingDatasetOf(m.card) === "fer2013");
 }
 
 /** tao-neutral-weakness: neutral recall minus the mean recall of the other classes. */

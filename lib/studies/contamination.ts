@@ -13,7 +13,6 @@ import type { ModelCard } from "../models/card.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { emotionIndex } from "../taxonomy.ts";
 import { ciPair } from "./format.ts";
-import { trainingDataset } from "./models.ts";
 import { STUDY_BOOTSTRAP } from "./scoring.ts";
 
 /** One model's audit. */
@@ -36,11 +35,13 @@ export interface ContaminationStudy {
 }
 
 /**
- * A clean reference: a model the kit trained itself (committed in the repository) on FER2013,
- * whose recipe trains on the Training split and never reads PrivateTest's labels for training.
+ * A clean reference: a model the kit trained itself (committed in the repository) on FER2013's
+ * Training split (card `training` = {dataset: "fer2013", split: "train"}), so it never saw
+ * FER2013 test's labels.
  */
-export function isCleanReference(card: Pick<ModelCard, "source" | "trainingData">): boolean {
-  return card.source.kind === "repo" && trainingDataset(card).dataset === "fer2013";
+export function isCleanReference(card: Pick<ModelCard, "source" | "training">): boolean {
+  return card.source.kind === "repo" && card.training?.dataset === "fer2013" &&
+    card.training.split === "train";
 }
 
 /**
@@ -50,7 +51,7 @@ export function isCleanReference(card: Pick<ModelCard, "source" | "trainingData"
  */
 export function contaminationStudy(
   tables: readonly {
-    card: Pick<ModelCard, "id" | "source" | "trainingData">;
+    card: Pick<ModelCard, "id" | "source" | "training">;
     table: PredictionTable;
   }[],
   ferplusTest: Pick<LoadedDataset, "samples">,

@@ -24,7 +24,7 @@ import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, emotionIndex, EMOTIONS } from "../taxonomy.ts";
 import { fleissStatistic, joinPredictions, VOTE_CATEGORIES, voteTable } from "./agreement.ts";
 import { ciPair } from "./format.ts";
-import { trainingDataset } from "./models.ts";
+import { trainingDatasetOf } from "./models.ts";
 import { type IndexStatistic, studyInterval } from "./scoring.ts";
 
 /** Which images a row is measured on. */
@@ -55,8 +55,8 @@ export interface EqualTerms {
 }
 
 /** Group of a model by its card's training data, relative to FER2013 test. */
-export function trainingGroup(card: Pick<ModelCard, "trainingData">): string {
-  const d = trainingDataset(card).dataset;
+export function trainingGroup(card: Pick<ModelCard, "training">): string {
+  const d = trainingDatasetOf(card);
   return d === "fer2013"
     ? "trained on FER2013 (same domain)"
     : d === null
@@ -126,7 +126,7 @@ export function lightStatistic(preds: readonly Int32Array[]): IndexStatistic {
 export function equalTermsAgreement(
   fer2013Test: Pick<LoadedDataset, "samples">,
   keptIds: ReadonlySet<string>,
-  tables: readonly { card: Pick<ModelCard, "id" | "trainingData">; table: PredictionTable }[],
+  tables: readonly { card: Pick<ModelCard, "id" | "training">; table: PredictionTable }[],
   opts: { resamples?: number; seed?: number } = {},
 ): EqualTerms {
   const voted = fer2013Test.samples.filter((s) => s.votes !== undefined);
