@@ -12,6 +12,7 @@ import {
   VERDICTS,
 } from "../lib/claims/mod.ts";
 import type { Finding } from "../lib/findings.ts";
+import { renderNotReproducedBody, scorecardTable } from "../lib/report/scorecard_page.ts";
 
 const f = (id: string, value: number | null, ci?: [number, number]): Finding => ({
   id,
@@ -105,4 +106,22 @@ Deno.test("registry: ≥15 claims, ≥4 per paper, unique ids, every verdict rea
     claimsOfNotebook("03-agreement").map((c) => c.paper).includes("benchmark9"),
     true,
   );
+});
+
+Deno.test("report: scorecard table and the not-reproduced page from rows", () => {
+  const rows = scorecard([
+    f("claim.tao-neutral-weakness.cnn", 0.1, [0.05, 0.15]),
+    f("claim.tao-mobilenet-60.fer2013-mobilenetv2", 0.61, [0.59, 0.63]),
+  ]);
+  const html = scorecardTable(rows, ["04-fer2013-cnn-saliency"]);
+  assert.match(
+    html,
+    /<tr data-claim-id="tao-neutral-weakness" class="verdict-reversed">.*0\.100 \[0\.050, 0\.150\].*<td class="verdict">reversed<\/td>/s,
+  );
+  assert.match(html, /href="04-fer2013-cnn-saliency\.html#claims"/);
+  assert.match(html, /<span class="verdict-reproduced">1 reproduced<\/span>/);
+  const page = renderNotReproducedBody(rows);
+  assert.match(page, /<h2>reversed \(1\)<\/h2>/);
+  assert.match(page, /data-claim-id="tao-neutral-weakness"/);
+  assert.ok(!page.includes('data-claim-id="tao-mobilenet-60"'), "reproduced claims not listed");
 });

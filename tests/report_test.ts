@@ -220,6 +220,15 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
       index,
       /<tr class="group"><th colspan="4">Fixture group <a class="group-notebook" href="01-figures.html">01-figures<\/a><\/th><\/tr>/,
     );
+    // The scorecard opens the index (before the findings); without claim findings every claim
+    // is "not testable here", and the not-reproduced page lists them.
+    assert.ok(index.indexOf('id="scorecard"') < index.indexOf('id="key-findings"'));
+    assert.match(
+      index,
+      /<tr data-claim-id="tao-neutral-weakness" class="verdict-not-testable-here">/,
+    );
+    const notRep = await Deno.readTextFile(join(out, "not-reproduced.html"));
+    assert.match(notRep, /<li data-claim-id="benchmark-rafdb-lowest">/);
     // Provenance: commit, versions, the emitted dataset hash, timings.
     const head = new TextDecoder().decode(
       (await new Deno.Command("git", {
