@@ -3,7 +3,15 @@
  * them) and their verdicts as a table; and the contamination audit table (notebook 01). One call
  * per notebook cell, so the cells stay a sentence each.
  */
-import { showMarkdown, showTable } from "../display.ts";
+import { show, showMarkdown, showTable } from "../display.ts";
+import { barChart } from "../plots.ts";
+import {
+  type EqualTerms,
+  equalTermsAgreement,
+  equalTermsBars,
+  equalTermsFindings,
+} from "../studies/equal_terms.ts";
+import { gridCell, gridDataset } from "../studies/grid.ts";
 import { emitFinding, type Finding, formatFinding } from "../findings.ts";
 import { intervalText } from "../studies/format.ts";
 import { claimFindings, type EvidenceInputs, gatherEvidence } from "./evidence.ts";
@@ -77,4 +85,47 @@ export async function showContaminationAudit(
     },
   );
   return audit.rows.filter((r) => r.flagged).map((r) => r.model);
+}
+
+/**
+ * Notebook 03's comparison on equal terms: the crowd's and the models' κ on the same FER2013
+ * test images and categories, as a table, a bar chart with intervals and findings.
+ */
+export async function showEqualTerms(
+  slug: string,
+  inputs?: EvidenceInputs,
+): Promise<EqualTerms | null> {
+  const ev = inputs ?? await gatherEvidence();
+  const fer = gridDataset(ev.grid, "fer2013");
+  const plus = gridDataset(ev.grid, "ferplus");
+  const tables = ev.grid.models.flatMap((m) => {
+    const c = gridCell(ev.grid, m.card.id, "fer2013");
+    return c ? [{ card: m.card, table: c.table }] : [];
+  });
+  if (!fer || !plus || tables.length < 2) {
+    await showMarkdown("No comparison: it needs FER2013 and FER+ test and at least two models.");
+    return null;
+  }
+  const e = equalTermsAgreement(fer, new Set(plus.samples.map((s) => s.id)), tables);
+  for (const f of equalTermsFindings(e)) await emitFinding({ ...f, notebook: slug });
+  await showTable(
+    e.rows.map((r) => ({
+      raters: r.who,
+      images: r.images,
+      categories: r.categories === "ten" ? "crowd's ten" : "seven basic",
+      "images rated": r.items,
+      "raters per image": r.raters,
+      "Fleiss' κ [95 %]": intervalText(r.fleiss),
+      "Light's κ [95 %]": r.light ? intervalText(r.light) : "— (raters not fixed)",
+    })),
+    { caption: "The FER+ crowd and the models on the same FER2013 test images" },
+  );
+  await show(
+    barChart(equalTermsBars(e), {
+      title: "Fleiss' κ: crowd and model groups, same images and categories",
+      domain: [0, 1],
+    }),
+    "agreement of crowd and model groups with intervals",
+  );
+  return e;
 }
