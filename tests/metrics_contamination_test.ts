@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { labelSetAudit, likelyContaminated } from "../lib/metrics/mod.ts";
+import { contaminationFindings, contaminationStudy } from "../lib/studies/contamination.ts";
 
 // 40 items. Labels A: class i % 7. Labels B equal A except on items 0..9, where B = (A + 1) % 7.
 // Items 36..39 have no B label (-1): they are left out of every statistic.
@@ -61,4 +62,64 @@ Deno.test("labelSetAudit: errors name the input", () => {
   assert.throws(() => labelSetAudit([0, 1.5], [0, 1], [0, 1]), /yPred\[1\] = 1.5/);
   assert.throws(() => labelSetAudit([0, 1], [0, 1], [0, 1]), /never disagree/);
   assert.throws(() => labelSetAudit([0, 1], [0, 1], [-1, -1]), /no item has both labels/);
+});
+
+Deno.test("contaminationStudy: clean references from the cards; a copier of the original labels is flagged", () => {
+  // 30 faces; FER+ relabels faces 0..11 (original happy → FER+ neutral); face 29 has no FER+ label.
+  const ids = Array.from({ length: 30 }, (_, i) => `f${i}`);
+  const original = ids.map(() => "happy" as const);
+  const plus = ids.map((_, i) => (i < 12 ? "neutral" : "happy") as "neutral" | "happy");
+  const ferplusTest = {
+    samples: ids.slice(0, 29).map((id, i) => ({
+      id,
+      label: plus[i],
+      split: "test" as const,
+      source: { kind: "file" as const, path: id },
+    })),
+  };
+  const table = (pred: (i: number) => "happy" | "neutral") => ({
+    classes: ["happy", "neutral"] as ("happy" | "neutral")[],
+    rows: ids.map((id, i) => ({
+      id,
+      label: original[i],
+      pred: pred(i),
+      probs: Float64Array.from([0.5, 0.5]),
+    })),
+  });
+  const kit = { kind: "repo" as const, path: "x.onnx" };
+  const npm = { kind: "npm" as const, package: "p", version: "1", files: ["m"] };
+  const clean = { dataset: "fer2013", split: "train" };
+  const study = contaminationStudy(
+    [
+      // The kit's CNN follows FER+ on 10 of the 12 relabelled faces.
+      {
+        card: { id: "own", source: kit, training: clean },
+        table: table((i) => (i < 10 ? "neutral" : "happy")),
+      },
+      // A pretrained model that answers the original label everywhere.
+      { card: { id: "copier", source: npm, training: null }, table: table(() => "happy") },
+      // One that follows FER+ everywhere.
+      { card: { id: "honest", source: npm, training: null }, table: table((i) => plus[i]) },
+    ],
+    ferplusTest,
+    { resamples: 300 },
+  );
+  assert.deepEqual(study.references, ["own"]);
+  assert.equal(study.paired, 29);
+  assert.equal(study.disagreeing, 12);
+  const row = (id: string) => study.rows.find((r) => r.model === id)!;
+  assert.equal(row("own").audit.matchA.estimate, 2 / 12);
+  assert.equal(row("copier").audit.matchA.estimate, 1);
+  assert.equal(row("copier").flagged, true);
+  assert.equal(row("honest").flagged, false);
+  assert.equal(row("own").flagged, false);
+  // The copier loses 12 of 29 when scored against FER+; the honest model gains them.
+  assert.ok(Math.abs(row("copier").audit.accuracyChange.estimate + 12 / 29) < 1e-12);
+  assert.ok(Math.abs(row("honest").audit.accuracyChange.estimate - 12 / 29) < 1e-12);
+  const findings = contaminationFindings(study);
+  assert.equal(findings.length, 6);
+  assert.match(
+    findings.find((f) => f.id === "contamination.copier.match-original")!.note!,
+    /FLAGGED/,
+  );
 });
