@@ -31,6 +31,8 @@ export interface Claim {
   /** What the kit measures and what would confirm the claim. */
   confirm: string;
   rule: VerdictRule;
+  /** Why the claim cannot be tested when none of its findings was computed (default: generic). */
+  whenMissing?: string;
 }
 
 /** Where weights or data the papers used cannot be had here. */
@@ -60,6 +62,8 @@ export const CLAIMS: readonly Claim[] = [
       "on test set B of the probe trained on B minus that of the probe trained on A. Confirmed " +
       "where the interval is above 0.",
     rule: { kind: "direction", side: "above", threshold: 0 },
+    whenMissing: "the probe matrices were not computed in this run (notebook 01 computes them; " +
+      "`deno task kit claims --probes` reads or computes them)",
   },
   {
     id: "jamroz-weak-classes",

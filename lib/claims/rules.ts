@@ -59,8 +59,9 @@ function fmt(x: number, digits = 3): string {
   return x.toFixed(digits);
 }
 
+/** The finding id without its `claim.<claim id>.` prefix. */
 function shortId(f: Finding): string {
-  return f.id.split(".").slice(-2).join(".");
+  return f.id.split(".").slice(2).join(".") || f.id;
 }
 
 /**
@@ -111,20 +112,20 @@ export function evaluateRule(rule: VerdictRule, findings: readonly Finding[]): R
   const opposite = `${rule.side === "above" ? "below" : "above"} ${t}`;
   const list = (fs: readonly Finding[]) => fs.map(shortId).join(", ");
   if (confirms.length === n) {
-    return { verdict: "reproduced", reason: `all ${n} intervals ${claimed}` };
+    return { verdict: "reproduced", reason: `all ${n} of ${n} ${claimed}` };
   }
   if (contradicts.length === n) {
-    return { verdict: "reversed", reason: `all ${n} intervals ${opposite}` };
+    return { verdict: "reversed", reason: `all ${n} of ${n} ${opposite}` };
   }
   const rest = n - confirms.length - contradicts.length;
-  const tail =
-    `${contradicts.length} ${opposite}${contradicts.length ? ` (${list(contradicts)})` : ""}, ` +
-    `${rest} include ${t}`;
+  const against = contradicts.length ? ` (${list(contradicts)})` : "";
+  const tail = `${contradicts.length} ${opposite}${against}, ` +
+    `${rest} with an interval that includes ${t}`;
   if (confirms.length > 0) {
     return {
       verdict: "partly",
-      reason: `${confirms.length} of ${n} intervals ${claimed} (${list(confirms)}); ${tail}`,
+      reason: `${confirms.length} of ${n} ${claimed} (${list(confirms)}); ${tail}`,
     };
   }
-  return { verdict: "not reproduced", reason: `no interval ${claimed}; ${tail}` };
+  return { verdict: "not reproduced", reason: `none of ${n} ${claimed}; ${tail}` };
 }

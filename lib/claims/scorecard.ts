@@ -35,7 +35,9 @@ export function scorecard(
 ): ScorecardRow[] {
   return claims.map((c) => {
     const own = findings.filter((f) => findingOfClaim(c.id, f.id));
-    const { verdict, reason } = evaluateRule(c.rule, own);
+    const { verdict, reason } = own.length === 0 && c.whenMissing && c.rule.kind !== "not-testable"
+      ? { verdict: "not testable here" as const, reason: c.whenMissing }
+      : evaluateRule(c.rule, own);
     return {
       id: c.id,
       paper: c.paper,
