@@ -279,7 +279,8 @@ export function formatCheck(r: CheckResult): string {
     "",
     gpuRan
       ? "GPU providers ran; agreement and differences are against the CPU run of the same model."
-      : "**No GPU provider ran in this run** (see the reasons below): the figures are CPU only.",
+      : "**No GPU provider ran in this run**: the figures are CPU only" +
+        (r.models.some((m) => m.runs.some((x) => x.reason)) ? " (reasons below)." : "."),
     "",
     "| model | provider | status | images/s | accuracy | top-1 agreement with CPU | disagreeing images | max abs prob. difference |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",

@@ -257,7 +257,8 @@ export async function testPack(archives: string[], extraArgs: string[] = []) {
 /** bench/results/gpu.md for a pack built and self-tested here (no GPU at hand). */
 export function formatPackRecord(
   packs: { archive: string; size: number; staged: Record<string, number> }[],
-  selfTest: { seconds: number; gpuMd: string } | undefined,
+  selfTest: { seconds: number; gpuMd: string; how: string } | undefined,
+  notes: string[] = [],
 ): string {
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   const lines = [
@@ -265,6 +266,7 @@ export function formatPackRecord(
     "",
     "Built by `deno run -A bench/gpu/pack.ts` (docs/gpu.md). Limit: 60 MiB compressed per pack.",
     "",
+    ...notes.flatMap((n) => [n, ""]),
     "| pack | compressed | unpacked parts |",
     "| --- | ---: | --- |",
     ...packs.map((p) =>
@@ -286,12 +288,8 @@ export function formatPackRecord(
     lines.push(
       "## Self-test on this machine's CPU",
       "",
-      "Both packs unpacked into one temporary folder and run there with a bare environment",
-      "(`run.sh --providers cpu --budget-s 90`: cpu as the provider under test; runs that would",
-      "start after 90 s are listed as not run): " +
-        `${
-          selfTest.seconds.toFixed(1)
-        } s in all, on a shared 2-core machine. Its own report follows.`,
+      `${selfTest.how}: ${selfTest.seconds.toFixed(1)} s in all, on a shared 2-core machine.`,
+      "Its own report follows.",
       "",
       selfTest.gpuMd.replace(/^# GPU check\n/, "").trim(),
       "",
@@ -343,7 +341,12 @@ if (import.meta.main) {
   let selfTest;
   if (values.test) {
     // A quick self-test: a 90 s budget (models after it are listed as not run).
-    selfTest = await testPack(packs.map((p) => p.archive), ["--budget-s", "90"]);
+    selfTest = {
+      ...await testPack(packs.map((p) => p.archive), ["--budget-s", "90"]),
+      how: "Both packs unpacked into one temporary folder and run there with a bare environment " +
+        "(`run.sh --providers cpu --budget-s 90`: cpu as the provider under test; runs that " +
+        "would start after 90 s are listed as not run)",
+    };
     console.log(`CPU self-test in a bare environment: ${selfTest.seconds.toFixed(1)} s`);
     console.log(selfTest.gpuMd);
   }
