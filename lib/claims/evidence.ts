@@ -328,11 +328,21 @@ function imbalanceCause(inputs: EvidenceInputs): Finding[] {
   });
 }
 
-/** Models' predictions joined per dataset (7-class models only), with cluster keys. */
+/** Roles of the kit's many small recipe networks, left out of the benchmark's model set. */
+const NOT_BENCHMARKED: readonly string[] = ["training-matrix", "training-size"];
+
+/**
+ * The benchmark claims' models on one dataset: the open pretrained models and the kit's own
+ * FER2013 CNNs, not the training-matrix and training-size networks; joined on their common
+ * images, with cluster keys.
+ */
 function joined(inputs: EvidenceInputs, dataset: string) {
   const d = gridDataset(inputs.grid, dataset);
   if (!d) return null;
-  const tables = inputs.grid.models.flatMap((m) => {
+  const benchmarked = inputs.grid.models.filter((m) =>
+    !(m.card.roles ?? []).some((r) => NOT_BENCHMARKED.includes(r))
+  );
+  const tables = benchmarked.flatMap((m) => {
     const c = gridCell(inputs.grid, m.card.id, dataset);
     return c ? [{ name: m.card.id, table: c.table }] : [];
   });
