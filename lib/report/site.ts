@@ -21,6 +21,7 @@ import { kitProvenance } from "./provenance.ts";
 import { publishSite } from "./publish.ts";
 import { kitVersion } from "./references.ts";
 import { scorecard } from "../claims/scorecard.ts";
+import { claimFindings, gatherEvidence } from "../claims/evidence.ts";
 import { NOT_REPRODUCED_PAGE, renderNotReproducedBody } from "./scorecard_page.ts";
 
 /** Notebook files the report picks up: two digits, a dash, a name. */
@@ -51,6 +52,12 @@ export interface BuildOptions {
   jobs?: number;
   /** Site title (default "fer-kit report"). */
   title?: string;
+  /**
+   * When no notebook emitted the claims' findings, compute them from the cached predictions
+   * (lib/claims/evidence.ts) so the scorecard is filled (default: true for the project's own
+   * notebooks folder, false for any other).
+   */
+  claimEvidence?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -283,6 +290,17 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
         footer,
       }),
     );
+  }
+  if (
+    (opts.claimEvidence ?? opts.notebooksDir === undefined) &&
+    !findings.some((f) => f.id.startsWith("claim."))
+  ) {
+    try {
+      log("report: computing the scorecard's findings from the cached predictions ...");
+      findings.push(...claimFindings(await gatherEvidence({ dataRoot: data })));
+    } catch (e) {
+      log(`report: scorecard findings not computed: ${e instanceof Error ? e.message : e}`);
+    }
   }
   const rows = scorecard(findings);
   await writeFileAtomic(
