@@ -1,14 +1,10 @@
 /**
- * Key findings and provenance records that notebooks emit while they run, and that the report
- * collects from the executed notebooks: every number in the report's findings table comes
- * from a run, none is typed.
- *
- * A notebook calls `emitFinding({...})`: the kernel shows a visible line (text/html) and
- * carries the machine-readable record under the mime type FINDING_MIME in the same output.
+ * Key findings and provenance records: the records notebooks emit while they run
+ * (lib/present/emit.ts) and the report collects from the executed notebooks
+ * (lib/report/findings.ts), so every number in the report's findings table comes from a run.
+ * A finding travels under the mime type FINDING_MIME in a display_data output.
  */
-import type { Notebook } from "./notebook/nbformat.ts";
-import { display } from "./display.ts";
-import { escapeXml, formatNumber } from "./plots.ts";
+import { formatNumber } from "./present/format.ts";
 
 /** Mime type of a finding record inside a display_data output. */
 export const FINDING_MIME = "application/vnd.ferkit.finding+json";
@@ -50,6 +46,11 @@ export interface ProvenanceRecord {
   notebook?: string;
 }
 
+/** An interval as a finding's `ci` pair (undefined when either end is not finite). */
+export function ciPair(iv: { lower: number; upper: number }): [number, number] | undefined {
+  return Number.isFinite(iv.lower) && Number.isFinite(iv.upper) ? [iv.lower, iv.upper] : undefined;
+}
+
 function fail(where: string, field: string, msg: string): never {
   throw new Error(`${where}: finding field "${field}" ${msg}`);
 }
@@ -88,76 +89,4 @@ export function formatFinding(f: Finding): string {
   const d = f.digits ?? 3;
   const v = formatNumber(f.value, d);
   return f.ci ? `${v} [${formatNumber(f.ci[0], d)}, ${formatNumber(f.ci[1], d)}]` : v;
-}
-
-/** The visible HTML line a finding shows in the notebook. */
-export function findingHtml(f: Finding): string {
-  const unit = f.unit ? ` <span class="unit">${escapeXml(f.unit)}</span>` : "";
-  const note = f.note ? ` <span class="note">(${escapeXml(f.note)})</span>` : "";
-  return `<div class="ferkit-finding" data-finding-id="${escapeXml(f.id)}"><strong>${
-    escapeXml(f.label)
-  }:</strong> ${escapeXml(formatFinding(f))}${unit}${note}</div>`;
-}
-
-/**
- * Emit a key finding from a notebook: shown as a line, and collected by the report. Resolves
- * to nothing, so a cell ending with it shows no extra result.
- */
-export async function emitFinding(finding: Finding): Promise<void> {
-  const f = validateFinding(finding, `finding "${finding?.id}"`);
-  await display({
-    [FINDING_MIME]: f,
-    "text/html": findingHtml(f),
-    "text/plain": `${f.label}: ${formatFinding(f)}${f.unit ? " " + f.unit : ""}`,
-  });
-}
-
-/** Emit a provenance record (a model or dataset hash) from a notebook. */
-export async function emitProvenance(rec: ProvenanceRecord): Promise<void> {
-  if (!/^[0-9a-f]{64}$/.test(rec.sha256)) {
-    throw new Error(`provenance "${rec.id}": sha256 must be 64 hex digits (got "${rec.sha256}")`);
-  }
-  await display({
-    [PROVENANCE_MIME]: rec,
-    "text/html": `<div class="ferkit-provenance">${escapeXml(rec.kind)} <code>${
-      escapeXml(rec.id)
-    }</code> sha256 <code>${rec.sha256.slice(0, 16)}…</code>${
-      rec.detail ? " — " + escapeXml(rec.detail) : ""
-    }</div>`,
-    "text/plain": `${rec.kind} ${rec.id} sha256 ${rec.sha256}`,
-  });
-}
-
-function recordsOf(nb: Notebook, mime: string): { cell: number; data: unknown }[] {
-  const out: { cell: number; data: unknown }[] = [];
-  nb.cells.forEach((c, i) => {
-    for (const o of c.outputs ?? []) {
-      if (
-        (o.output_type === "display_data" || o.output_type === "execute_result") && mime in o.data
-      ) {
-        out.push({ cell: i, data: o.data[mime] });
-      }
-    }
-  });
-  return out;
-}
-
-/**
- * Every finding an executed notebook emitted, in emission order, with `notebook` set to
- * `slug` when the notebook did not set it. A malformed record throws, naming the notebook
- * and cell (1-based).
- */
-export function collectFindings(nb: Notebook, slug: string): Finding[] {
-  return recordsOf(nb, FINDING_MIME).map(({ cell, data }) => {
-    const f = validateFinding(data, `${slug}: cell ${cell + 1}`);
-    return { ...f, notebook: f.notebook ?? slug };
-  });
-}
-
-/** Every provenance record an executed notebook emitted, with `notebook` set to `slug`. */
-export function collectProvenance(nb: Notebook, slug: string): ProvenanceRecord[] {
-  return recordsOf(nb, PROVENANCE_MIME).map(({ data }) => {
-    const r = data as ProvenanceRecord;
-    return { ...r, notebook: r.notebook ?? slug };
-  });
 }

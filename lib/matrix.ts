@@ -15,15 +15,8 @@ import type { BootstrapInterval } from "./metrics/bootstrap.ts";
 import { clusterBootstrapInterval } from "./metrics/cluster_bootstrap.ts";
 import { modelsWithRole } from "./models/registry.ts";
 import type { PredictionTable } from "./predictions.ts";
-import {
-  accuracyStatistic,
-  type IndexStatistic,
-  labelArrays,
-  macroF1Statistic,
-  restrictToModel,
-  STUDY_BOOTSTRAP,
-  studyInterval,
-} from "./studies/scoring.ts";
+import { accuracyStatistic, type IndexStatistic, macroF1Statistic } from "./metrics/mod.ts";
+import { labelArrays, restrictToModel, STUDY_BOOTSTRAP, studyInterval } from "./studies/scoring.ts";
 import { type GridOptions, modelsOnDatasets, STUDY_DATASETS } from "./studies/grid.ts";
 import type { Missing } from "./studies/grid.ts";
 import { type Emotion, EMOTIONS } from "./taxonomy.ts";

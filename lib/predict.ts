@@ -42,7 +42,7 @@ import { preprocessInto, preprocessKey } from "./preprocess.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import type { FaceBox, Sample } from "./sample.ts";
 import { inShard, type Shard } from "./shard.ts";
-import { type Emotion, EMOTIONS } from "./taxonomy.ts";
+import type { Emotion } from "./taxonomy.ts";
 import { createDetector, type DetectorName, type FaceDetector, pickFace } from "./detect/mod.ts";
 
 /** The parts of a loaded dataset that prediction needs. */
@@ -554,14 +554,4 @@ function assemble(
 export function accuracy(table: PredictionTable): number {
   if (table.rows.length === 0) return 0;
   return table.rows.filter((r) => r.pred === r.label).length / table.rows.length;
-}
-
-/** Per-class counts of labels, for summaries: canonical name → rows with that label. */
-export function labelCounts(table: PredictionTable): Partial<Record<Emotion, number>> {
-  const out: Partial<Record<Emotion, number>> = {};
-  for (const e of EMOTIONS) {
-    const n = table.rows.filter((r) => r.label === e).length;
-    if (n > 0) out[e] = n;
-  }
-  return out;
 }

@@ -1,7 +1,8 @@
 /**
- * The kit's one seeded pseudo-random generator and the helpers built on it. Everything seeded
- * in the kit (dataset splits, training subsamples, notebook montages, saliency masks, test
- * fixtures) draws from `mulberry32`, so a seed means the same sequence everywhere.
+ * The kit's seeded pseudo-random generator for everything but the bootstrap, and the helpers
+ * built on it: dataset splits, training subsamples, notebook montages, saliency masks and test
+ * fixtures draw from `mulberry32`, so a seed means the same sequence everywhere. The bootstrap
+ * has its own stream (xoshiro128**, lib/metrics/bootstrap.ts), chosen for its longer period.
  */
 
 /** A seeded generator of uniform numbers in [0, 1). */

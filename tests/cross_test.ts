@@ -310,7 +310,7 @@ Deno.test("cross: bad command lines exit 2 with a message", async () => {
     assert.equal(await runCrossCli(["--datasets", "expw"]), 2);
     assert.match(errors.join("\n"), /missing required option --backbone/);
     assert.equal(await runCrossCli(["--backbone", "x", "--max-train", "1.5"]), 2);
-    assert.match(errors.join("\n"), /--max-train expects an integer >= 0, got "1.5"/);
+    assert.match(errors.join("\n"), /--max-train must be an integer >= 0, got "1.5"/);
     assert.equal(await runCrossCli(["--backbone", "x", "--datasets", "expw:test"]), 2);
     assert.equal(await runCrossCli(["--backbone", "x", "--bogus"]), 2);
     assert.equal(

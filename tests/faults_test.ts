@@ -541,7 +541,7 @@ Deno.test("report without any dataset fails at once with one message naming each
     await assert.rejects(() => Deno.stat(join(dir, "site")), "no site built");
     const jobs = await kit(["report", "--data", dir, "--jobs", "zero"]);
     assert.equal(jobs.code, 2);
-    assert.match(jobs.err, /--jobs must be a positive number/);
+    assert.match(jobs.err, /--jobs must be an integer >= 1/);
     const nb = await kit(["report", "--data", dir, "--notebook", "99"]);
     assert.equal(nb.code, 2);
     assert.match(nb.err, /no notebook matches "99"/);

@@ -214,7 +214,7 @@ Deno.test("a model with contempt gets a p_contempt column; a CLI run writes CSV 
       ["predict", "--model", cardPath, "--dataset", data, "--batch", "zero"],
     ).output();
     assert.equal(bad.code, 2);
-    assert.match(new TextDecoder().decode(bad.stderr), /--batch must be a positive integer/);
+    assert.match(new TextDecoder().decode(bad.stderr), /--batch must be an integer >= 1/);
   });
 });
 

@@ -12,8 +12,8 @@ import { PROJECT_ROOT } from "../lib/config.ts";
 import { exists } from "../lib/fsutil.ts";
 import type { ProvenanceRecord } from "../lib/findings.ts";
 import { listModels } from "../lib/models/registry.ts";
-import { barChart } from "../lib/plots.ts";
-import { tableHtml } from "../lib/tables.ts";
+import { barChart } from "../lib/present/plots.ts";
+import { tableHtml } from "../lib/present/tables.ts";
 import { bibEscape, BibtexError, formatBibtex, parseBibtex } from "../lib/report/bibtex.ts";
 import {
   elementSpans,

@@ -13,7 +13,7 @@ import { findChromium, runChromium } from "../lib/report/chromium.ts";
 import { printSitePdf } from "../lib/report/pdf.ts";
 import { renderPage } from "../lib/report/html.ts";
 import { publishSite } from "../lib/report/publish.ts";
-import { barChart } from "../lib/plots.ts";
+import { barChart } from "../lib/present/plots.ts";
 import { allOutputs, readNotebook } from "../lib/notebook/nbformat.ts";
 import { buildReport, REPORT_CSS } from "../lib/report/site.ts";
 

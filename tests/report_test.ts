@@ -8,26 +8,16 @@ import { join } from "node:path";
 import * as dfd from "danfojs-node";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { run as reportCli } from "../lib/cli/report.ts";
-import {
-  collectFindings,
-  FINDING_MIME,
-  findingHtml,
-  formatFinding,
-  validateFinding,
-} from "../lib/findings.ts";
+import { FINDING_MIME, formatFinding, validateFinding } from "../lib/findings.ts";
+import { findingHtml } from "../lib/present/emit.ts";
+import { formatNumber } from "../lib/present/format.ts";
+import { collectFindings } from "../lib/report/findings.ts";
 import { allOutputs, type Notebook, readNotebook } from "../lib/notebook/nbformat.ts";
-import {
-  barChart,
-  confusionHeatmap,
-  formatNumber,
-  heatmap,
-  lineChart,
-  scatter,
-} from "../lib/plots.ts";
+import { barChart, confusionHeatmap, heatmap, lineChart, scatter } from "../lib/present/plots.ts";
 import { renderMarkdown } from "../lib/report/markdown.ts";
 import { renderOutput } from "../lib/report/notebook_page.ts";
 import { buildReport, discoverNotebooks, selectNotebooks } from "../lib/report/site.ts";
-import { formatCell, tableHtml, tableText } from "../lib/tables.ts";
+import { formatCell, tableHtml, tableText } from "../lib/present/tables.ts";
 
 const FIXTURES = join(PROJECT_ROOT, "tests/fixtures/notebooks/site");
 

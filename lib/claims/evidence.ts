@@ -10,16 +10,21 @@
  */
 import { loadDataset } from "../datasets/mod.ts";
 import type { LoadedDataset } from "../datasets/types.ts";
-import type { Finding } from "../findings.ts";
+import { ciPair, type Finding } from "../findings.ts";
 import {
+  accuracyStatistic,
   type BootstrapInterval,
   countConfusion,
+  fleissStatistic,
+  type IndexStatistic,
+  macroF1Statistic,
   meanProbability,
   modeWithFallback,
   perClassFromCounts,
+  recallStatistic,
+  spearman,
 } from "../metrics/mod.ts";
 import type { ResolvedModel } from "../models/registry.ts";
-import { spearman } from "../saliency/mod.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
 import { clusteredDifference, clusterInterval, clusterKeys } from "../studies/clusters.ts";
 import {
@@ -27,7 +32,6 @@ import {
   type ContaminationStudy,
   contaminationStudy,
 } from "../studies/contamination.ts";
-import { ciPair } from "../studies/format.ts";
 import {
   gridCell,
   gridDataset,
@@ -35,18 +39,10 @@ import {
   modelsOnDatasets,
   type StudyGrid,
 } from "../studies/grid.ts";
-import { countsPerItem, fleissStatistic, joinPredictions } from "../studies/agreement.ts";
+import { countsPerItem, joinPredictions } from "../studies/agreement.ts";
 import { trainingDatasetOf } from "../studies/models.ts";
 import type { ProbeStudy } from "../studies/probes.ts";
-import {
-  accuracyStatistic,
-  type IndexStatistic,
-  labelArrays,
-  macroF1Statistic,
-  recallStatistic,
-  restrictToModel,
-  type ScoredTable,
-} from "../studies/scoring.ts";
+import { labelArrays, restrictToModel, type ScoredTable } from "../studies/scoring.ts";
 
 /** Everything the claims' findings are computed from. */
 export interface EvidenceInputs {

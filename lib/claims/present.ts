@@ -3,8 +3,8 @@
  * them) and their verdicts as a table; and the contamination audit table (notebook 01). One call
  * per notebook cell, so the cells stay a sentence each.
  */
-import { show, showMarkdown, showTable } from "../display.ts";
-import { barChart } from "../plots.ts";
+import { show, showMarkdown, showTable } from "../present/display.ts";
+import { barChart } from "../present/plots.ts";
 import {
   type EqualTerms,
   equalTermsAgreement,
@@ -12,8 +12,9 @@ import {
   equalTermsFindings,
 } from "../studies/equal_terms.ts";
 import { gridCell, gridDataset } from "../studies/grid.ts";
-import { emitFinding, type Finding, formatFinding } from "../findings.ts";
-import { intervalText } from "../studies/format.ts";
+import { type Finding, formatFinding } from "../findings.ts";
+import { emitFinding } from "../present/emit.ts";
+import { intervalText } from "../present/format.ts";
 import { claimFindings, type EvidenceInputs, gatherEvidence } from "./evidence.ts";
 import { auditOf } from "./evidence.ts";
 import { claimsOfNotebook } from "./registry.ts";

@@ -19,6 +19,11 @@ export function shardOption(p: ParsedArgs, name = "shard"): Shard | undefined {
   }
 }
 
+/** Options for string flags named in a space-separated list (`"model card out"`). */
+export function stringFlags(names: string): OptionSpec {
+  return Object.fromEntries(names.split(/\s+/).filter(Boolean).map((n) => [n, { type: "string" }]));
+}
+
 /** Parsed flags and positional arguments. */
 export interface ParsedArgs {
   values: Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -81,4 +86,57 @@ export function usageExit(e: unknown, help: string, prefix = ""): 2 {
     return 2;
   }
   throw e;
+}
+
+/** An integer flag ≥ `min`, or undefined when absent; a UsageError naming the flag otherwise. */
+export function intFlag(p: ParsedArgs, name: string, min = 0): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+/** Bounds of a number flag; `open` makes both bounds exclusive. */
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  open?: boolean;
+}
+
+/** A finite number flag within `range`, or undefined when absent; a UsageError otherwise. */
+export function numFlag(p: ParsedArgs, name: string, range: NumberRange = {}): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  const { min = -Infinity, max = Infinity, open = false } = range;
+  const inside = open ? n > min && n < max : n >= min && n <= max;
+  if (v.trim() === "" || !Number.isFinite(n) || !inside) {
+    const [lo, hi] = open ? ["(", ")"] : ["[", "]"];
+    const where = Number.isFinite(min) && Number.isFinite(max)
+      ? ` in ${lo}${min}, ${max}${hi}`
+      : Number.isFinite(min)
+      ? ` ${open ? ">" : ">="} ${min}`
+      : Number.isFinite(max)
+      ? ` ${open ? "<" : "<="} ${max}`
+      : "";
+    throw new UsageError(`--${name} must be a number${where}, got "${v}"`);
+  }
+  return n;
+}
+
+/** One of `choices`, or undefined when absent; a UsageError listing the choices otherwise. */
+export function choiceFlag<T extends string>(
+  p: ParsedArgs,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(v)) {
+    throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got "${v}"`);
+  }
+  return v as T;
 }

@@ -4,8 +4,11 @@
  */
 import { resolve } from "node:path";
 import {
+  choiceFlag,
   flag,
+  intFlag,
   noPositionals,
+  numFlag,
   parseArgs,
   type ParsedArgs,
   required,
@@ -69,27 +72,10 @@ export const SETTINGS_HELP =
   --json              print the result as JSON
   --out FILE          also write the JSON to FILE`;
 
-function intFlag(p: ParsedArgs, name: string, min: number): number | undefined {
-  const v = str(p, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} expects an integer >= ${min}, got "${v}"`);
-  }
-  return n;
-}
-
 /** CrossSettings from the shared flags; UsageError on a bad value. */
 export function settingsFromArgs(p: ParsedArgs): CrossSettings {
-  const lambdaText = str(p, "lambda");
-  const lambda = lambdaText === undefined ? undefined : Number(lambdaText);
-  if (lambda !== undefined && !(lambda >= 0 && Number.isFinite(lambda))) {
-    throw new UsageError(`--lambda expects a number >= 0, got "${lambdaText}"`);
-  }
-  const cw = str(p, "class-weight");
-  if (cw !== undefined && cw !== "balanced" && cw !== "none") {
-    throw new UsageError(`--class-weight expects balanced or none, got "${cw}"`);
-  }
+  const lambda = numFlag(p, "lambda", { min: 0 });
+  const cw = choiceFlag(p, "class-weight", ["balanced", "none"] as const);
   const data = str(p, "data");
   const cacheDir = str(p, "cache-dir");
   if (cacheDir !== undefined && flag(p, "no-cache")) {
@@ -100,7 +86,7 @@ export function settingsFromArgs(p: ParsedArgs): CrossSettings {
     maxTest: intFlag(p, "max-test", 0),
     seed: intFlag(p, "seed", 0),
     lambda,
-    classWeight: cw as "balanced" | "none" | undefined,
+    classWeight: cw,
     dataRoot: data === undefined ? undefined : resolve(data),
     batchSize: intFlag(p, "batch-size", 1),
     cache: !flag(p, "no-cache"),

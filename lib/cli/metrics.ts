@@ -1,5 +1,5 @@
 /** `deno task kit metrics <preds.csv> [--json] [--ci N] [--seed N]`: metrics of a predictions file. */
-import { flag, parseArgs, str, UsageError, usageExit } from "./args.ts";
+import { flag, intFlag, numFlag, parseArgs, str, UsageError, usageExit } from "./args.ts";
 import { readPredictions } from "../predictions.ts";
 import { type Emotion, normalizeLabel } from "../taxonomy.ts";
 import { formatSummary, summarizePredictions } from "../metrics/summary.ts";
@@ -21,15 +21,6 @@ options:
   --bins <n>        ECE bins (default 15)
   --labels <a,b,..> classes to report, in order (default: classes in labels or predictions)
   -h, --help        this help`;
-
-function intFlag(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const v = Number(value);
-  if (!Number.isInteger(v) || v < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
-  }
-  return v;
-}
 
 /** Runs the command; returns the exit code (2 for a bad command line, 1 for bad input). */
 export async function run(args: string[]): Promise<number> {
@@ -53,12 +44,8 @@ export async function run(args: string[]): Promise<number> {
     if (p.positionals.length !== 1) throw new UsageError("expected one predictions CSV file");
     file = p.positionals[0];
     json = flag(p, "json");
-    const levelText = str(p, "level");
-    const level = levelText === undefined ? undefined : Number(levelText);
-    if (level !== undefined && !(level > 0 && level < 1)) {
-      throw new UsageError(`--level must be a number in (0, 1), got "${levelText}"`);
-    }
-    const seed = intFlag(str(p, "seed"), "seed", 0);
+    const level = numFlag(p, "level", { min: 0, max: 1, open: true });
+    const seed = intFlag(p, "seed", 0);
     if (seed !== undefined && seed >= 2 ** 32) throw new UsageError("--seed must be below 2^32");
     const labelsText = str(p, "labels");
     let labels: Emotion[] | undefined;
@@ -72,10 +59,10 @@ export async function run(args: string[]): Promise<number> {
       });
     }
     opts = {
-      ci: intFlag(str(p, "ci"), "ci", 0),
+      ci: intFlag(p, "ci", 0),
       seed,
       level,
-      bins: intFlag(str(p, "bins"), "bins", 1),
+      bins: intFlag(p, "bins", 1),
       labels,
     };
   } catch (e) {

@@ -15,7 +15,16 @@ import { accuracy, predictDataset } from "../predict.ts";
 import { formatPredictions } from "../predictions.ts";
 import type { Split } from "../sample.ts";
 import type { DetectorName } from "../detect/mod.ts";
-import { flag, parseArgs, required, shardOption, str, UsageError } from "./args.ts";
+import {
+  flag,
+  intFlag,
+  numFlag,
+  parseArgs,
+  required,
+  shardOption,
+  str,
+  UsageError,
+} from "./args.ts";
 
 export const summary = "run a model over a dataset and write its predictions CSV (cached)";
 
@@ -85,14 +94,10 @@ export async function run(args: string[]): Promise<number> {
     if (detect !== undefined && detect !== "yunet" && detect !== "ultraface") {
       throw new UsageError(`--detect must be yunet or ultraface, got "${detect}"`);
     }
-    const batch = positiveInt(p, "batch");
-    const threads = positiveInt(p, "threads");
-    const chunkSize = positiveInt(p, "chunk-size");
-    const thText = str(p, "detect-threshold");
-    const detectThreshold = thText === undefined ? undefined : Number(thText);
-    if (detectThreshold !== undefined && !(detectThreshold >= 0 && detectThreshold <= 1)) {
-      throw new UsageError(`--detect-threshold must be a number in [0, 1], got "${thText}"`);
-    }
+    const batch = intFlag(p, "batch", 1);
+    const threads = intFlag(p, "threads", 1);
+    const chunkSize = intFlag(p, "chunk-size", 1);
+    const detectThreshold = numFlag(p, "detect-threshold", { min: 0, max: 1 });
 
     const shard = shardOption(p);
     const cacheDir = str(p, "cache-dir");
@@ -195,16 +200,6 @@ export async function run(args: string[]): Promise<number> {
     }
     throw e;
   }
-}
-
-function positiveInt(p: ReturnType<typeof parseArgs>, name: string): number | undefined {
-  const v = str(p, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
-  }
-  return n;
 }
 
 if (import.meta.main) {

@@ -4,7 +4,16 @@
  * Exit code: 0 when every notebook ran, 1 when one failed (its page shows the error), 2 for a
  * bad command line.
  */
-import { flag, noPositionals, parseArgs, str, UsageError, usageExit } from "./args.ts";
+import {
+  flag,
+  intFlag,
+  noPositionals,
+  numFlag,
+  parseArgs,
+  str,
+  UsageError,
+  usageExit,
+} from "./args.ts";
 import { join } from "node:path";
 import { buildReport, discoverNotebooks, selectNotebooks, SITE_DIR } from "../report/site.ts";
 import { dataRoot, PROJECT_ROOT } from "../config.ts";
@@ -108,21 +117,12 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     noPositionals(p);
-    const positive = (name: string): number | undefined => {
-      const v = str(p, name);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) {
-        throw new UsageError(`--${name} must be a positive number, got "${v}"`);
-      }
-      return n;
-    };
     const outDir = str(p, "out") ?? SITE_DIR;
     if (flag(p, "pdf-only")) return (await writePdf(outDir)) ? 0 : 1;
     const only = (p.values.notebook as string[] | undefined) ?? [];
     // Every argument is checked before the warm-up, which can take minutes.
-    const cellTimeoutS = positive("cell-timeout");
-    const jobs = positive("jobs");
+    const cellTimeoutS = numFlag(p, "cell-timeout", { min: 0, open: true });
+    const jobs = intFlag(p, "jobs", 1);
     const notebooksDir = str(p, "notebooks");
     try {
       selectNotebooks(

@@ -3,7 +3,7 @@
  * functions, and the saved split manifests (`data/splits/<format>.csv`, `id,split`, ids only)
  * that pin them down for everyone.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
 import { formatCsv, parseCsv } from "../csv.ts";
 import { writeFileAtomic } from "../fsutil.ts";
@@ -16,6 +16,15 @@ export const DEFAULT_SPLIT_SEED = 2024;
 
 /** Folder of the saved split manifests in the project. */
 export const SPLITS_DIR: string = join(PROJECT_ROOT, "data", "splits");
+
+/**
+ * Folder of the saved split manifests loaders read: `FER_SPLITS_DIR` when set (another copy of
+ * the data needs its own manifests), else SPLITS_DIR.
+ */
+export function defaultSplitsDir(): string {
+  const env = Deno.env.get("FER_SPLITS_DIR");
+  return env ? resolve(env) : SPLITS_DIR;
+}
 
 /** The kit's seeded generator and shuffle, from lib/random.ts (re-exported for callers here). */
 export { mulberry32, shuffled };
@@ -202,7 +211,7 @@ export async function assignKitSplits(
   splitsDir: string | null | undefined,
   usesDefaults: boolean,
 ): Promise<string> {
-  const dir = splitsDir === undefined ? SPLITS_DIR : splitsDir;
+  const dir = splitsDir === undefined ? defaultSplitsDir() : splitsDir;
   if (dir !== null && usesDefaults) {
     const file = join(dir, `${name}.csv`);
     let manifest: Map<string, Split> | null = null;

@@ -17,3 +17,6 @@ export * from "./summary.ts";
 export * from "./model_agreement.ts";
 export * from "./contamination.ts";
 export * from "./cluster_bootstrap.ts";
+export * from "./resampling.ts";
+export * from "./confusion_table.ts";
+export * from "./descriptive.ts";

@@ -9,8 +9,14 @@ import { exists, sha256Hex } from "../fsutil.ts";
 import { EMOTIONS, isEmotion } from "../taxonomy.ts";
 import { MODEL_ROLES, type ModelCard, type ModelRole, type ResizeMethod } from "./card.ts";
 
-/** Folder holding the registered cards (`models/<id>.json`). */
-export const MODELS_DIR: string = join(PROJECT_ROOT, "models");
+/**
+ * Folder holding the registered cards (`models/<id>.json`); the `FER_MODELS_DIR` environment
+ * variable points the kit at another registry (the notebook tests use one of tiny models).
+ */
+export function modelsDir(): string {
+  const env = Deno.env.get("FER_MODELS_DIR");
+  return env ? resolve(env) : join(PROJECT_ROOT, "models");
+}
 
 /** A card that passed validation, with its ONNX file located and hashed. */
 export interface ResolvedModel {
@@ -258,7 +264,7 @@ export async function loadCard(idOrPath: string, cardPath?: string): Promise<Res
     if (idOrPath.toLowerCase().endsWith(".json")) {
       cardFile = resolve(cardPath ?? idOrPath);
     } else {
-      cardFile = cardPath !== undefined ? resolve(cardPath) : join(MODELS_DIR, `${idOrPath}.json`);
+      cardFile = cardPath !== undefined ? resolve(cardPath) : join(modelsDir(), `${idOrPath}.json`);
       if (cardPath === undefined && !(await exists(cardFile))) {
         const known = (await listModels()).map((m) => m.id);
         throw new ModelCardError(
@@ -307,7 +313,7 @@ export interface ModelListing {
  * The registered FER models: every `models/*.json` that is a model card (face-detector cards,
  * `"kind": "face-detector"`, are left out), sorted by id. Invalid cards throw ModelCardError.
  */
-export async function listModels(dir: string = MODELS_DIR): Promise<ModelListing[]> {
+export async function listModels(dir: string = modelsDir()): Promise<ModelListing[]> {
   const out: ModelListing[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -359,7 +365,7 @@ export function trainingDatasetOf(card: Pick<ModelCard, "training">): string | n
  */
 export async function modelsWithRole(
   role: ModelRole,
-  dir: string = MODELS_DIR,
+  dir: string = modelsDir(),
 ): Promise<ModelListing[]> {
   const withRole = (await listModels(dir)).filter((m) => m.card.roles?.includes(role));
   const own = (m: ModelListing) => (m.card.source.kind === "repo" ? 1 : 0);

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { parseHTML } from "linkedom";
 import sharp from "sharp";
 import { exists, writeFileAtomic } from "../fsutil.ts";
-import { MISSING_TEXT } from "../tables.ts";
-import { escapeHtml } from "./html.ts";
+import { MISSING_TEXT } from "../present/format.ts";
+import { escapeXml } from "../present/format.ts";
 
 /** One cell of a table read back from HTML. */
 export interface TableCell {
@@ -328,7 +328,7 @@ export async function addDownloads(
   let nFig = 0;
   let nTab = 0;
   const link = (file: string, label: string) =>
-    `<a href="${escapeHtml(`${rel}/${file}`)}" download>${label}</a>`;
+    `<a href="${escapeXml(`${rel}/${file}`)}" download>${label}</a>`;
   for (const it of items) {
     const source = html.slice(it.span.start, it.span.end);
     if (it.kind === "table") {

@@ -1,10 +1,5 @@
 /** HTML building blocks shared by the report's pages: escaping and the page frame. */
-import { escapeXml } from "../plots.ts";
-
-/** Escape text for HTML element content or a quoted attribute. */
-export function escapeHtml(s: string): string {
-  return escapeXml(s);
-}
+import { escapeXml } from "../present/format.ts";
 
 /** One entry of the site navigation. */
 export interface NavItem {
@@ -28,8 +23,8 @@ export interface PageFrame {
 export function renderPage(p: PageFrame): string {
   const nav = p.nav.map((n) => {
     const cls = [n.current ? "current" : "", n.failed ? "failed" : ""].filter(Boolean).join(" ");
-    return `<a href="${escapeHtml(n.href)}"${cls ? ` class="${cls}"` : ""}>${
-      escapeHtml(n.label)
+    return `<a href="${escapeXml(n.href)}"${cls ? ` class="${cls}"` : ""}>${
+      escapeXml(n.label)
     }</a>`;
   }).join("\n");
   return `<!DOCTYPE html>
@@ -37,8 +32,8 @@ export function renderPage(p: PageFrame): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(p.title)}</title>
-<link rel="stylesheet" href="${escapeHtml(p.css)}">
+<title>${escapeXml(p.title)}</title>
+<link rel="stylesheet" href="${escapeXml(p.css)}">
 </head>
 <body>
 <nav class="site-nav">

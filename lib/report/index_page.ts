@@ -1,6 +1,7 @@
 /** The report's index: key findings (from the runs), the notebook list, the provenance block. */
 import { type Finding, formatFinding, type ProvenanceRecord } from "../findings.ts";
-import { escapeHtml, formatDuration } from "./html.ts";
+import { formatDuration } from "./html.ts";
+import { escapeXml } from "../present/format.ts";
 import type { KitProvenance } from "./provenance.ts";
 import type { ScorecardRow } from "../claims/scorecard.ts";
 import { scorecardTable } from "./scorecard_page.ts";
@@ -38,9 +39,9 @@ function groupRow(group: string, findings: readonly Finding[], slugs: ReadonlySe
   const from = new Set(findings.filter((f) => f.group === group).map((f) => f.notebook ?? ""));
   const [only] = from;
   const link = from.size === 1 && slugs.has(only)
-    ? ` <a class="group-notebook" href="${escapeHtml(only)}.html">${escapeHtml(only)}</a>`
+    ? ` <a class="group-notebook" href="${escapeXml(only)}.html">${escapeXml(only)}</a>`
     : "";
-  return `<tr class="group"><th colspan="4">${escapeHtml(group)}${link}</th></tr>`;
+  return `<tr class="group"><th colspan="4">${escapeXml(group)}${link}</th></tr>`;
 }
 
 function findingsTable(findings: readonly Finding[], slugs: ReadonlySet<string>): string {
@@ -56,17 +57,15 @@ function findingsTable(findings: readonly Finding[], slugs: ReadonlySet<string>)
     }
     const nb = f.notebook ?? "";
     const link = slugs.has(nb)
-      ? `<a href="${escapeHtml(nb)}.html#finding-${escapeHtml(f.id)}">${escapeHtml(nb)}</a>`
-      : escapeHtml(nb);
-    const note = f.note ? `<div class="note">${escapeHtml(f.note)}</div>` : "";
+      ? `<a href="${escapeXml(nb)}.html#finding-${escapeXml(f.id)}">${escapeXml(nb)}</a>`
+      : escapeXml(nb);
+    const note = f.note ? `<div class="note">${escapeXml(f.note)}</div>` : "";
     rows.push(
-      `<tr data-finding-id="${escapeHtml(f.id)}"><td id="finding-${escapeHtml(f.id)}">${
-        escapeHtml(f.label)
+      `<tr data-finding-id="${escapeXml(f.id)}"><td id="finding-${escapeXml(f.id)}">${
+        escapeXml(f.label)
       }${note}</td>` +
-        `<td class="num${f.value === null ? " missing" : ""}">${
-          escapeHtml(formatFinding(f))
-        }</td>` +
-        `<td>${escapeHtml(f.unit ?? "")}</td><td>${link}</td></tr>`,
+        `<td class="num${f.value === null ? " missing" : ""}">${escapeXml(formatFinding(f))}</td>` +
+        `<td>${escapeXml(f.unit ?? "")}</td><td>${link}</td></tr>`,
     );
   }
   return `<table class="ferkit-table findings"><thead><tr><th>Finding</th>` +
@@ -78,13 +77,13 @@ function findingsTable(findings: readonly Finding[], slugs: ReadonlySet<string>)
 function notebooksTable(nbs: readonly NotebookSummary[]): string {
   const rows = nbs.map((n) => {
     const title = n.state === "not built"
-      ? escapeHtml(n.title)
-      : `<a href="${escapeHtml(n.slug)}.html">${escapeHtml(n.title)}</a>`;
-    const err = n.error ? `<div class="error-line">${escapeHtml(n.error)}</div>` : "";
+      ? escapeXml(n.title)
+      : `<a href="${escapeXml(n.slug)}.html">${escapeXml(n.title)}</a>`;
+    const err = n.error ? `<div class="error-line">${escapeXml(n.error)}</div>` : "";
     return `<tr class="state-${n.state.replace(" ", "-")}"><td><code>${
-      escapeHtml(n.slug)
+      escapeXml(n.slug)
     }</code></td>` +
-      `<td>${title}${err}</td><td class="state">${escapeHtml(n.state)}</td>` +
+      `<td>${title}${err}</td><td class="state">${escapeXml(n.state)}</td>` +
       `<td class="num">${n.findings}</td>` +
       `<td class="num">${
         n.durationMs !== undefined ? formatDuration(n.durationMs) : "—"
@@ -100,30 +99,30 @@ function provenanceBlock(m: IndexModel): string {
   const k = m.kit;
   const kernels = [...new Set(m.notebooks.flatMap((n) => n.kernel ? [n.kernel] : []))];
   const commit = k.commit
-    ? `<code>${escapeHtml(k.commit)}</code>${k.dirty ? " (with uncommitted changes)" : ""}`
+    ? `<code>${escapeXml(k.commit)}</code>${k.dirty ? " (with uncommitted changes)" : ""}`
     : "not a git checkout";
   const items: [string, string][] = [
     ["Kit commit", commit],
     [
       "Deno",
-      `${escapeHtml(k.deno)} (V8 ${escapeHtml(k.v8)}, TypeScript ${escapeHtml(k.typescript)})`,
+      `${escapeXml(k.deno)} (V8 ${escapeXml(k.v8)}, TypeScript ${escapeXml(k.typescript)})`,
     ],
-    ["onnxruntime-node", escapeHtml(k.onnxruntime ?? "—")],
+    ["onnxruntime-node", escapeXml(k.onnxruntime ?? "—")],
     [
       "Execution providers",
-      `requested ${escapeHtml(k.providerRequested)}; ${
+      `requested ${escapeXml(k.providerRequested)}; ${
         k.providers.length
-          ? k.providers.map(escapeHtml).join("<br>")
+          ? k.providers.map(escapeXml).join("<br>")
           : "no inference session opened in this build (predictions from the cache)"
       }`,
     ],
     [
       "Predictions computed on",
-      k.predictionProducers.length ? k.predictionProducers.map(escapeHtml).join("<br>") : "—",
+      k.predictionProducers.length ? k.predictionProducers.map(escapeXml).join("<br>") : "—",
     ],
-    ["Jupyter kernel", escapeHtml(kernels.join(", ") || "—")],
-    ["Data root", `<code>${escapeHtml(k.dataRoot)}</code>`],
-    ["Generated", escapeHtml(k.generatedAt)],
+    ["Jupyter kernel", escapeXml(kernels.join(", ") || "—")],
+    ["Data root", `<code>${escapeXml(k.dataRoot)}</code>`],
+    ["Generated", escapeXml(k.generatedAt)],
   ];
   const dl = items.map(([a, b]) => `<dt>${a}</dt><dd>${b}</dd>`).join("\n");
   const seen = new Set<string>();
@@ -134,20 +133,20 @@ function provenanceBlock(m: IndexModel): string {
     return true;
   }).sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
   const recRows = recs.map((r) =>
-    `<tr><td>${escapeHtml(r.kind)}</td><td><code>${escapeHtml(r.id)}</code></td>` +
-    `<td><code class="hash">${escapeHtml(r.sha256)}</code></td><td>${
-      escapeHtml(r.detail ?? "")
+    `<tr><td>${escapeXml(r.kind)}</td><td><code>${escapeXml(r.id)}</code></td>` +
+    `<td><code class="hash">${escapeXml(r.sha256)}</code></td><td>${
+      escapeXml(r.detail ?? "")
     }</td>` +
-    `<td>${escapeHtml(r.notebook ?? "")}</td></tr>`
+    `<td>${escapeXml(r.notebook ?? "")}</td></tr>`
   ).join("\n");
   const recTable = recs.length
     ? `<table class="ferkit-table hashes"><thead><tr><th>Kind</th><th>Id</th><th>SHA-256</th>` +
       `<th>Detail</th><th>Notebook</th></tr></thead>\n<tbody>\n${recRows}\n</tbody></table>`
     : `<p class="empty">No model or dataset hashes were emitted by the notebooks.</p>`;
   const timings = m.notebooks.map((n) =>
-    `<tr><td><code>${escapeHtml(n.slug)}</code></td><td class="num">${
+    `<tr><td><code>${escapeXml(n.slug)}</code></td><td class="num">${
       n.durationMs !== undefined ? formatDuration(n.durationMs) : "—"
-    }</td><td>${escapeHtml(n.executedAt ?? "—")}</td></tr>`
+    }</td><td>${escapeXml(n.executedAt ?? "—")}</td></tr>`
   ).join("\n");
   return `<dl class="provenance">\n${dl}\n</dl>
 <h3>Models and datasets</h3>
@@ -166,9 +165,9 @@ export function renderIndexBody(m: IndexModel): string {
   const banner = failed.length
     ? `<div class="banner failed" role="alert"><strong>${failed.length} notebook${
       failed.length > 1 ? "s" : ""
-    } failed:</strong> ${failed.map((n) => escapeHtml(n.slug)).join(", ")}.</div>`
+    } failed:</strong> ${failed.map((n) => escapeXml(n.slug)).join(", ")}.</div>`
     : "";
-  return `<h1>${escapeHtml(m.title)}</h1>
+  return `<h1>${escapeXml(m.title)}</h1>
 ${banner}
 <p class="lead">Does each claim of the three reproduced papers hold on the data and models at hand?
 Every number and verdict below was computed by the notebooks when this site was built; none is typed

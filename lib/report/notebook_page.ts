@@ -11,7 +11,8 @@ import {
   type NotebookCell,
   stripAnsi,
 } from "../notebook/nbformat.ts";
-import { escapeHtml, formatDuration } from "./html.ts";
+import { formatDuration } from "./html.ts";
+import { escapeXml } from "../present/format.ts";
 import { renderMarkdown } from "./markdown.ts";
 
 /** Mime types shown, best first; the first one present in an output is used. */
@@ -29,7 +30,7 @@ export const MIME_PREFERENCE: readonly string[] = [
 function svgInline(svg: string): string {
   // Drop an XML prolog / doctype: inline SVG in HTML must start at <svg>.
   const start = svg.indexOf("<svg");
-  return start >= 0 ? svg.slice(start) : escapeHtml(svg);
+  return start >= 0 ? svg.slice(start) : escapeXml(svg);
 }
 
 /** HTML for one mime bundle (display_data / execute_result). */
@@ -37,7 +38,7 @@ export function renderBundle(data: Record<string, unknown>): string {
   const mime = MIME_PREFERENCE.find((m) => m in data);
   if (mime === undefined) {
     return `<div class="output unsupported">output of type ${
-      escapeHtml(Object.keys(data).join(", "))
+      escapeXml(Object.keys(data).join(", "))
     } (not shown)</div>`;
   }
   const value = data[mime];
@@ -48,7 +49,7 @@ export function renderBundle(data: Record<string, unknown>): string {
     case "image/jpeg":
     case "image/gif": {
       const b64 = joinText(value).replace(/\s+/g, "");
-      const alt = escapeHtml(joinText(data["text/plain"]) || "image");
+      const alt = escapeXml(joinText(data["text/plain"]) || "image");
       return `<figure class="output image"><img src="data:${mime};base64,${b64}" alt="${alt}"></figure>`;
     }
     case "text/html":
@@ -56,9 +57,9 @@ export function renderBundle(data: Record<string, unknown>): string {
     case "text/markdown":
       return `<div class="output markdown">${renderMarkdown(joinText(value))}</div>`;
     case "application/json":
-      return `<pre class="output json">${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
+      return `<pre class="output json">${escapeXml(JSON.stringify(value, null, 2))}</pre>`;
     default:
-      return `<pre class="output text">${escapeHtml(stripAnsi(joinText(value)))}</pre>`;
+      return `<pre class="output text">${escapeXml(stripAnsi(joinText(value)))}</pre>`;
   }
 }
 
@@ -66,7 +67,7 @@ export function renderBundle(data: Record<string, unknown>): string {
 export function renderOutput(o: CellOutput): string {
   switch (o.output_type) {
     case "stream": {
-      const text = escapeHtml(stripAnsi(joinText(o.text)));
+      const text = escapeXml(stripAnsi(joinText(o.text)));
       if (o.name === "stderr") {
         return `<details class="output stderr"><summary>stderr</summary><pre>${text}</pre></details>`;
       }
@@ -74,18 +75,18 @@ export function renderOutput(o: CellOutput): string {
     }
     case "error": {
       const tb = stripAnsi(o.traceback.join("\n"));
-      return `<div class="output error" role="alert"><strong>${escapeHtml(o.ename)}: ${
-        escapeHtml(stripAnsi(o.evalue))
-      }</strong>${tb.trim() ? `<pre>${escapeHtml(tb)}</pre>` : ""}</div>`;
+      return `<div class="output error" role="alert"><strong>${escapeXml(o.ename)}: ${
+        escapeXml(stripAnsi(o.evalue))
+      }</strong>${tb.trim() ? `<pre>${escapeXml(tb)}</pre>` : ""}</div>`;
     }
     default: {
       const html = renderBundle(o.data);
       const f = o.data[FINDING_MIME] as { id?: string } | undefined;
       if (f?.id) {
-        const id = `finding-${escapeHtml(f.id)}`;
+        const id = `finding-${escapeXml(f.id)}`;
         // The permalink comes first and floats right, so the finding's text wraps around it.
         return `<div class="finding-anchor" id="${id}"><a class="permalink" href="#${id}" ` +
-          `title="Permalink to this finding">${escapeHtml(f.id)}</a>${html}</div>`;
+          `title="Permalink to this finding">${escapeXml(f.id)}</a>${html}</div>`;
       }
       if (PROVENANCE_MIME in o.data) return `<div class="provenance-anchor">${html}</div>`;
       return html;
@@ -100,11 +101,11 @@ function renderCodeCell(cell: NotebookCell, index: number): string {
   const timing = run && run.durationMs > 0 ? ` · ${formatDuration(run.durationMs)}` : "";
   const statusTag = status === "ok"
     ? ""
-    : ` <span class="status status-${escapeHtml(status)}">${escapeHtml(status)}</span>`;
+    : ` <span class="status status-${escapeXml(status)}">${escapeXml(status)}</span>`;
   const outputs = (cell.outputs ?? []).map(renderOutput).join("\n");
-  return `<section class="cell code-cell status-${escapeHtml(status)}" id="cell-${index + 1}">
+  return `<section class="cell code-cell status-${escapeXml(status)}" id="cell-${index + 1}">
 <details class="code"><summary>${label}${timing}${statusTag}</summary><pre><code>${
-    escapeHtml(cellSource(cell))
+    escapeXml(cellSource(cell))
   }</code></pre></details>
 ${outputs ? `<div class="outputs">\n${outputs}\n</div>` : ""}
 </section>`;
@@ -129,7 +130,7 @@ export function renderNotebookBody(nb: Notebook, slug: string): string {
       : "";
     parts.push(
       `<div class="banner failed" role="alert"><strong>This notebook failed${where}.</strong> ${
-        e ? escapeHtml(`${e.ename}: ${stripAnsi(e.evalue)}`) : ""
+        e ? escapeXml(`${e.ename}: ${stripAnsi(e.evalue)}`) : ""
       }</div>`,
     );
   } else if (meta.ok === undefined) {
@@ -146,11 +147,11 @@ export function renderNotebookBody(nb: Notebook, slug: string): string {
       parts.push(renderCodeCell(cell, i));
     }
   });
-  const when = meta.executedAt ? `executed ${escapeHtml(meta.executedAt)}` : "";
+  const when = meta.executedAt ? `executed ${escapeXml(meta.executedAt)}` : "";
   const dur = meta.durationMs !== undefined ? ` in ${formatDuration(meta.durationMs)}` : "";
   parts.push(
     `<p class="run-info">${when}${dur}${when || dur ? " · " : ""}<a href="notebooks/${
-      escapeHtml(slug)
+      escapeXml(slug)
     }.ipynb">executed notebook (.ipynb)</a></p>`,
   );
   return parts.join("\n");

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import type { ProvenanceRecord } from "../findings.ts";
 import { exists } from "../fsutil.ts";
 import type { ModelCard } from "../models/card.ts";
-import { MODELS_DIR, readCard } from "../models/registry.ts";
+import { modelsDir, readCard } from "../models/registry.ts";
 import type { BibEntry } from "./bibtex.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeXml } from "../present/format.ts";
 import type { KitProvenance } from "./provenance.ts";
 
 /** A reproduced paper: its entry and how a page's text names it. */
@@ -291,7 +291,7 @@ export async function kitVersion(root: string): Promise<string | null> {
 /** Cards of the models the records name (null for a model without a card under models/). */
 export async function cardsFor(
   records: readonly ProvenanceRecord[],
-  dir: string = MODELS_DIR,
+  dir: string = modelsDir(),
 ): Promise<Map<string, ModelCard | null>> {
   const cards = new Map<string, ModelCard | null>();
   for (const r of records) {
@@ -354,20 +354,20 @@ export function referenceHtml(e: BibEntry): string {
       : f.howpublished);
   const parts = [
     f.author ? names(f.author) : "",
-    `<cite>${escapeHtml(f.title ?? e.key)}</cite>`,
+    `<cite>${escapeXml(f.title ?? e.key)}</cite>`,
     venue
-      ? escapeHtml(venue) + (f.pages ? `, pp. ${escapeHtml(f.pages.replace("--", "–"))}` : "")
+      ? escapeXml(venue) + (f.pages ? `, pp. ${escapeXml(f.pages.replace("--", "–"))}` : "")
       : "",
-    f.version ? `version ${escapeHtml(f.version)}` : "",
-    f.year ? escapeHtml(f.year) : "",
-    f.doi ? `doi:${escapeHtml(f.doi)}` : "",
-    f.eprint ? `arXiv:${escapeHtml(f.eprint)}` : "",
-    f.note ? escapeHtml(f.note) : "",
+    f.version ? `version ${escapeXml(f.version)}` : "",
+    f.year ? escapeXml(f.year) : "",
+    f.doi ? `doi:${escapeXml(f.doi)}` : "",
+    f.eprint ? `arXiv:${escapeXml(f.eprint)}` : "",
+    f.note ? escapeXml(f.note) : "",
   ].filter((s) => s !== "");
-  const text = parts.map((p, i) => (i === 0 && f.author ? escapeHtml(p) : p)).join(". ")
+  const text = parts.map((p, i) => (i === 0 && f.author ? escapeXml(p) : p)).join(". ")
     .replace(/\.\./g, ".");
-  return `<li id="ref-${escapeHtml(e.key)}">${text} <span class="key">[${
-    escapeHtml(e.key)
+  return `<li id="ref-${escapeXml(e.key)}">${text} <span class="key">[${
+    escapeXml(e.key)
   }]</span></li>`;
 }
 
@@ -379,7 +379,7 @@ export function referencesSection(entries: readonly BibEntry[], bibHref: string)
 ${entries.map(referenceHtml).join("\n")}
 </ol>
 <p class="bib-link">BibTeX for every reference of this report: <a href="${
-    escapeHtml(bibHref)
+    escapeXml(bibHref)
   }" download>references.bib</a></p>
 </section>`;
 }

@@ -7,7 +7,7 @@ import { formatFinding } from "../findings.ts";
 import { PAPERS } from "../claims/registry.ts";
 import { type ScorecardRow, verdictCounts } from "../claims/scorecard.ts";
 import type { Verdict } from "../claims/rules.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeXml } from "../present/format.ts";
 
 /** File name of the page listing the claims not reproduced. */
 export const NOT_REPRODUCED_PAGE = "not-reproduced.html";
@@ -35,11 +35,9 @@ const SETUP_DIFFERENCES: Readonly<Record<ScorecardRow["paper"], string>> = {
 function findingsCell(r: ScorecardRow): string {
   if (r.findings.length === 0) return `<span class="missing">—</span>`;
   const items = r.findings.map((f) =>
-    `<li data-finding-id="${escapeHtml(f.id)}"><span class="label">${
-      escapeHtml(f.label)
-    }</span>: ` +
+    `<li data-finding-id="${escapeXml(f.id)}"><span class="label">${escapeXml(f.label)}</span>: ` +
     `<span class="num">${
-      escapeHtml(formatFinding({ id: f.id, label: f.label, value: f.value, ci: f.ci }))
+      escapeXml(formatFinding({ id: f.id, label: f.label, value: f.value, ci: f.ci }))
     }</span></li>`
   );
   return `<ul class="scorecard-findings">${items.join("")}</ul>`;
@@ -56,19 +54,19 @@ function verdictClass(v: Verdict): string {
 export function scorecardTable(rows: readonly ScorecardRow[], slugs: readonly string[]): string {
   const counts = verdictCounts(rows);
   const summary = Object.entries(counts).filter(([, n]) => n > 0).map(([v, n]) =>
-    `<span class="${verdictClass(v as Verdict)}">${n} ${escapeHtml(v)}</span>`
+    `<span class="${verdictClass(v as Verdict)}">${n} ${escapeXml(v)}</span>`
   ).join(" · ");
   const body = rows.map((r) => {
     const slug = slugs.find((s) => s.startsWith(r.notebook));
     const claim = slug
-      ? `<a href="${escapeHtml(slug)}.html#claims">${escapeHtml(r.quote)}</a>`
-      : escapeHtml(r.quote);
-    return `<tr data-claim-id="${escapeHtml(r.id)}" class="${verdictClass(r.verdict)}">` +
-      `<td>${escapeHtml(r.paper)}</td><td>${claim}<div class="note">${
-        escapeHtml(r.confirm)
+      ? `<a href="${escapeXml(slug)}.html#claims">${escapeXml(r.quote)}</a>`
+      : escapeXml(r.quote);
+    return `<tr data-claim-id="${escapeXml(r.id)}" class="${verdictClass(r.verdict)}">` +
+      `<td>${escapeXml(r.paper)}</td><td>${claim}<div class="note">${
+        escapeXml(r.confirm)
       }</div></td>` +
-      `<td>${findingsCell(r)}</td><td class="verdict">${escapeHtml(r.verdict)}</td>` +
-      `<td>${escapeHtml(r.reason)}</td></tr>`;
+      `<td>${findingsCell(r)}</td><td class="verdict">${escapeXml(r.verdict)}</td>` +
+      `<td>${escapeXml(r.reason)}</td></tr>`;
   });
   return `<p class="scorecard-summary">${summary} (${rows.length} claims; ` +
     `<a href="${NOT_REPRODUCED_PAGE}">what was not reproduced, and why</a>)</p>
@@ -85,13 +83,13 @@ export function renderNotReproducedBody(rows: readonly ScorecardRow[]): string {
     const these = picked.filter((r) => r.verdict === v);
     if (these.length === 0) return "";
     const items = these.map((r) =>
-      `<li data-claim-id="${escapeHtml(r.id)}"><strong>${escapeHtml(PAPERS[r.paper])}</strong>: ` +
-      `${escapeHtml(r.quote)}<div>Measured: ${escapeHtml(r.reason)}.</div>` +
+      `<li data-claim-id="${escapeXml(r.id)}"><strong>${escapeXml(PAPERS[r.paper])}</strong>: ` +
+      `${escapeXml(r.quote)}<div>Measured: ${escapeXml(r.reason)}.</div>` +
       `<div class="note">Likely setup differences: ${
-        escapeHtml(SETUP_DIFFERENCES[r.paper])
+        escapeXml(SETUP_DIFFERENCES[r.paper])
       }</div></li>`
     );
-    return `<h2>${escapeHtml(v)} (${these.length})</h2>\n<ul class="not-reproduced">${
+    return `<h2>${escapeXml(v)} (${these.length})</h2>\n<ul class="not-reproduced">${
       items.join("\n")
     }</ul>`;
   }).join("\n");

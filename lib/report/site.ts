@@ -5,12 +5,8 @@
  */
 import { basename, join } from "node:path";
 import { dataRoot, PROJECT_ROOT } from "../config.ts";
-import {
-  collectFindings,
-  collectProvenance,
-  type Finding,
-  type ProvenanceRecord,
-} from "../findings.ts";
+import type { Finding, ProvenanceRecord } from "../findings.ts";
+import { collectFindings, collectProvenance } from "./findings.ts";
 import { exists, sha256Hex, writeFileAtomic } from "../fsutil.ts";
 import { executeNotebook } from "../notebook/executor.ts";
 import { type Notebook, parseNotebook, readNotebook } from "../notebook/nbformat.ts";
@@ -46,6 +42,8 @@ export interface BuildOptions {
   only?: readonly string[];
   /** Data root for the notebooks (FER_DATA); default dataRoot(). */
   data?: string;
+  /** Extra environment variables for the kernels (e.g. FER_CACHE, FER_MODELS_DIR). */
+  env?: Record<string, string>;
   /** Per-cell time limit in seconds (default 1800: a first run computes every prediction). */
   cellTimeoutS?: number;
   /** Notebooks executed at the same time (default 2: one per core of the reference machine). */
@@ -114,7 +112,11 @@ export function selectNotebooks(
 
 async function runOne(
   nb: NotebookFile,
-  opts: Required<Pick<BuildOptions, "cellTimeoutS">> & { data: string; executedDir: string },
+  opts: Required<Pick<BuildOptions, "cellTimeoutS">> & {
+    data: string;
+    executedDir: string;
+    env?: Record<string, string>;
+  },
 ): Promise<Notebook> {
   const target = join(opts.executedDir, `${nb.slug}.ipynb`);
   const sourceText = await Deno.readTextFile(nb.path);
@@ -128,6 +130,7 @@ async function runOne(
       cwd: join(nb.path, ".."),
       data: opts.data,
       cellTimeoutS: opts.cellTimeoutS,
+      env: opts.env,
     });
     executed = ex.notebook;
     await Deno.remove(tmp).catch(() => {});
@@ -200,7 +203,12 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   const executed: string[] = [];
   await pool(toRun, opts.jobs ?? 2, async (nb) => {
     log(`report: executing ${nb.slug} ...`);
-    const res = await runOne(nb, { cellTimeoutS: opts.cellTimeoutS ?? 1800, data, executedDir });
+    const res = await runOne(nb, {
+      cellTimeoutS: opts.cellTimeoutS ?? 1800,
+      data,
+      executedDir,
+      env: opts.env,
+    });
     const m = runMeta(res);
     log(
       `report: ${nb.slug} ${m.ok ? "ok" : "FAILED"} (${

@@ -3,7 +3,10 @@
  * the faithfulness scores, the model's view of an input as displayable pixels, and a set of
  * faces predicted and explained for the dataset views (mean maps, representative cases).
  */
-import type { InputSpec } from "../models/card.ts";
+import type { RawImage } from "../image.ts";
+import type { InputSpec, ModelCard } from "../models/card.ts";
+import { preprocess } from "../preprocess.ts";
+import { type DeletionInsertion, deletionInsertion } from "./faithfulness.ts";
 import { mulberry32, uniformFloat32 } from "../random.ts";
 import type { BatchScorer } from "./scorer.ts";
 import type { SaliencyMap } from "./tensor.ts";
@@ -27,6 +30,25 @@ export type MethodName = "rise" | "occlusion";
 export interface MethodOptions {
   rise?: Omit<RiseOptions, "classIndex">;
   occlusion?: Omit<OcclusionOptions, "classIndex">;
+}
+
+/** A method and its settings in words, e.g. "RISE N=500 cell=6px p=0.5 seed=0 centred". */
+export function describeMethod(
+  method: MethodName,
+  o: MethodOptions,
+  width: number,
+  height: number,
+): string {
+  if (method === "rise") {
+    const r = o.rise ?? {};
+    const cell = r.cellSize ?? Math.ceil(Math.min(width, height) / 8);
+    return `RISE N=${r.n ?? 2000} cell=${cell}px p=${r.keepProb ?? 0.5} seed=${r.seed ?? 0}` +
+      (r.centered ? " centred" : "");
+  }
+  const c = o.occlusion ?? {};
+  const patch = c.patchSize ?? Math.max(1, Math.round(width / 6));
+  return `occlusion patch=${patch}px stride=${c.stride ?? Math.max(1, Math.floor(patch / 2))}px ` +
+    `fill=${c.fill ?? "mean"}`;
 }
 
 /** Maps of several classes for one input with the named method (same forward passes). */
@@ -204,4 +226,51 @@ export function faceCases(
     })),
     opts,
   );
+}
+
+/** One image explained: its probabilities, the explained class, map, face and optional scores. */
+export interface ImageExplanation {
+  probs: Float32Array;
+  /** The explained class (the top class unless one was asked for). */
+  classIndex: number;
+  map: SaliencyMap;
+  /** The face as the model sees it (for overlays). */
+  face: FacePixels;
+  /** Milliseconds spent on the map. */
+  ms: number;
+  /** Deletion/insertion of the map and of a smooth random map (with `faithfulnessSteps`). */
+  faithfulness?: { map: DeletionInsertion; random: DeletionInsertion };
+}
+
+/**
+ * Explain one decoded image (`kit saliency --image`): preprocess as the card says, predict,
+ * map the asked class (default the top class) and, with `faithfulnessSteps`, score the map's
+ * deletion/insertion against a seeded smooth random map.
+ */
+export async function explainImage(
+  scorer: BatchScorer,
+  card: ModelCard,
+  image: RawImage,
+  opts: {
+    method: MethodName;
+    opts: MethodOptions;
+    classIndex?: number;
+    faithfulnessSteps?: number;
+  },
+): Promise<ImageExplanation> {
+  const x = preprocess(image, card);
+  const probs = await scorer.predict(x, 1);
+  const classIndex = opts.classIndex ?? topClass(probs, 0, card.output.classes.length);
+  const t0 = performance.now();
+  const [map] = await explainMaps(scorer, x, [classIndex], opts.method, opts.opts);
+  const ms = performance.now() - t0;
+  const steps = opts.faithfulnessSteps;
+  const faithfulness = steps === undefined ? undefined : {
+    map: await deletionInsertion(scorer, x, map, { classIndex, steps }),
+    random: await deletionInsertion(scorer, x, randomMap(map.width, map.height, 1), {
+      classIndex,
+      steps,
+    }),
+  };
+  return { probs, classIndex, map, face: tensorToFace(x, card.input), ms, faithfulness };
 }

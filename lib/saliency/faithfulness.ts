@@ -11,7 +11,7 @@ import type { BatchScorer } from "./scorer.ts";
 import { scoreVariants } from "./scorer.ts";
 import type { BaselineKind, SaliencyMap } from "./tensor.ts";
 import { blendInto, checkTensor, makeBaseline } from "./tensor.ts";
-import { type MeanSd, meanSd } from "./stats.ts";
+import { type MeanSd, meanSd } from "../metrics/descriptive.ts";
 
 /** Options for `deletionInsertion`. */
 export interface DeletionInsertionOptions {

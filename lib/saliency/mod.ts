@@ -41,7 +41,6 @@ export {
   randomizeWeights,
   type WeightRandomization,
 } from "./randomize.ts";
-export { type MeanSd, spearman } from "./stats.ts";
 export {
   type Case,
   type CaseInput,
@@ -57,9 +56,11 @@ export {
 } from "./dataset_views.ts";
 export { inferno } from "./colormap.ts";
 export {
+  describeMethod,
   type ExplainedFace,
   explainedFace,
   explainFace,
+  explainImage,
   explainMaps,
   faceCases,
   faceMeanMaps,

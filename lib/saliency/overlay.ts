@@ -4,6 +4,7 @@
  */
 import { Buffer } from "node:buffer";
 import sharp, { type OverlayOptions as SharpOverlay } from "sharp";
+import { escapeXml } from "../present/format.ts";
 import { infernoTable } from "./colormap.ts";
 import type { SaliencyMap } from "./tensor.ts";
 import { resizeMap } from "./tensor.ts";
@@ -158,10 +159,6 @@ export interface MontageOptions extends Omit<OverlayOptions, "layout"> {
   rowTitles?: readonly string[];
   /** Column titles, drawn above the columns. */
   columnTitles?: readonly string[];
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**

@@ -23,7 +23,7 @@ import { mulberry32, shuffleInPlace } from "../random.ts";
 import { normal, streamSeed } from "./rng.ts";
 import type { BatchScorer } from "./scorer.ts";
 import type { SaliencyMap } from "./tensor.ts";
-import { type MeanSd, meanSd, spearman } from "./stats.ts";
+import { type MeanSd, meanSd, spearman } from "../metrics/descriptive.ts";
 
 /** A node that holds learned weights, in graph order. */
 export interface ParameterLayer {

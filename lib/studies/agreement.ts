@@ -11,6 +11,7 @@ import {
   coverageAccuracyCurve,
   type CoveragePoint,
   fleissKappaFromCounts,
+  fleissStatistic,
   krippendorffAlpha,
   majorityVote,
   meanProbability,
@@ -20,7 +21,9 @@ import {
 import type { PredictionTable } from "../predictions.ts";
 import type { Sample } from "../sample.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
-import { studyInterval } from "./scoring.ts";
+import { ciPair, type Finding } from "../findings.ts";
+import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
+import { restrictToModel, studyInterval } from "./scoring.ts";
 
 /** A model's predictions under its name. */
 export interface RaterTable {
@@ -88,61 +91,6 @@ export function countsPerItem(raters: readonly Int32Array[]): number[][] {
     for (const c of row) counts[c]++;
     return counts;
   });
-}
-
-/** Fleiss' κ of the rows of a count table at `indices` (variable raters allowed). */
-export function fleissOfRows(table: readonly number[][], indices: Int32Array): number {
-  return fleissStatistic(table)(indices);
-}
-
-/**
- * Fleiss' κ of a count table's rows as a resample statistic (per-item raters allowed, as
- * lib/metrics `fleissKappaFromCounts(table, { raters: "variable" })`): each item's agreement
- * P_i = Σ_j n_ij(n_ij − 1) / (n_i(n_i − 1)) and its counts are computed once, so a resample costs
- * one pass over its items. Items with fewer than two ratings are left out; NaN when no item has
- * two or when every rating falls in one category.
- */
-export function fleissStatistic(table: readonly ArrayLike<number>[]): (idx: Int32Array) => number {
-  const n = table.length;
-  const k = n > 0 ? table[0].length : 0;
-  const agreement = new Float64Array(n);
-  const totals = new Float64Array(n);
-  const counts = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    const row = table[i];
-    if (row.length !== k) {
-      throw new Error(`Fleiss' κ: row ${i} has ${row.length} columns, expected ${k}`);
-    }
-    let t = 0, sq = 0;
-    for (let j = 0; j < k; j++) {
-      const v = row[j];
-      if (!Number.isInteger(v) || v < 0) {
-        throw new Error(`Fleiss' κ: row ${i} column ${j} = ${v} is not a count`);
-      }
-      counts[i * k + j] = v;
-      t += v;
-      sq += v * v;
-    }
-    totals[i] = t;
-    agreement[i] = t >= 2 ? (sq - t) / (t * (t - 1)) : NaN;
-  }
-  const cat = new Float64Array(k);
-  return (idx) => {
-    cat.fill(0);
-    let used = 0, pSum = 0, ratings = 0;
-    for (let r = 0; r < idx.length; r++) {
-      const i = idx[r];
-      if (totals[i] < 2) continue;
-      used++;
-      pSum += agreement[i];
-      ratings += totals[i];
-      for (let j = 0; j < k; j++) cat[j] += counts[i * k + j];
-    }
-    if (used === 0) return NaN;
-    let pe = 0;
-    for (let j = 0; j < k; j++) pe += (cat[j] / ratings) ** 2;
-    return (pSum / used - pe) / (1 - pe);
-  };
 }
 
 /** Per-category κ (category against the rest) of a count table, for categories used. */
@@ -339,5 +287,191 @@ export function accuracyAtCoverage(
   return targets.map((t) => {
     const p = points.find((q) => q.coverage >= t - 1e-12);
     return { coverage: t, accuracy: p ? p.accuracy : NaN };
+  });
+}
+
+/** The models' joined predictions and their agreement on one dataset. */
+export interface DatasetAgreement {
+  dataset: string;
+  joined: JoinedPredictions;
+  agreement: ModelAgreement;
+  /** Images of the dataset left out (labels some model cannot output, or unreadable). */
+  leftOut: number;
+}
+
+/** Agreement among the models on every dataset that at least two models were run on. */
+export interface AgreementByDataset {
+  datasets: DatasetAgreement[];
+  /** Datasets sorted by Fleiss' κ, highest first. */
+  ranked: DatasetAgreement[];
+  /** Highest and lowest per-category κ over all datasets (null when none is defined). */
+  highestCategory: (CategoryKappa & { dataset: string }) | null;
+  lowestCategory: (CategoryKappa & { dataset: string }) | null;
+}
+
+/**
+ * Join the models' predictions per dataset on the images every model can be scored on (labels
+ * all of them can output, so agreement, accuracy and the human reference use the same faces),
+ * and measure their agreement.
+ */
+export function agreementByDataset(grid: StudyGrid): AgreementByDataset {
+  const datasets: DatasetAgreement[] = [];
+  for (const d of grid.datasets) {
+    const cells = grid.cells.filter((c) => c.dataset === d.name);
+    if (cells.length < 2) continue;
+    const common = EMOTIONS.filter((e) =>
+      cells.every((c) => gridModel(grid, c.model)!.card.output.classes.includes(e))
+    );
+    const joined = joinPredictions(cells.map((c) => ({
+      name: c.model,
+      table: restrictToModel(c.table, common, d.classes).table,
+    })));
+    datasets.push({
+      dataset: d.name,
+      joined,
+      agreement: modelAgreement(joined),
+      leftOut: d.samples.length - joined.ids.length,
+    });
+  }
+  const flat = datasets.flatMap((d) =>
+    d.agreement.perCategory.map((c) => ({ dataset: d.dataset, ...c }))
+  ).filter((c) => Number.isFinite(c.kappa));
+  const pick = (better: (a: number, b: number) => boolean) =>
+    flat.reduce<(typeof flat)[number] | null>(
+      (a, b) => (a === null || better(b.kappa, a.kappa) ? b : a),
+      null,
+    );
+  return {
+    datasets,
+    ranked: [...datasets].sort((a, b) => b.agreement.fleiss.estimate - a.agreement.fleiss.estimate),
+    highestCategory: pick((b, a) => b > a),
+    lowestCategory: pick((b, a) => b < a),
+  };
+}
+
+/** The FER+ annotators against the models on the same images. */
+export interface HumanReference {
+  /** All ten votes per image (eight emotions, unknown and not-a-face as "other"). */
+  humans: HumanAgreement;
+  /** Only the votes for the seven basic classes. */
+  humans7: HumanAgreement;
+  models: ModelAgreement;
+  /** κ(annotators) − κ(models), paired bootstrap over images. */
+  gap: BootstrapInterval;
+}
+
+/** What humanReference found: the reference, or null when FER+ or two models are missing. */
+export interface HumanReferenceStudy {
+  reference: HumanReference | null;
+  findings: Finding[];
+}
+
+/** Fleiss' κ of the FER+ crowd on exactly the images the models were compared on. */
+export function humanReference(
+  grid: StudyGrid,
+  byDataset: AgreementByDataset,
+  dataset = "ferplus",
+): HumanReferenceStudy {
+  const joined = byDataset.datasets.find((d) => d.dataset === dataset);
+  const loaded = gridDataset(grid, dataset);
+  if (!joined || !loaded) {
+    return {
+      reference: null,
+      findings: [
+        {
+          id: "agreement.models.ferplus",
+          label: "Fleiss' κ among models, FER+ test",
+          value: null,
+          group: "Agreement",
+          note: "FER+ or models missing",
+        },
+        {
+          id: "agreement.humans.ferplus",
+          label: "Fleiss' κ among FER+ annotators",
+          value: null,
+          group: "Agreement",
+          note: "FER+ or models missing",
+        },
+      ],
+    };
+  }
+  const byId = new Map(loaded.samples.map((s) => [s.id, s]));
+  const votes = voteTable(joined.joined.ids.map((id) => byId.get(id)!));
+  const humans = humanAgreement(votes);
+  const humans7 = humanAgreement(votes.map((row) => row.slice(0, 7)));
+  const models = joined.agreement;
+  const gap = humanModelGap(votes, countsPerItem(joined.joined.preds));
+  return {
+    reference: { humans, humans7, models, gap },
+    findings: [
+      {
+        id: "agreement.models.ferplus",
+        label: `Fleiss' κ among ${models.names.length} models, FER+ test`,
+        value: models.fleiss.estimate,
+        ci: ciPair(models.fleiss),
+        unit: "κ",
+        group: "Agreement",
+        note: `${models.items} images; bootstrap 95 % CI`,
+      },
+      {
+        id: "agreement.humans.ferplus",
+        label: "Fleiss' κ among FER+ annotators, same images",
+        value: humans.fleiss.estimate,
+        ci: ciPair(humans.fleiss),
+        unit: "κ",
+        group: "Agreement",
+        note: `${humans.votesPerItem.toFixed(1)} votes per image; bootstrap 95 % CI`,
+      },
+      {
+        id: "agreement.gap.ferplus",
+        label: "Annotators' κ − models' κ, FER+ test",
+        value: gap.estimate,
+        ci: ciPair(gap),
+        unit: "κ",
+        group: "Agreement",
+        note: "paired bootstrap 95 % CI over images",
+      },
+    ],
+  };
+}
+
+/** Coverages at which the ensemble curves are read (every 5 %). */
+export const COVERAGES: readonly number[] = Array.from({ length: 20 }, (_, i) => (i + 1) / 20);
+
+/** One dataset's ensembles with abstention, and the numbers the notebook quotes. */
+export interface DatasetEnsemble {
+  dataset: string;
+  models: number;
+  study: EnsembleStudy;
+  /** The best single model with no abstention. */
+  best: { name: string; accuracy: number };
+  /** Coverage at which `atCoverage` is read (0.8). */
+  coverage: number;
+  /** Accuracy of the ensemble, and of the best single model, on its surest `coverage` share. */
+  ensembleAtCoverage: number;
+  bestAtCoverage: number;
+  /** The vote that needs every model (unanimity). */
+  unanimous: { coverage: number; accuracy: number };
+}
+
+/** Mean-probability ensemble and majority vote with abstention on every joined dataset. */
+export function ensemblesByDataset(
+  byDataset: AgreementByDataset,
+  coverage = 0.8,
+): DatasetEnsemble[] {
+  return byDataset.datasets.map((d) => {
+    const study = ensembleStudy(d.joined);
+    const best = study.fullAccuracy.slice(1).reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+    const single = study.single.find((s) => s.name === best.name)!;
+    return {
+      dataset: d.dataset,
+      models: d.joined.names.length,
+      study,
+      best,
+      coverage,
+      ensembleAtCoverage: accuracyAtCoverage(study.meanProb.points, [coverage])[0].accuracy,
+      bestAtCoverage: accuracyAtCoverage(single.points, [coverage])[0].accuracy,
+      unanimous: study.votes.at(-1)!,
+    };
   });
 }

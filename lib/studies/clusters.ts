@@ -9,9 +9,10 @@ import {
   bootstrapSettings,
   clusterBootstrapInterval,
   clusterBootstrapValues,
+  type IndexStatistic,
   intervalFromValues,
 } from "../metrics/mod.ts";
-import { type IndexStatistic, STUDY_BOOTSTRAP } from "./scoring.ts";
+import { STUDY_BOOTSTRAP } from "./scoring.ts";
 
 /** The unit the studies resample for each dataset that has one, and what it is. */
 export const CLUSTER_UNITS: Readonly<Record<string, string>> = {

@@ -7,12 +7,11 @@
  * in-domain baseline.
  */
 import type { LoadedDataset } from "../datasets/types.ts";
-import type { Finding } from "../findings.ts";
+import { ciPair, type Finding } from "../findings.ts";
 import { type LabelSetAudit, labelSetAudit, likelyContaminated } from "../metrics/mod.ts";
 import type { ModelCard } from "../models/card.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { emotionIndex } from "../taxonomy.ts";
-import { ciPair } from "./format.ts";
 import { STUDY_BOOTSTRAP } from "./scoring.ts";
 
 /** One model's audit. */

@@ -17,15 +17,14 @@
  * with the same seed, so the same images).
  */
 import type { LoadedDataset } from "../datasets/types.ts";
-import type { Finding } from "../findings.ts";
-import type { BootstrapInterval } from "../metrics/mod.ts";
+import { ciPair, type Finding } from "../findings.ts";
+import { type BootstrapInterval, fleissStatistic, type IndexStatistic } from "../metrics/mod.ts";
 import type { ModelCard } from "../models/card.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, emotionIndex, EMOTIONS } from "../taxonomy.ts";
-import { fleissStatistic, joinPredictions, VOTE_CATEGORIES, voteTable } from "./agreement.ts";
-import { ciPair } from "./format.ts";
+import { joinPredictions, VOTE_CATEGORIES, voteTable } from "./agreement.ts";
 import { trainingDatasetOf } from "./models.ts";
-import { type IndexStatistic, studyInterval } from "./scoring.ts";
+import { studyInterval } from "./scoring.ts";
 
 /** Which images a row is measured on. */
 export type ImageSet = "all" | "majority-kept";

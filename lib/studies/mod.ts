@@ -1,6 +1,7 @@
 /**
- * Study-level helpers the notebooks call (notebooks/01-04), so each notebook stays a thin layer
- * of teaching text over lib/: the prediction grid, the scoring rule, agreement, probes and
+ * The study layer the notebooks call: each step of a paper is a function that takes typed inputs
+ * and returns typed data plus the findings it implies (nothing here displays; lib/present/ shows
+ * the results). The prediction grid, the scoring rule, the steps of notebooks 00-04, probes and
  * saliency studies, and the cache that makes a second run fast.
  */
 export * from "./cache.ts";
@@ -8,8 +9,10 @@ export * from "./grid.ts";
 export * from "./scoring.ts";
 export * from "./agreement.ts";
 export * from "./models.ts";
-export * from "./emit.ts";
-export * from "./format.ts";
 export * from "./probes.ts";
 export * from "./saliency.ts";
 export * from "./training.ts";
+export * from "./datasets.ts";
+export * from "./transfer.ts";
+export * from "./minority.ts";
+export * from "./fer2013_cnns.ts";

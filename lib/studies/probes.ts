@@ -17,13 +17,18 @@ import {
   type PartSpec,
   runCross,
 } from "../cross.ts";
-import type { BootstrapInterval } from "../metrics/mod.ts";
+import {
+  accuracyIntervalFromCounts,
+  type BootstrapInterval,
+  hitsOf,
+  hitsStatistic,
+  independentDifference,
+} from "../metrics/mod.ts";
 import { loadCard } from "../models/registry.ts";
 import { DEFAULT_LAMBDA } from "../probe/mod.ts";
 import type { Split } from "../sample.ts";
 import { cachedJson, type CachedResult } from "./cache.ts";
 import type { Missing } from "./grid.ts";
-import { independentDifference, type IndexStatistic, studyInterval } from "./scoring.ts";
 
 /** A bootstrap interval as stored with a probe matrix. */
 export interface StoredInterval {
@@ -181,39 +186,6 @@ export function probeMatrix(
       return c === undefined ? NaN : pick(c);
     })
   );
-}
-
-/**
- * Accuracy of a resample of n items of which the first `hits` are correct: resampling n items
- * with `hits` correct has the same distribution whichever items they are, so a cell's accuracy
- * can be bootstrapped from its counts alone (the probe matrix keeps only scores).
- */
-export function hitsStatistic(hits: number): IndexStatistic {
-  return (idx) => {
-    let h = 0;
-    for (let i = 0; i < idx.length; i++) if (idx[i] < hits) h++;
-    return h / idx.length;
-  };
-}
-
-/** The number of correct items behind an accuracy over n items (rounded). */
-export function hitsOf(accuracy: number, n: number): number {
-  return Math.round(accuracy * n);
-}
-
-/**
- * Percentile bootstrap interval of an accuracy from its counts (hitsStatistic; equal to the
- * bootstrap of the per-item outcomes), STUDY_BOOTSTRAP settings unless given.
- */
-export function accuracyIntervalFromCounts(
-  hits: number,
-  n: number,
-  opts: { resamples?: number; seed?: number; level?: number } = {},
-): BootstrapInterval {
-  if (!Number.isInteger(hits) || !Number.isInteger(n) || hits < 0 || hits > n || n < 1) {
-    throw new Error(`accuracy interval: ${hits} hits of ${n} items is not a count`);
-  }
-  return studyInterval(n, hitsStatistic(hits), opts);
 }
 
 /**

@@ -8,13 +8,15 @@
  * keyed by the ONNX hash, the dataset hash and the settings, so a warm run is a file read.
  */
 import type { LoadedDataset } from "../datasets/types.ts";
-import { bytesToBase64 } from "../display.ts";
+import { Buffer } from "node:buffer";
 import { ImageError, readSampleImage } from "../image.ts";
 import type { ResolvedModel } from "../models/registry.ts";
 import { preprocess } from "../preprocess.ts";
 import { mulberry32, shuffled } from "../random.ts";
 import type { Sample } from "../sample.ts";
 import { EngineScorer } from "../saliency/engine_scorer.ts";
+import type { MethodName, MethodOptions } from "../saliency/explain.ts";
+import type { OcclusionOptions } from "../saliency/occlusion.ts";
 import {
   type ClassCases,
   type ClassMeanMap,
@@ -35,12 +37,33 @@ import {
   type SaliencyMap,
 } from "../saliency/mod.ts";
 import type { Emotion } from "../taxonomy.ts";
-import { cachedJson } from "./cache.ts";
+import { cachedJson, canonicalJson } from "./cache.ts";
+import type { StudyGrid } from "./grid.ts";
 
 /** Settings of a saliency study (all have defaults sized for a 2-core machine). */
 export interface SaliencySettings {
+  /**
+   * How faces are drawn (seeded): `perClass` takes up to `perClass` faces of each class the
+   * model outputs, `random` a random subset of `limit` faces [perClass].
+   */
+  sampling: "perClass" | "random";
+  /** Faces drawn by `random` sampling [300]. */
+  limit: number;
   /** Test faces per true class (seeded random choice) [20]. */
   perClass: number;
+  /** Method of the maps (mean maps, cases, randomisation check) [rise]. */
+  method: MethodName;
+  /** RISE: subtract the mean score over the masks (control variate) [true]. */
+  centered: boolean;
+  /** RISE mask cell size in pixels [input size / 8] and keep probability [0.5]. */
+  riseCell?: number;
+  riseKeep?: number;
+  /** Occlusion patch and stride in pixels [size / 6, patch / 2] and fill [mean]. */
+  occlusion?: Omit<OcclusionOptions, "classIndex">;
+  /** Score deletion/insertion faithfulness [true]. */
+  faithfulness: boolean;
+  /** Model-randomisation check: cascading, full, or none [cascading]. */
+  randomization: "cascading" | "full" | "none";
   /** RISE masks per face [200]. */
   riseN: number;
   /** RISE seed [0]. */
@@ -59,6 +82,8 @@ export interface SaliencySettings {
   casesPerClass: number;
   /** Images per forward pass [64]. */
   batchSize: number;
+  /** onnxruntime threads per operator [onnxruntime's default]. */
+  threads?: number;
 }
 
 /** Version of the study's method; part of the cache key (bump when the computation changes). */
@@ -66,7 +91,13 @@ export const SALIENCY_STUDY_VERSION = 2;
 
 /** The defaults of SaliencySettings. */
 export const DEFAULT_SALIENCY_SETTINGS: SaliencySettings = {
+  sampling: "perClass",
+  limit: 300,
   perClass: 20,
+  method: "rise",
+  centered: true,
+  faithfulness: true,
+  randomization: "cascading",
   riseN: 200,
   seed: 0,
   faithfulnessPerClass: 2,
@@ -230,6 +261,50 @@ function curve(fr: number[], ys: number[][]): { x: number; y: number }[] {
   return fr.map((x, i) => ({ x, y: ys.reduce((a, s) => a + s[i], 0) / ys.length }));
 }
 
+/** Settings added after the first cached studies: left out of the key while at their defaults. */
+const LATER_SETTINGS = [
+  "sampling",
+  "limit",
+  "method",
+  "centered",
+  "riseCell",
+  "riseKeep",
+  "occlusion",
+  "faithfulness",
+  "randomization",
+  "threads",
+] as const;
+
+/**
+ * The settings part of a study's cache key: every setting, except that those added later are
+ * left out while they keep their default (so studies cached before they existed stay valid).
+ * `threads` changes speed, not results, and is never part of the key.
+ */
+export function cacheKeySettings(s: SaliencySettings): Record<string, unknown> {
+  const key: Record<string, unknown> = { ...s };
+  const defaults = DEFAULT_SALIENCY_SETTINGS as unknown as Record<string, unknown>;
+  for (const k of LATER_SETTINGS) {
+    if (k === "threads" || canonicalJson(key[k] ?? null) === canonicalJson(defaults[k] ?? null)) {
+      delete key[k];
+    }
+  }
+  return key;
+}
+
+/** The lib/saliency method options that study settings describe. */
+export function methodOptionsOf(s: SaliencySettings): MethodOptions {
+  return {
+    rise: {
+      n: s.riseN,
+      seed: s.seed,
+      centered: s.centered,
+      ...(s.riseCell !== undefined ? { cellSize: s.riseCell } : {}),
+      ...(s.riseKeep !== undefined ? { keepProb: s.riseKeep } : {}),
+    },
+    occlusion: s.occlusion,
+  };
+}
+
 /** Options of saliencyStudy. */
 export interface SaliencyStudyOptions {
   settings?: Partial<SaliencySettings>;
@@ -241,6 +316,52 @@ export interface SaliencyStudyOptions {
   log?: (line: string) => void;
 }
 
+/** A saliency study, whether it came from the study cache, and the seconds spent. */
+export interface SaliencyRun {
+  study: SaliencyStudy;
+  cacheHit: boolean;
+  seconds: number;
+}
+
+/**
+ * Lighter settings for the second and later networks of notebook 04, so that each first
+ * (uncached) run fits the report's per-cell time limit on two cores.
+ */
+export const LIGHT_SALIENCY_SETTINGS: Partial<SaliencySettings> = {
+  perClass: 12,
+  faithfulnessPerClass: 1,
+  randomizationImages: 4,
+  randomizationSteps: 2,
+};
+
+/** Which of a grid's models gridSaliencies runs, and with which settings. */
+export interface GridSaliencyOptions {
+  /** First model (index into the grid's models) [0]. */
+  from?: number;
+  /** One past the last model [all]. */
+  to?: number;
+  settings?: Partial<SaliencySettings>;
+}
+
+/**
+ * The saliency studies of the grid's models `from` .. `to` − 1 on its dataset `dataset`; none
+ * when the grid lacks the dataset or the models (so a notebook cell needs no branch). Separate
+ * ranges let a notebook put each first (uncached) run in its own cell, under the time limit.
+ */
+export async function gridSaliencies(
+  grid: Pick<StudyGrid, "models" | "datasets">,
+  dataset: string,
+  opts: GridSaliencyOptions = {},
+): Promise<SaliencyRun[]> {
+  const data = grid.datasets.find((d) => d.name === dataset);
+  const models = grid.models.slice(opts.from ?? 0, opts.to ?? grid.models.length);
+  const runs: SaliencyRun[] = [];
+  for (const m of data ? models : []) {
+    runs.push(await saliencyStudy(m, data!, { settings: opts.settings ?? {} }));
+  }
+  return runs;
+}
+
 /**
  * Run (or read from the cache) the saliency study of `model` on `dataset` (a test split of aligned
  * faces: FER2013 / FER+). Unreadable faces are skipped and listed. Returns the study and whether
@@ -250,7 +371,7 @@ export async function saliencyStudy(
   model: ResolvedModel,
   dataset: LoadedDataset,
   opts: SaliencyStudyOptions = {},
-): Promise<{ study: SaliencyStudy; cacheHit: boolean; seconds: number }> {
+): Promise<SaliencyRun> {
   const settings: SaliencySettings = { ...DEFAULT_SALIENCY_SETTINGS, ...opts.settings };
   const r = await cachedJson(
     "saliency",
@@ -259,7 +380,7 @@ export async function saliencyStudy(
       model: model.sha256,
       card: model.card.input,
       dataset: dataset.hash,
-      settings,
+      settings: cacheKeySettings(settings),
     },
     () => computeStudy(model, dataset, settings, opts.log ?? (() => {})),
     { useCache: opts.cache, root: opts.cacheDir },
@@ -276,7 +397,10 @@ async function computeStudy(
   const card = model.card;
   const classes = card.output.classes;
   const { width, height } = card.input;
-  const chosen = choosePerClass(dataset.samples, classes, s.perClass, s.seed);
+  const chosen = s.sampling === "random"
+    ? shuffled(dataset.samples.filter((x) => classes.includes(x.label)), mulberry32(s.seed))
+      .slice(0, s.limit)
+    : choosePerClass(dataset.samples, classes, s.perClass, s.seed);
   const work: ExplainedFace[] = [];
   const unreadable: SaliencyStudy["unreadable"] = [];
   for (const sample of chosen) {
@@ -290,23 +414,26 @@ async function computeStudy(
     }
   }
   if (work.length === 0) throw new Error(`saliency study: no readable face in ${dataset.name}`);
-  const scorer = await EngineScorer.open(model, { batchSize: s.batchSize }, s.batchSize);
+  const engine = { batchSize: s.batchSize, ...(s.threads ? { intraOpThreads: s.threads } : {}) };
+  const scorer = await EngineScorer.open(model, engine, s.batchSize);
   const t0 = performance.now();
   let randomization: RandomizationResult | null = null;
   let randomizationError: string | undefined;
   let tFaith = 0, tRand = 0;
   try {
     await predictFaces(scorer, work);
-    const rise = { n: s.riseN, seed: s.seed, centered: true };
+    const methodOptions = methodOptionsOf(s);
+    const rise = methodOptions.rise!;
     for (let i = 0; i < work.length; i++) {
-      await explainFace(scorer, work[i], "rise", { rise });
-      if ((i + 1) % 25 === 0) log(`RISE ${i + 1}/${work.length}`);
+      await explainFace(scorer, work[i], s.method, methodOptions);
+      if ((i + 1) % 25 === 0) log(`${s.method} ${i + 1}/${work.length}`);
     }
     const tRise = performance.now();
 
     // Faithfulness: the first faces of each class (choice order), predicted-class maps.
     const perClassCount = new Map<number, number>();
     const faithful = work.filter((w) => {
+      if (!s.faithfulness) return false;
       const n = perClassCount.get(w.label) ?? 0;
       perClassCount.set(w.label, n + 1);
       return n < s.faithfulnessPerClass;
@@ -324,9 +451,9 @@ async function computeStudy(
     let fractions: number[] = [];
     for (let j = 0; j < faithful.length; j++) {
       const w = faithful[j];
-      const [occ] = await occlusionMaps(scorer, w.x, [w.pred]);
+      const [occ] = await occlusionMaps(scorer, w.x, [w.pred], s.occlusion);
       const [riseFine] = await explainMaps(scorer, w.x, [w.pred], "rise", {
-        rise: { n: s.faithfulnessRiseN, seed: s.seed, centered: true },
+        rise: { ...rise, n: s.faithfulnessRiseN },
       });
       const maps = {
         rise: riseFine,
@@ -358,26 +485,30 @@ async function computeStudy(
     const seen = new Set<number>();
     const randFaces = work.filter((w) => !seen.has(w.label) && seen.add(w.label))
       .slice(0, s.randomizationImages);
-    if (model.bytes === undefined && model.onnxPath !== "<inline>") {
+    const bytes = model.bytes ??
+      (model.onnxPath !== "<inline>" ? await Deno.readFile(model.onnxPath) : undefined);
+    if (s.randomization === "none") {
+      randomizationError = "not asked for (randomization: none)";
+    } else if (bytes === undefined) {
+      randomizationError = "the model has no ONNX bytes to randomise";
+    } else {
       try {
-        const bytes = await Deno.readFile(model.onnxPath);
         randomization = await randomizationCheck({
           model: bytes,
-          makeScorer: (b) =>
-            EngineScorer.fromBytes(b, card, { batchSize: s.batchSize }, s.batchSize),
+          makeScorer: (b) => EngineScorer.fromBytes(b, card, engine, s.batchSize),
           dispose: (sc) => (sc as EngineScorer).dispose(),
           inputs: randFaces.map((w) => w.x),
-          explain: (sc, x, c) =>
-            riseMap(sc, x, { classIndex: c, n: s.riseN, seed: s.seed, centered: true }),
-          mode: "cascading",
+          explain: async (sc, x, c) =>
+            s.method === "rise"
+              ? await riseMap(sc, x, { ...rise, classIndex: c })
+              : (await occlusionMaps(sc, x, [c], s.occlusion))[0],
+          mode: s.randomization,
           cascadeSteps: s.randomizationSteps,
           seed: s.seed,
         });
       } catch (e) {
         randomizationError = e instanceof Error ? e.message : String(e);
       }
-    } else {
-      randomizationError = "the model has no ONNX file to randomise";
     }
     tRand = (performance.now() - tF) / 1000;
 
@@ -387,7 +518,7 @@ async function computeStudy(
         className: m.className,
         count: m.count,
         map: Array.from(m.mean.data, (v) => Math.round(v * 1e4) / 1e4),
-        face: bytesToBase64(m.meanImage ?? new Uint8Array(width * height)),
+        face: Buffer.from(m.meanImage ?? new Uint8Array(width * height)).toString("base64"),
       }));
     const means = faceMeanMaps(work, classes, order);
     const byLabel = encodeMeans(means.byLabel);
@@ -399,9 +530,9 @@ async function computeStudy(
       for (const e of [...c.correct, ...c.wrong, ...c.mostConfidentWrong]) {
         const w = byId.get(e.id)!;
         tiles[e.id] = {
-          face: bytesToBase64(w.face.data),
+          face: Buffer.from(w.face.data).toString("base64"),
           channels: w.face.channels,
-          map: bytesToBase64(quantizeMap(w.mapPred!)),
+          map: Buffer.from(quantizeMap(w.mapPred!)).toString("base64"),
         };
       }
     }

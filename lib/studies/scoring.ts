@@ -8,18 +8,17 @@
  * stay in and count as errors. Macro-F1 averages the per-class F1 over the scored classes.
  */
 import {
+  accuracyStatistic,
   type BootstrapInterval,
   bootstrapInterval,
-  bootstrapSettings,
-  bootstrapValues,
-  countConfusion,
-  intervalFromValues,
-  macroF1FromScores,
+  type IndexStatistic,
+  type Interval,
+  macroF1Statistic,
   type MetricsSummary,
-  perClassFromCounts,
   summarizePredictions,
 } from "../metrics/mod.ts";
 import type { PredictionTable } from "../predictions.ts";
+import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
 
 /** The rule every score in the study notebooks follows (printed in the notebooks). */
@@ -68,6 +67,29 @@ export interface CellScore {
   scored: ScoredTable;
   /** lib/metrics summary with percentile bootstrap intervals (`ci`). */
   summary: MetricsSummary;
+  /** Accuracy with its percentile bootstrap interval (from `summary`). */
+  accuracy: Interval;
+  /** Macro-F1 over the scored classes with its percentile bootstrap interval. */
+  macroF1: Interval;
+}
+
+/** The interval of one summary metric (NaN bounds when the summary has no intervals). */
+function summaryInterval(summary: MetricsSummary, metric: "accuracy" | "macro_f1"): Interval {
+  const [lower, upper] = summary.ci?.[metric] ?? [null, null];
+  return { estimate: summary[metric], lower: lower ?? NaN, upper: upper ?? NaN };
+}
+
+/** Every cell of a grid scored under the scoring rule (model-major order, as the grid's cells). */
+export function scoreGrid(grid: StudyGrid): CellScore[] {
+  return grid.cells.map((c) =>
+    scoreTable(
+      c.model,
+      c.dataset,
+      c.table,
+      gridModel(grid, c.model)!.card.output.classes,
+      gridDataset(grid, c.dataset)!.classes,
+    )
+  );
 }
 
 /**
@@ -91,7 +113,14 @@ export function scoreTable(
     ci: opts.resamples ?? STUDY_BOOTSTRAP.resamples,
     seed: opts.seed ?? STUDY_BOOTSTRAP.seed,
   });
-  return { model, dataset, scored, summary };
+  return {
+    model,
+    dataset,
+    scored,
+    summary,
+    accuracy: summaryInterval(summary, "accuracy"),
+    macroF1: summaryInterval(summary, "macro_f1"),
+  };
 }
 
 /** Class ids of a table's labels and predictions. */
@@ -99,80 +128,6 @@ export function labelArrays(table: PredictionTable): { yTrue: Int32Array; yPred:
   const yTrue = Int32Array.from(table.rows, (r) => emotionIndex(r.label));
   const yPred = Int32Array.from(table.rows, (r) => emotionIndex(r.pred));
   return { yTrue, yPred };
-}
-
-/** A statistic of a resample, given the item indices drawn. */
-export type IndexStatistic = (indices: Int32Array) => number;
-
-/** Accuracy of the items at `indices` (0..1). */
-export function accuracyStatistic(yTrue: Int32Array, yPred: Int32Array): IndexStatistic {
-  return (idx) => {
-    let hits = 0;
-    for (let i = 0; i < idx.length; i++) if (yTrue[idx[i]] === yPred[idx[i]]) hits++;
-    return hits / idx.length;
-  };
-}
-
-/** Macro-F1 over `classes` of the items at `indices` (scikit-learn, zero_division 0). */
-export function macroF1Statistic(
-  yTrue: Int32Array,
-  yPred: Int32Array,
-  classes: readonly Emotion[],
-): IndexStatistic {
-  const labels = Int32Array.from(classes, emotionIndex);
-  const t = new Int32Array(yTrue.length);
-  const p = new Int32Array(yTrue.length);
-  return (idx) => {
-    const n = idx.length;
-    // Cluster resamples may hold more items than the sample: then use fresh buffers.
-    const tt = n === t.length ? t : n < t.length ? t.subarray(0, n) : new Int32Array(n);
-    const pp = n === p.length ? p : n < p.length ? p.subarray(0, n) : new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      tt[i] = yTrue[idx[i]];
-      pp[i] = yPred[idx[i]];
-    }
-    return macroF1FromScores(perClassFromCounts(countConfusion(tt, pp, EMOTIONS.length), labels));
-  };
-}
-
-/** Recall of one class over the items at `indices` (NaN when the resample holds none of it). */
-export function recallStatistic(
-  yTrue: Int32Array,
-  yPred: Int32Array,
-  cls: Emotion,
-): IndexStatistic {
-  const c = emotionIndex(cls);
-  return (idx) => {
-    let support = 0;
-    let hits = 0;
-    for (let i = 0; i < idx.length; i++) {
-      if (yTrue[idx[i]] !== c) continue;
-      support++;
-      if (yPred[idx[i]] === c) hits++;
-    }
-    return support === 0 ? NaN : hits / support;
-  };
-}
-
-/**
- * Percentile bootstrap interval of `statA − statB` for two independent samples (a model on two
- * different test sets): resample b draws each sample on its own (seeds `seed` and `seed + 1`)
- * and the interval is taken over the differences. Estimate: the difference on the full samples.
- */
-export function independentDifference(
-  nA: number,
-  statA: IndexStatistic,
-  nB: number,
-  statB: IndexStatistic,
-  opts: { resamples?: number; seed?: number; level?: number } = {},
-): BootstrapInterval {
-  const settings = bootstrapSettings({ ...STUDY_BOOTSTRAP, ...opts });
-  const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
-  const estimate = statA(all(nA)) - statB(all(nB));
-  const a = bootstrapValues(nA, statA, settings);
-  const b = bootstrapValues(nB, statB, { ...settings, seed: (settings.seed + 1) >>> 0 });
-  const diff = a.map((v, i) => v - b[i]);
-  return intervalFromValues(estimate, diff, settings);
 }
 
 /**
@@ -201,55 +156,6 @@ export function accuracyMacroGap(
   return studyInterval(yTrue.length, (idx) => acc(idx) - f1(idx), opts);
 }
 
-/** A confusion matrix with separate row (true) and column (predicted) classes. */
-export interface ConfusionTable {
-  rows: Emotion[];
-  cols: Emotion[];
-  /** counts[i][j]: items of class rows[i] predicted cols[j]. */
-  counts: number[][];
-}
-
-/**
- * Confusion counts with rows = the scored classes and columns = every class the model predicts
- * (so CK+ rows show the images sent to neutral, a class CK+ lacks). Pure.
- */
-export function confusionTable(
-  table: PredictionTable,
-  rows: readonly Emotion[],
-  cols: readonly Emotion[],
-): ConfusionTable {
-  const counts = rows.map(() => new Array<number>(cols.length).fill(0));
-  for (const r of table.rows) {
-    const i = rows.indexOf(r.label);
-    const j = cols.indexOf(r.pred);
-    if (i >= 0 && j >= 0) counts[i][j]++;
-  }
-  return { rows: [...rows], cols: [...cols], counts };
-}
-
-/** One off-diagonal cell: images of `from` predicted `to`. */
-export interface ConfusedPair {
-  from: Emotion;
-  to: Emotion;
-  count: number;
-  /** count / images of `from` (the share of the true class sent to `to`). */
-  share: number;
-}
-
-/** Off-diagonal cells of a confusion table, largest share of the true class first. Pure. */
-export function confusedPairs(c: ConfusionTable): ConfusedPair[] {
-  const out: ConfusedPair[] = [];
-  c.rows.forEach((from, i) => {
-    const total = c.counts[i].reduce((a, b) => a + b, 0);
-    if (total === 0) return;
-    c.cols.forEach((to, j) => {
-      if (to === from || c.counts[i][j] === 0) return;
-      out.push({ from, to, count: c.counts[i][j], share: c.counts[i][j] / total });
-    });
-  });
-  return out.sort((a, b) => b.share - a.share || b.count - a.count);
-}
-
 /** The confusions the FER literature names (each direction is looked up separately). */
 export const NAMED_CONFUSIONS: readonly (readonly [Emotion, Emotion])[] = [
   ["fear", "surprise"],
@@ -259,12 +165,3 @@ export const NAMED_CONFUSIONS: readonly (readonly [Emotion, Emotion])[] = [
   ["sad", "neutral"],
   ["neutral", "sad"],
 ];
-
-/** Share of true `from` images predicted `to` (NaN when the table has no `from` row or `to` column). */
-export function confusionShare(c: ConfusionTable, from: Emotion, to: Emotion): number {
-  const i = c.rows.indexOf(from);
-  const j = c.cols.indexOf(to);
-  if (i < 0 || j < 0) return NaN;
-  const total = c.counts[i].reduce((a, b) => a + b, 0);
-  return total === 0 ? NaN : c.counts[i][j] / total;
-}

@@ -12,10 +12,11 @@ import { predictDataset } from "../predict.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, type Emotion, emotionIndex } from "../taxonomy.ts";
 import type { Finding } from "../findings.ts";
-import { lineChart, type LineSeries } from "../plots.ts";
-import type { Row } from "../tables.ts";
-import { intervalText } from "./format.ts";
-import { accuracyStatistic, labelArrays, recallStatistic, studyInterval } from "./scoring.ts";
+import { lineChart, type LineSeries } from "../present/plots.ts";
+import type { Row } from "../present/tables.ts";
+import { intervalText } from "../present/format.ts";
+import { accuracyStatistic, recallStatistic } from "../metrics/mod.ts";
+import { labelArrays, studyInterval } from "./scoring.ts";
 
 /** Precision of one class over the items at `indices` (NaN when it is never predicted). */
 function precisionStatistic(yTrue: Int32Array, yPred: Int32Array, cls: Emotion) {

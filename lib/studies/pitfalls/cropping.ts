@@ -13,7 +13,8 @@ import type { PredictionTable } from "../../predictions.ts";
 import type { FaceBox, Sample } from "../../sample.ts";
 import { EMOTIONS } from "../../taxonomy.ts";
 import type { BootstrapInterval } from "../../metrics/mod.ts";
-import { accuracyStatistic, labelArrays, studyInterval } from "../scoring.ts";
+import { accuracyStatistic } from "../../metrics/mod.ts";
+import { labelArrays, studyInterval } from "../scoring.ts";
 import { compareRuns, emptyInterval, firstSamples, type RunComparison } from "./runs.ts";
 import { datasetHash } from "../../datasets/hash.ts";
 

@@ -11,7 +11,8 @@ import type { BootstrapInterval } from "../../metrics/mod.ts";
 import type { Prediction, PredictionTable } from "../../predictions.ts";
 import type { Emotion } from "../../taxonomy.ts";
 import { emptyInterval } from "./runs.ts";
-import { accuracyStatistic, labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
+import { accuracyStatistic } from "../../metrics/mod.ts";
+import { labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
 
 /** A way to label an image: FER2013's original label, or a FER+ vote rule. */
 export interface LabelRule {

@@ -5,19 +5,20 @@
  * and emits the section's findings with no value and the reason, so the notebook runs the same
  * cells on any data root.
  */
-import { show, showMarkdown, showTable } from "../../display.ts";
-import { emitFinding, type Finding } from "../../findings.ts";
+import { show, showMarkdown, showTable } from "../../present/display.ts";
+import { ciPair, type Finding } from "../../findings.ts";
+import { emitFinding } from "../../present/emit.ts";
 import type { BootstrapInterval } from "../../metrics/mod.ts";
-import { montageSvg } from "../../notebook/montage.ts";
-import { barChart, heatmap, lineChart } from "../../plots.ts";
+import { montageSvg } from "../../present/montage.ts";
+import { barChart, heatmap, lineChart } from "../../present/plots.ts";
 import type { Sample } from "../../sample.ts";
 import { decodeImage, type RawImage } from "../../image.ts";
 import type { InputSpec, ModelCard } from "../../models/card.ts";
 import { preprocess } from "../../preprocess.ts";
 import { EMOTIONS } from "../../taxonomy.ts";
-import { ciPair, intervalText, listText, pct, pp } from "../format.ts";
+import { intervalText, listText, pct, pp } from "../../present/format.ts";
 import { shortModelName } from "../models.ts";
-import { showGridGaps } from "../emit.ts";
+import { showGridGaps } from "../../present/grid.ts";
 import { conditionSamples, CROP_CONDITIONS } from "./cropping.ts";
 import { LABEL_RULES } from "./labels.ts";
 import {

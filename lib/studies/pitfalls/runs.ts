@@ -10,7 +10,8 @@ import { datasetHash } from "../../datasets/hash.ts";
 import type { Prediction, PredictionTable } from "../../predictions.ts";
 import { mulberry32, shuffled } from "../../random.ts";
 import { type Emotion, emotionIndex } from "../../taxonomy.ts";
-import { accuracyStatistic, macroF1Statistic, studyInterval } from "../scoring.ts";
+import { accuracyStatistic, macroF1Statistic } from "../../metrics/mod.ts";
+import { studyInterval } from "../scoring.ts";
 
 /** Two runs joined on image id (rows in the reference run's order). */
 export interface PairedRuns {

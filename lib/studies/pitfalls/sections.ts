@@ -20,7 +20,7 @@ import {
 import type { PredictionTable } from "../../predictions.ts";
 import type { Sample } from "../../sample.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
-import { emitGridProvenance } from "../emit.ts";
+import { emitGridProvenance } from "../../present/grid.ts";
 import {
   defaultModelIds,
   gridCell,
@@ -29,7 +29,8 @@ import {
   type StudyGrid,
 } from "../grid.ts";
 import { listModels, type ResolvedModel } from "../../models/registry.ts";
-import { accuracyStatistic, labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
+import { accuracyStatistic } from "../../metrics/mod.ts";
+import { labelArrays, restrictToModel, studyInterval } from "../scoring.ts";
 import { type CroppingResult, croppingStudy, singleFaceSamples } from "./cropping.ts";
 import {
   type DuplicatePair,

@@ -3,7 +3,7 @@
  * time (never stored), laid out as one embedded JPEG (or PNG) with the class names as SVG text.
  */
 import sharp from "sharp";
-import { bytesToBase64 } from "../display.ts";
+import { bytesToBase64 } from "./display.ts";
 import {
   type RawImage,
   readSampleImage,
@@ -11,7 +11,7 @@ import {
   toRgb,
   type UnreadableFile,
 } from "../image.ts";
-import { escapeXml } from "../plots.ts";
+import { escapeXml } from "./format.ts";
 import { mulberry32, shuffleInPlace } from "../random.ts";
 import type { Sample } from "../sample.ts";
 import type { Emotion } from "../taxonomy.ts";

@@ -8,9 +8,10 @@
  */
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
+import { normalizeCounts } from "../metrics/confusion_table.ts";
+import { escapeXml, formatNumber, type NumberFormat } from "./format.ts";
 
 /** How numbers are written on a figure: decimals, percent (0.42 → "42%"), or a function. */
-export type NumberFormat = number | "percent" | ((v: number) => string);
 
 /** Options every chart accepts. */
 export interface ChartOptions {
@@ -37,27 +38,12 @@ export const PALETTE: readonly string[] = [
   "#bab0ab",
 ];
 
-const MISSING = "—";
 let cachedDocument: Document | undefined;
 
 function plotDocument(): Document {
   cachedDocument ??= parseHTML("<!DOCTYPE html><html><head></head><body></body></html>")
     .document as unknown as Document;
   return cachedDocument;
-}
-
-/** Format a number for a figure; NaN/±Infinity/undefined become "—". */
-export function formatNumber(v: number | null | undefined, format: NumberFormat = 2): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return MISSING;
-  if (typeof format === "function") return format(v);
-  if (format === "percent") return `${(v * 100).toFixed(v * 100 >= 99.95 || v === 0 ? 0 : 1)}%`;
-  return v.toFixed(format);
-}
-
-/** Escape text for use inside XML/HTML. */
-export function escapeXml(s: string): string {
-  return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;");
 }
 
 interface Rendered {
@@ -271,11 +257,7 @@ export function confusionHeatmap(
   opts: ConfusionOptions = {},
 ): string {
   const normalize = opts.normalize ?? "recall";
-  const matrix = counts.map((row) => {
-    if (normalize === "counts") return [...row];
-    const total = row.reduce((a, b) => a + b, 0);
-    return row.map((v) => total > 0 ? v / total : NaN);
-  });
+  const matrix = normalizeCounts(counts, normalize === "counts" ? "none" : "true");
   return heatmap(matrix, classes, classes, {
     ...opts,
     xLabel: opts.xLabel ?? "predicted",

@@ -4,7 +4,7 @@
  * Missing values (null, undefined, NaN, ±Infinity, "") are always written "—", never as
  * "undefined" or "NaN".
  */
-import { escapeXml, formatNumber, type NumberFormat } from "./plots.ts";
+import { escapeXml, formatNumber, MISSING_TEXT, type NumberFormat } from "./format.ts";
 
 /** A table cell value. */
 export type Cell = string | number | boolean | null | undefined;
@@ -36,7 +36,6 @@ export interface TableOptions {
 }
 
 /** The text written for a missing value. */
-export const MISSING_TEXT = "—";
 
 /** True for values shown as missing: null, undefined, NaN, ±Infinity, empty string. */
 export function isMissing(v: unknown): boolean {

@@ -1,4 +1,4 @@
-/** Small statistics shared by the saliency scores: mean/SD, ranks, Spearman correlation. */
+/** Descriptive statistics: mean and SD, ranks, Spearman rank correlation. Pure functions. */
 
 /** Mean and sample standard deviation. */
 export interface MeanSd {

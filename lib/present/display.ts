@@ -23,11 +23,6 @@ function jupyterApi(): JupyterApi | undefined {
   }
 }
 
-/** True when running inside the Deno Jupyter kernel. */
-export function inKernel(): boolean {
-  return jupyterApi() !== undefined;
-}
-
 /** Display a raw mime bundle (in a kernel) or print its text/plain (elsewhere). */
 export async function display(bundle: MimeBundle): Promise<void> {
   const api = jupyterApi();
@@ -43,11 +38,6 @@ export async function display(bundle: MimeBundle): Promise<void> {
 export async function show(svg: string, alt = "[figure]"): Promise<void> {
   if (!svg.trimStart().startsWith("<svg")) throw new Error("show: expected an <svg> string");
   await display({ "image/svg+xml": svg, "text/plain": alt });
-}
-
-/** Show an HTML fragment; `text` is its text/plain form. */
-export async function showHtml(html: string, text = "[html]"): Promise<void> {
-  await display({ "text/html": html, "text/plain": text });
 }
 
 /** Show rows or a danfojs DataFrame as a table (missing values as "—"). */

@@ -1,0 +1,181 @@
+/**
+ * The files `kit saliency --dataset` writes from a saliency study (lib/studies/saliency.ts): the
+ * same study notebook 04 shows, written as artefacts for a paper or a folder of results.
+ *
+ *   class_means.png / .json   mean face and map per true label and per prediction
+ *   cases.png / cases.csv     representative cases per class, with their predicted-class maps
+ *   faithfulness.json         deletion/insertion areas per kind of map (when scored)
+ *   randomization.json        the model-randomisation check (when run)
+ *   summary.md / summary.json what was run, accuracy on the faces, the tables above
+ */
+import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil.ts";
+import { meanSd } from "../metrics/descriptive.ts";
+import { describeMethod } from "../saliency/explain.ts";
+import { methodOptionsOf, type SaliencyStudy, upperShare } from "../studies/saliency.ts";
+import { meanParts } from "../studies/saliency.ts";
+import { casesPng, classMeansPng } from "./saliency.ts";
+
+function fmt(v: number, d = 3): string {
+  return Number.isFinite(v) ? v.toFixed(d) : "n/a";
+}
+
+/** What the study ran, in words (method and its settings). */
+export function studyMethodText(st: SaliencyStudy): string {
+  return describeMethod(st.settings.method, methodOptionsOf(st.settings), st.width, st.height);
+}
+
+function faithfulnessMarkdown(st: SaliencyStudy): string[] {
+  const f = st.faithfulness;
+  if (f.images.length === 0) return [];
+  const rows = (["rise", "occlusion", "random"] as const).map((k) => {
+    const d = meanSd(f[k].deletion), i = meanSd(f[k].insertion);
+    return `| ${k} | ${f[k].deletion.length} | ${fmt(d.mean)} ± ${fmt(d.sd)} | ` +
+      `${fmt(i.mean)} ± ${fmt(i.sd)} |`;
+  });
+  return [
+    "",
+    "## Faithfulness (deletion / insertion, Petsiuk et al. 2018)",
+    "",
+    `Explained class: the prediction; ${st.settings.steps} steps; RISE with ` +
+    `${st.settings.faithfulnessRiseN} masks. Mean ± SD over faces.`,
+    "",
+    "| map | faces | deletion AUC (lower is better) | insertion AUC (higher is better) |",
+    "| --- | ---: | ---: | ---: |",
+    ...rows,
+  ];
+}
+
+function randomizationMarkdown(st: SaliencyStudy): string[] {
+  const r = st.randomization;
+  if (r === null) return ["", `Randomisation check not run: ${st.randomizationError ?? "-"}.`];
+  return [
+    "",
+    "## Model-randomisation check (Adebayo et al. 2018)",
+    "",
+    `Weights ${r.weights === "shuffle" ? "shuffled" : "redrawn"}, ${r.mode} randomisation, ` +
+    `seed ${r.seed}; ${r.layers.length} parameterised layers. Spearman ρ between the trained ` +
+    "and the randomised model's maps (near 0: the map depends on the weights, as it should).",
+    "",
+    "| layers randomised | deepest randomised layer | Spearman ρ | ρ of abs | top-1 unchanged |",
+    "| ---: | --- | ---: | ---: | ---: |",
+    ...r.steps.map((s) =>
+      `| ${s.layersRandomized} / ${r.layers.length} | ${
+        s.deepestLayer.split("/").slice(-2).join("/")
+      } | ` +
+      `${fmt(s.spearman.mean)} ± ${fmt(s.spearman.sd)} | ` +
+      `${fmt(s.spearmanAbs.mean)} ± ${fmt(s.spearmanAbs.sd)} | ${fmt(100 * s.top1Agreement, 0)} % |`
+    ),
+  ];
+}
+
+/** Write every artefact of a study into `outDir`; returns summary.md's text. */
+export async function writeSaliencyFiles(st: SaliencyStudy, outDir: string): Promise<string> {
+  await Deno.mkdir(outDir, { recursive: true });
+  const method = studyMethodText(st);
+  await writeFileAtomic(join(outDir, "class_means.png"), await classMeansPng(st, 1));
+  const means = (list: SaliencyStudy["byLabel"]) =>
+    list.map((m) => {
+      const map = meanParts(m, st.width, st.height).map;
+      return {
+        class: m.className,
+        count: m.count,
+        upperShare: upperShare(map),
+        width: st.width,
+        height: st.height,
+        values: m.map,
+      };
+    });
+  await writeFileAtomic(
+    join(outDir, "class_means.json"),
+    JSON.stringify({
+      model: st.model,
+      dataset: st.dataset,
+      method,
+      normalisation: "each map scaled to 0..1 (min-max) before averaging",
+      byLabel: means(st.byLabel),
+      byPrediction: means(st.byPred),
+    }),
+  );
+  await writeFileAtomic(join(outDir, "cases.png"), await casesPng(st, 1));
+  const csv = ["class,kind,id,label,pred,confidence,label_prob"];
+  for (const c of st.cases) {
+    const kinds = [["correct", c.correct], ["wrong", c.wrong], [
+      "most_confident_wrong",
+      c.mostConfidentWrong,
+    ]] as const;
+    for (const [kind, list] of kinds) {
+      for (const e of list) {
+        csv.push(
+          [c.className, kind, e.id, e.label, e.pred, fmt(e.confidence, 6), fmt(e.labelProb, 6)]
+            .join(","),
+        );
+      }
+    }
+  }
+  await writeFileAtomic(join(outDir, "cases.csv"), csv.join("\n") + "\n");
+  if (st.faithfulness.images.length > 0) {
+    await writeFileAtomic(join(outDir, "faithfulness.json"), JSON.stringify(st.faithfulness));
+  }
+  if (st.randomization !== null) {
+    await writeFileAtomic(join(outDir, "randomization.json"), JSON.stringify(st.randomization));
+  }
+  const correct = st.items.filter((it) => it.label === it.pred).length;
+  const s = st.settings;
+  const md = [
+    `# Saliency: ${st.model} on ${st.dataset}`,
+    "",
+    `- Faces: ${st.items.length} (${
+      s.sampling === "random"
+        ? `seeded random subset of at most ${s.limit}`
+        : `up to ${s.perClass} per class`
+    }, seed ${s.seed})` +
+    (st.unreadable.length ? `; ${st.unreadable.length} unreadable, skipped` : ""),
+    `- Top-1 accuracy on these faces: ${fmt((100 * correct) / st.items.length, 1)} %`,
+    `- Method: ${method}`,
+    "- `class_means.png`: mean face and mean map (each map min-max scaled first) per true label " +
+    "(map of the true class) and per prediction (map of the predicted class).",
+    "- `cases.png` / `cases.csv`: per true class, the most confident correct cases, typical errors " +
+    "and the most confident errors, each with the map of its predicted class.",
+    ...faithfulnessMarkdown(st),
+    ...randomizationMarkdown(st),
+    "",
+  ].join("\n");
+  await writeFileAtomic(join(outDir, "summary.md"), md);
+  await writeFileAtomic(
+    join(outDir, "summary.json"),
+    JSON.stringify(
+      {
+        model: st.model,
+        dataset: st.dataset,
+        images: st.items.length,
+        accuracy: correct / st.items.length,
+        method,
+        settings: st.settings,
+        ...(st.faithfulness.images.length > 0
+          ? {
+            faithfulness: Object.fromEntries(
+              (["rise", "occlusion", "random"] as const).map((k) => [k, {
+                deletionAuc: meanSd(st.faithfulness[k].deletion),
+                insertionAuc: meanSd(st.faithfulness[k].insertion),
+              }]),
+            ),
+          }
+          : {}),
+        ...(st.randomization
+          ? {
+            randomization: st.randomization.steps.map((x) => ({
+              layersRandomized: x.layersRandomized,
+              spearman: x.spearman,
+              spearmanAbs: x.spearmanAbs,
+            })),
+          }
+          : {}),
+        seconds: st.seconds,
+      },
+      null,
+      2,
+    ),
+  );
+  return md;
+}
