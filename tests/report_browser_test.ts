@@ -158,11 +158,17 @@ Deno.test({
         assert.ok(doc.querySelector("section.references li#ref-fer-kit"), `${page}: references`);
       }
 
-      // The PDF: the index first, then the notebooks in order; its pages rendered to PNG for a
-      // person to look at (report/artifacts/pdf/).
+      // The PDF: the index first, then the notebooks in order, then the other pages the
+      // navigation links to (the scorecard's not-reproduced page); its pages rendered to PNG for
+      // a person to look at (report/artifacts/pdf/).
       const pdf = join(out, "report.pdf");
       const printed = await printSitePdf(out, pdf);
-      assert.deepEqual(printed.pages, ["index.html", "01-figures.html", "02-broken.html"]);
+      assert.deepEqual(printed.pages, [
+        "index.html",
+        "01-figures.html",
+        "02-broken.html",
+        "not-reproduced.html",
+      ]);
       const text = new TextDecoder().decode(
         (await new Deno.Command("pdftotext", { args: ["-layout", pdf, "-"], stdout: "piped" })
           .output()).stdout,

@@ -110,13 +110,15 @@ export interface TrainingStudyOptions {
 
 /** Run every `tao-split` model on FER2013 with `fer2013Split: "kaggle"` (cached predictions). */
 export async function taoSplitStudy(opts: TrainingStudyOptions = {}): Promise<TaoSplitStudy> {
-  const ds = await loadDataset("fer2013", {
+  const networks = await modelsWithRole("tao-split");
+  const ds = networks.length === 0 ? null : await loadDataset("fer2013", {
     dataRoot: opts.dataRoot ?? defaultDataRoot(),
     split: "test",
     fer2013Split: "kaggle",
-  });
+  }).catch(() => null);
+  if (ds === null) return { n: 0, models: [] };
   const models: ModelClassFigures[] = [];
-  for (const m of await modelsWithRole("tao-split")) {
+  for (const m of networks) {
     const model = await loadCard(m.id);
     const r = await predictDataset(model, ds, { progress: false, cache: opts.cache ?? true });
     models.push(classFigures(m.card.id, r, opts));
@@ -132,15 +134,17 @@ export interface SizePoint extends ModelClassFigures {
 
 /**
  * The `training-size` models (the FER2013 self-built CNN on fractions of its training part) on
- * FER2013 test, sorted by training fraction.
+ * FER2013 test, sorted by training fraction; none without such models or without FER2013.
  */
 export async function trainingSizeCurve(opts: TrainingStudyOptions = {}): Promise<SizePoint[]> {
-  const ds = await loadDataset("fer2013", {
+  const networks = await modelsWithRole("training-size");
+  const ds = networks.length === 0 ? null : await loadDataset("fer2013", {
     dataRoot: opts.dataRoot ?? defaultDataRoot(),
     split: "test",
-  });
+  }).catch(() => null);
+  if (ds === null) return [];
   const out: SizePoint[] = [];
-  for (const m of await modelsWithRole("training-size")) {
+  for (const m of networks) {
     const model = await loadCard(m.id);
     const r = await predictDataset(model, ds, { progress: false, cache: opts.cache ?? true });
     out.push({ fraction: m.card.training?.fraction ?? 1, ...classFigures(m.card.id, r, opts) });
