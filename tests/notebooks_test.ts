@@ -1,5 +1,5 @@
 /**
- * Every notebook is a test: notebooks/00-04 execute on the real Deno kernel over a fixture data
+ * Every notebook is a test: notebooks/00-05 execute on the real Deno kernel over a fixture data
  * root and model registry built here (tests/fixture_root.ts), with a fresh cache, and must run
  * every cell without error and emit their findings. The no-data run checks the empty paths.
  */
@@ -32,9 +32,12 @@ const EXPECTED = [
   "agreement.gap.ferplus",
   "fer2013cnn.neutral-recall.tiny-a",
   "fer2013cnn.neutral-recall.tiny-b",
+  "pitfalls.labels.majority.affected",
+  "pitfalls.metrics.baseline-accuracy",
+  "pitfalls.calibration.max-ece",
 ];
 
-Deno.test("notebooks 00-04 run on the kernel over a fixture data root and emit their findings", async () => {
+Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit their findings", async () => {
   await withTempDir("ferkit-nb-fixture-", async (dir) => {
     const data = join(dir, "data");
     const models = join(dir, "models");
@@ -44,7 +47,7 @@ Deno.test("notebooks 00-04 run on the kernel over a fixture data root and emit t
     const res = await buildReport({
       notebooksDir: NOTEBOOKS,
       outDir: join(dir, "site"),
-      only: ["00", "01", "02", "03", "04"],
+      only: ["00", "01", "02", "03", "04", "05"],
       data,
       env: {
         FER_MODELS_DIR: models,
@@ -54,7 +57,7 @@ Deno.test("notebooks 00-04 run on the kernel over a fixture data root and emit t
       log: () => {},
     });
     const slugs = res.executed;
-    assert.deepEqual(slugs.filter((s) => /^0[0-4]-/.test(s)).length, 5, JSON.stringify(slugs));
+    assert.deepEqual(slugs.filter((s) => /^0[0-5]-/.test(s)).length, 6, JSON.stringify(slugs));
     assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}`);
     const ids = new Set(res.findings.map((f) => f.id));
     for (const id of EXPECTED) assert.ok(ids.has(id), `missing finding ${id}`);
@@ -69,19 +72,19 @@ Deno.test("notebooks 00-04 run on the kernel over a fixture data root and emit t
   });
 });
 
-Deno.test("notebooks 00-04 without data or models: every cell runs and says what is missing", async () => {
+Deno.test("notebooks 00-05 without data or models: every cell runs and says what is missing", async () => {
   await withTempDir("ferkit-nb-empty-", async (dir) => {
     await Deno.mkdir(join(dir, "models"));
     const res = await buildReport({
       notebooksDir: NOTEBOOKS,
       outDir: join(dir, "site"),
-      only: ["00", "01", "02", "03", "04"],
+      only: ["00", "01", "02", "03", "04", "05"],
       data: join(dir, "no-such-data-root"),
       env: { FER_MODELS_DIR: join(dir, "models"), FER_CACHE: join(dir, "cache") },
       log: () => {},
     });
     assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}`);
-    const ours = res.findings.filter((f) => /^0[0-4]-/.test(f.notebook ?? ""));
+    const ours = res.findings.filter((f) => /^0[0-5]-/.test(f.notebook ?? ""));
     assert.ok(ours.length >= 5 && ours.every((f) => f.value === null), JSON.stringify(ours));
   });
 });
