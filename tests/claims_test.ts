@@ -124,6 +124,9 @@ Deno.test("report: scorecard table and the not-reproduced page from rows", () =>
   );
   assert.match(html, /href="04-fer2013-cnn-saliency\.html#claims"/);
   assert.match(html, /<span class="verdict-reproduced">1 reproduced<\/span>/);
+  assert.ok(!html.includes("pitfalls"), "no pitfalls link without the pitfalls page");
+  const withPitfalls = scorecardTable(rows, ["04-fer2013-cnn-saliency", "05-pitfalls"]);
+  assert.match(withPitfalls, /<a href="05-pitfalls\.html">pitfalls that silently move these/);
   const page = renderNotReproducedBody(rows);
   assert.match(page, /<h2>reversed \(1\)<\/h2>/);
   assert.match(page, /data-claim-id="tao-neutral-weakness"/);

@@ -68,8 +68,12 @@ export function scorecardTable(rows: readonly ScorecardRow[], slugs: readonly st
       `<td>${findingsCell(r)}</td><td class="verdict">${escapeXml(r.verdict)}</td>` +
       `<td>${escapeXml(r.reason)}</td></tr>`;
   });
+  const pitfalls = slugs.find((s) => s.includes("pitfalls"));
+  const pitfallsLink = pitfalls
+    ? `; <a href="${escapeXml(pitfalls)}.html">pitfalls that silently move these numbers</a>`
+    : "";
   return `<p class="scorecard-summary">${summary} (${rows.length} claims; ` +
-    `<a href="${NOT_REPRODUCED_PAGE}">what was not reproduced, and why</a>)</p>
+    `<a href="${NOT_REPRODUCED_PAGE}">what was not reproduced, and why</a>${pitfallsLink})</p>
 <table class="ferkit-table scorecard"><thead><tr><th>Paper</th><th>Claim (paraphrased)</th>` +
     `<th>Kit's measurement [95 % interval]</th><th>Verdict</th><th>Why</th></tr></thead>\n<tbody>\n${
       body.join("\n")
