@@ -14,7 +14,6 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { sha256Hex, writeFileAtomic } from "./fsutil.ts";
-import { readChecksummedChunk } from "./prediction_cache.ts";
 
 /** Version of the layout and key recipe; part of the model key. */
 export const EMBEDDING_CACHE_VERSION = 2;
@@ -72,9 +71,21 @@ export async function verifyEmbeddingChunk(
   path: string,
   key: string,
 ): Promise<{ chunk: EmbeddingChunk } | { reason: string }> {
-  const read = await readChecksummedChunk(path);
-  if ("reason" in read) return read;
-  const chunk = read.json as EmbeddingChunk;
+  const m = CHUNK_NAME.exec(path.slice(path.lastIndexOf("/") + 1));
+  if (m === null) return { reason: "not a chunk file name" };
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    return { reason: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  if ((await sha256Hex(bytes)) !== m[1]) return { reason: "checksum mismatch (edited or damaged)" };
+  let chunk: EmbeddingChunk;
+  try {
+    chunk = JSON.parse(new TextDecoder().decode(bytes)) as EmbeddingChunk;
+  } catch {
+    return { reason: "not valid JSON" };
+  }
   if (chunk?.v !== EMBEDDING_CACHE_VERSION) return { reason: `format version ${chunk?.v}` };
   if (chunk.key !== key) return { reason: "belongs to another model key" };
   if (!Number.isInteger(chunk.dim) || chunk.dim <= 0) return { reason: "no vector size" };

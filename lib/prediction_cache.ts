@@ -94,30 +94,6 @@ function entryProblem(entry: CachedPrediction, classes: number): string | undefi
 }
 
 /**
- * Read a content-addressed chunk file: its name is `chunk-<sha256>.json`, its bytes must hash to
- * that name and parse as JSON. Returns the parsed value, or the reason it cannot be used. Shared
- * by the prediction and embedding caches.
- */
-export async function readChecksummedChunk(
-  path: string,
-): Promise<{ json: unknown } | { reason: string }> {
-  const m = CHUNK_NAME.exec(path.slice(path.lastIndexOf("/") + 1));
-  if (m === null) return { reason: "not a chunk file name" };
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    return { reason: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  if ((await sha256Hex(bytes)) !== m[1]) return { reason: "checksum mismatch (edited or damaged)" };
-  try {
-    return { json: JSON.parse(new TextDecoder().decode(bytes)) };
-  } catch {
-    return { reason: "not valid JSON" };
-  }
-}
-
-/**
  * Verify one chunk file: its bytes hash to its name, it parses, its version and key match and
  * every entry is well formed. Returns the chunk, or the reason it cannot be used.
  */
@@ -126,9 +102,22 @@ export async function verifyChunk(
   key: string,
   classes: number,
 ): Promise<{ chunk: PredictionChunk } | { reason: string }> {
-  const read = await readChecksummedChunk(path);
-  if ("reason" in read) return read;
-  const chunk = read.json as PredictionChunk;
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const m = CHUNK_NAME.exec(name);
+  if (m === null) return { reason: "not a chunk file name" };
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    return { reason: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  if ((await sha256Hex(bytes)) !== m[1]) return { reason: "checksum mismatch (edited or damaged)" };
+  let chunk: PredictionChunk;
+  try {
+    chunk = JSON.parse(new TextDecoder().decode(bytes)) as PredictionChunk;
+  } catch {
+    return { reason: "not valid JSON" };
+  }
   if (chunk?.v !== PREDICTION_CACHE_VERSION) return { reason: `format version ${chunk?.v}` };
   if (chunk.key !== key) return { reason: "belongs to another model key" };
   if (chunk.entries === null || typeof chunk.entries !== "object") return { reason: "no entries" };
