@@ -193,6 +193,108 @@ export interface FleissKappa {
 }
 
 /**
+ * A validated subjects × categories count table with each subject's parts computed once, so that
+ * Fleiss' kappa of the whole table and of any resample of its subjects are one computation
+ * (fleissKappaFromCounts, fleissStatistic).
+ */
+interface FleissRows {
+  /** Subjects. */
+  n: number;
+  /** Categories. */
+  k: number;
+  /** Ratings per subject, n_i. */
+  totals: Float64Array;
+  /** Counts n_ij, row-major (n × k). */
+  counts: Float64Array;
+  /** P_i = Σ_j n_ij(n_ij − 1) / (n_i(n_i − 1)); NaN when n_i < 2. */
+  agreement: Float64Array;
+  /** n_ij(n_i − n_ij) / (n_i(n_i − 1)), row-major (n × k); 0 when n_i < 2. */
+  disagreement: Float64Array;
+}
+
+function fleissRows(table: readonly ArrayLike<number>[]): FleissRows {
+  const n = table.length;
+  const k = n > 0 ? table[0].length : 0;
+  const totals = new Float64Array(n);
+  const counts = new Float64Array(n * k);
+  const agreement = new Float64Array(n);
+  const disagreement = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const row = table[i];
+    if (row.length !== k) {
+      throw new Error(`Fleiss' kappa: row ${i} has ${row.length} columns, expected ${k}`);
+    }
+    let t = 0, sq = 0;
+    for (let j = 0; j < k; j++) {
+      const v = row[j];
+      if (!Number.isInteger(v) || v < 0) {
+        throw new Error(`Fleiss' kappa: row ${i} column ${j} = ${v} is not a count`);
+      }
+      counts[i * k + j] = v;
+      t += v;
+      sq += v * v;
+    }
+    totals[i] = t;
+    agreement[i] = t >= 2 ? (sq - t) / (t * (t - 1)) : NaN;
+    if (t >= 2) {
+      for (let j = 0; j < k; j++) {
+        const v = counts[i * k + j];
+        disagreement[i * k + j] = v * (t - v) / (t * (t - 1));
+      }
+    }
+  }
+  return { n, k, totals, counts, agreement, disagreement };
+}
+
+/** Sums over the subjects at `idx` (repeats count again) that have two or more ratings. */
+interface FleissSums {
+  used: number;
+  ratings: number;
+  /** Σ P_i. */
+  agreement: number;
+  /** Σ n_ij per category. */
+  categories: Float64Array;
+  /** Σ n_ij(n_i − n_ij) / (n_i(n_i − 1)) per category. */
+  disagreement: Float64Array;
+}
+
+function fleissSums(rows: FleissRows, idx: ArrayLike<number>, into?: FleissSums): FleissSums {
+  const { k, totals, counts, agreement, disagreement } = rows;
+  const s = into ?? {
+    used: 0,
+    ratings: 0,
+    agreement: 0,
+    categories: new Float64Array(k),
+    disagreement: new Float64Array(k),
+  };
+  s.used = 0;
+  s.ratings = 0;
+  s.agreement = 0;
+  s.categories.fill(0);
+  s.disagreement.fill(0);
+  for (let r = 0; r < idx.length; r++) {
+    const i = idx[r];
+    if (totals[i] < 2) continue;
+    s.used++;
+    s.ratings += totals[i];
+    s.agreement += agreement[i];
+    for (let j = 0; j < k; j++) {
+      s.categories[j] += counts[i * k + j];
+      s.disagreement[j] += disagreement[i * k + j];
+    }
+  }
+  return s;
+}
+
+/** κ = (P̄ − P̄e) / (1 − P̄e) of the sums (NaN when no subject has two ratings). */
+function kappaOfSums(s: FleissSums): number {
+  if (s.used === 0) return NaN;
+  let pe = 0;
+  for (let j = 0; j < s.categories.length; j++) pe += (s.categories[j] / s.ratings) ** 2;
+  return (s.agreement / s.used - pe) / (1 - pe);
+}
+
+/**
  * Fleiss' kappa (Fleiss 1971) from a subjects × categories count table (`table[i][j]` = raters who
  * put subject i in category j; e.g. the FER+ vote columns), matching statsmodels
  * `inter_rater.fleiss_kappa(table)`. See FleissRaters for unequal numbers of ratings (FER+ rows
@@ -210,24 +312,9 @@ export function fleissKappaFromCounts(
   if (opts.categoryIds !== undefined && opts.categoryIds.length !== k) {
     throw new Error(`Fleiss' kappa: ${opts.categoryIds.length} category ids for ${k} columns`);
   }
-  const rowTotals = new Float64Array(table.length);
+  const rows = fleissRows(table);
   const byCount = new Map<number, number>();
-  for (let i = 0; i < table.length; i++) {
-    const row = table[i];
-    if (row.length !== k) {
-      throw new Error(`Fleiss' kappa: row ${i} has ${row.length} columns, expected ${k}`);
-    }
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const v = row[j];
-      if (!Number.isInteger(v) || v < 0) {
-        throw new Error(`Fleiss' kappa: row ${i} column ${j} = ${v} is not a count`);
-      }
-      s += v;
-    }
-    rowTotals[i] = s;
-    byCount.set(s, (byCount.get(s) ?? 0) + 1);
-  }
+  for (const t of rows.totals) byCount.set(t, (byCount.get(t) ?? 0) + 1);
   if (mode === "equal") {
     if (byCount.size > 1) {
       const found = [...byCount.entries()].sort((a, b) => b[1] - a[1])
@@ -237,46 +324,27 @@ export function fleissKappaFromCounts(
           `assumes the same number on every subject; use raters: "variable" to allow this`,
       );
     }
-    if (rowTotals[0] < 2) {
-      throw new Error(`Fleiss' kappa: ${rowTotals[0]} rating(s) per subject; need at least 2`);
+    if (rows.totals[0] < 2) {
+      throw new Error(`Fleiss' kappa: ${rows.totals[0]} rating(s) per subject; need at least 2`);
     }
   }
-  // Category totals and per-subject agreement over the subjects kept (n_i >= 2).
-  const catTotals = new Float64Array(k);
-  const disagreement = new Float64Array(k); // Σ_i n_ij (n_i - n_ij) / (n_i (n_i - 1))
-  let pSum = 0;
-  let used = 0;
-  let ratingsTotal = 0;
-  for (let i = 0; i < table.length; i++) {
-    const n = rowTotals[i];
-    if (n < 2) continue;
-    used++;
-    ratingsTotal += n;
-    const row = table[i];
-    let sq = 0;
-    for (let j = 0; j < k; j++) {
-      const v = row[j];
-      catTotals[j] += v;
-      sq += v * v;
-      disagreement[j] += v * (n - v) / (n * (n - 1));
-    }
-    pSum += (sq - n) / (n * (n - 1));
-  }
+  const sums = fleissSums(rows, Int32Array.from({ length: rows.n }, (_, i) => i));
+  const used = sums.used;
   if (used === 0) throw new Error("Fleiss' kappa: no subject has two or more ratings");
-  const pBar = pSum / used;
+  const pBar = sums.agreement / used;
   let pExp = 0;
   let sumPQ = 0;
   let sumPQQP = 0;
   const props = new Float64Array(k);
   for (let j = 0; j < k; j++) {
-    const p = catTotals[j] / ratingsTotal;
+    const p = sums.categories[j] / sums.ratings;
     props[j] = p;
     pExp += p * p;
     sumPQ += p * (1 - p);
     sumPQQP += p * (1 - p) * ((1 - p) - p);
   }
-  const kappa = (pBar - pExp) / (1 - pExp);
-  const n = mode === "equal" ? rowTotals[0] : NaN;
+  const kappa = kappaOfSums(sums);
+  const n = mode === "equal" ? rows.totals[0] : NaN;
   const nn1 = used * n * (n - 1);
   const se = Math.SQRT2 / (sumPQ * Math.sqrt(nn1)) * Math.sqrt(sumPQ * sumPQ - sumPQQP);
   const catSe = Math.sqrt(2 / nn1);
@@ -286,7 +354,7 @@ export function fleissKappaFromCounts(
     categories.push({
       category: opts.categoryIds !== undefined ? opts.categoryIds[j] : j,
       proportion: p,
-      kappa: 1 - disagreement[j] / (used * p * (1 - p)),
+      kappa: 1 - sums.disagreement[j] / (used * p * (1 - p)),
       se: catSe,
     });
   }
@@ -301,6 +369,19 @@ export function fleissKappaFromCounts(
     droppedSubjects: table.length - used,
     categories,
   };
+}
+
+/**
+ * Fleiss' κ of a count table's rows as a bootstrap statistic of the subjects drawn (variable
+ * raters, as `fleissKappaFromCounts(table, { raters: "variable" })` on the drawn rows, computed by
+ * the same code): each subject's parts are computed once, so a resample costs one pass over its
+ * subjects. Subjects with fewer than two ratings are left out; NaN when no subject drawn has two
+ * or when every rating falls in one category.
+ */
+export function fleissStatistic(table: readonly ArrayLike<number>[]): (idx: Int32Array) => number {
+  const rows = fleissRows(table);
+  const scratch = fleissSums(rows, []);
+  return (idx) => kappaOfSums(fleissSums(rows, idx, scratch));
 }
 
 /**

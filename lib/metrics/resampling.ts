@@ -1,8 +1,9 @@
 /**
  * Statistics of bootstrap resamples: each takes the item indices a resample drew and returns the
  * statistic on them, so lib/metrics/bootstrap.ts can resample any of them (accuracy, macro-F1,
- * one class's recall, Fleiss' κ of a count table, accuracy from counts), plus the interval of
- * a difference between two independent samples. Pure functions.
+ * one class's recall, accuracy from counts; Fleiss' κ of a count table is `fleissStatistic` in
+ * agreement.ts, next to the κ it resamples), plus the interval of a difference between two
+ * independent samples. Pure functions.
  */
 import {
   type BootstrapInterval,
@@ -91,56 +92,6 @@ export function independentDifference(
   const b = bootstrapValues(nB, statB, { ...settings, seed: (settings.seed + 1) >>> 0 });
   const diff = a.map((v, i) => v - b[i]);
   return intervalFromValues(estimate, diff, settings);
-}
-
-/**
- * Fleiss' κ of a count table's rows as a resample statistic (per-item raters allowed, as
- * lib/metrics `fleissKappaFromCounts(table, { raters: "variable" })`): each item's agreement
- * P_i = Σ_j n_ij(n_ij − 1) / (n_i(n_i − 1)) and its counts are computed once, so a resample costs
- * one pass over its items. Items with fewer than two ratings are left out; NaN when no item has
- * two or when every rating falls in one category.
- */
-export function fleissStatistic(table: readonly ArrayLike<number>[]): (idx: Int32Array) => number {
-  const n = table.length;
-  const k = n > 0 ? table[0].length : 0;
-  const agreement = new Float64Array(n);
-  const totals = new Float64Array(n);
-  const counts = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    const row = table[i];
-    if (row.length !== k) {
-      throw new Error(`Fleiss' κ: row ${i} has ${row.length} columns, expected ${k}`);
-    }
-    let t = 0, sq = 0;
-    for (let j = 0; j < k; j++) {
-      const v = row[j];
-      if (!Number.isInteger(v) || v < 0) {
-        throw new Error(`Fleiss' κ: row ${i} column ${j} = ${v} is not a count`);
-      }
-      counts[i * k + j] = v;
-      t += v;
-      sq += v * v;
-    }
-    totals[i] = t;
-    agreement[i] = t >= 2 ? (sq - t) / (t * (t - 1)) : NaN;
-  }
-  const cat = new Float64Array(k);
-  return (idx) => {
-    cat.fill(0);
-    let used = 0, pSum = 0, ratings = 0;
-    for (let r = 0; r < idx.length; r++) {
-      const i = idx[r];
-      if (totals[i] < 2) continue;
-      used++;
-      pSum += agreement[i];
-      ratings += totals[i];
-      for (let j = 0; j < k; j++) cat[j] += counts[i * k + j];
-    }
-    if (used === 0) return NaN;
-    let pe = 0;
-    for (let j = 0; j < k; j++) pe += (cat[j] / ratings) ** 2;
-    return (pSum / used - pe) / (1 - pe);
-  };
 }
 
 /**
