@@ -12,6 +12,7 @@ import { loadCard } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { decodeImageBytes, ImageError } from "../lib/image.ts";
+import { mapPeak } from "../lib/saliency/mod.ts";
 import { kitCommand, withTempDir, writeRegionModel } from "./support.ts";
 
 /** A gray 8x8 PNG stored without compression: its size depends on its shape only. */
@@ -584,4 +585,44 @@ Deno.test("clean clone: the tools lockfile is complete (npm ci installs it uncha
   const script = await Deno.readTextFile(join(PROJECT_ROOT, "fer-kit"));
   assert.match(script, /npm ci /);
   assert.doesNotMatch(script, /npm install/);
+});
+
+// --- saliency ------------------------------------------------------------------------------------
+
+Deno.test("saliency: a flat map is said to be flat, not given a peak; a uniform image gets a note", async () => {
+  assert.deepEqual(mapPeak({ width: 2, height: 2, data: new Float32Array(4).fill(0.25) }), {
+    flat: true,
+    value: 0.25,
+  });
+  assert.deepEqual(mapPeak({ width: 2, height: 2, data: Float32Array.of(0, 0, 0.5, 0) }), {
+    flat: false,
+    x: 0,
+    y: 1,
+    value: 0.5,
+  });
+  await withTempDir("fer-fault-saliency-", async (dir) => {
+    const { onnx, card } = await writeRegionModel(dir, 8, () => true, "all pixels");
+    const image = join(dir, "one.png");
+    await sharp(Uint8Array.of(128), { raw: { width: 1, height: 1, channels: 1 } }).png()
+      .toFile(image);
+    // Occlusion by the image's own mean changes nothing: the map is 0 everywhere.
+    const r = await kit([
+      "saliency",
+      "--model",
+      onnx,
+      "--card",
+      card,
+      "--image",
+      image,
+      "--method",
+      "occlusion",
+      "--out",
+      join(dir, "o.png"),
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^peak: +none \(the map is flat: every value 0\.0000\)$/m);
+    assert.doesNotMatch(r.out, /x=\d+ y=\d+/);
+    assert.match(r.err, /one\.png is uniform \(every pixel 128 as the model sees it\)/);
+    assertClean(r.err);
+  });
 });

@@ -13,11 +13,12 @@ import { loadCard, ModelCardError, type ResolvedModel } from "../models/registry
 import { formatNumber } from "../present/format.ts";
 import { writeSaliencyFiles } from "../present/saliency_files.ts";
 import {
-  argmaxMap,
   type BaselineKind,
   describeMethod,
   EngineScorer,
   explainImage,
+  type FacePixels,
+  mapPeak,
   mapRaster,
   overlayPng,
 } from "../saliency/mod.ts";
@@ -123,6 +124,15 @@ async function openScorer(p: ParsedArgs): Promise<{ model: ResolvedModel; scorer
 
 const fmt = (v: number, digits = 3) => formatNumber(v, digits);
 
+/** The one colour of a face whose pixels are all equal ("128" or "12,34,56"), else undefined. */
+function uniformColour(face: FacePixels): string | undefined {
+  const c = face.channels;
+  for (let i = c; i < face.data.length; i++) {
+    if (face.data[i] !== face.data[i % c]) return undefined;
+  }
+  return Array.from(face.data.subarray(0, c)).join(",");
+}
+
 // One image: lib/saliency explainImage, printed and written as an overlay.
 
 async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
@@ -149,7 +159,8 @@ async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
     await writeFileAtomic(out, await overlayPng(r.face, r.map, { layout }));
     const ranked = scorer.classes.map((name, i) => ({ name, p: r.probs[i] }))
       .sort((a, b) => b.p - a.p).map((x) => `${x.name} ${fmt(x.p)}`).join(", ");
-    const peak = argmaxMap(r.map);
+    const peak = mapPeak(r.map);
+    const uniform = uniformColour(r.face);
     const cls = scorer.classes[r.classIndex];
     console.log([
       `model:      ${card.id} (${card.input.width}x${card.input.height})`,
@@ -158,9 +169,18 @@ async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
       `explained:  ${cls}${requested === undefined ? " (top class)" : ""}`,
       `method:     ${describeMethod(method, opts, card.input.width, card.input.height)}`,
       `time:       ${r.ms.toFixed(0)} ms`,
-      `peak:       x=${peak.x} y=${peak.y} value=${fmt(peak.value, 4)}`,
+      peak.flat
+        ? `peak:       none (the map is flat: every value ${fmt(peak.value, 4)})`
+        : `peak:       x=${peak.x} y=${peak.y} value=${fmt(peak.value, 4)}`,
       `overlay:    ${out}`,
     ].join("\n"));
+    if (uniform !== undefined) {
+      console.error(
+        `saliency: note: ${imagePath} is uniform (every pixel ${uniform} as the model sees it); ` +
+          "there is no feature for the map to locate, only the model's response to the method's " +
+          "perturbations",
+      );
+    }
     const json = str(p, "json");
     if (json !== undefined) {
       const raster = mapRaster(r.map);

@@ -9,6 +9,8 @@ export {
   type BaselineOptions,
   gaussianBlur,
   makeBaseline,
+  type MapPeak,
+  mapPeak,
   resizeMap,
   type SaliencyMap,
   type TensorShape,

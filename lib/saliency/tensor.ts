@@ -198,3 +198,22 @@ export function argmaxMap(map: SaliencyMap): { x: number; y: number; value: numb
   for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[best]) best = i;
   return { x: best % map.width, y: Math.floor(best / map.width), value: map.data[best] };
 }
+
+/**
+ * Where a map peaks, or that it has no peak: a map whose values all lie within `tolerance` of
+ * one another (default 1e-6, score units) is flat, and the first pixel of a flat map is no
+ * location (a constant image under occlusion by its mean gives one).
+ */
+export type MapPeak =
+  | { flat: false; x: number; y: number; value: number }
+  | { flat: true; value: number };
+
+/** The peak of `map` (`argmaxMap`), or `{flat: true}` when max − min ≤ `tolerance`. */
+export function mapPeak(map: SaliencyMap, tolerance = 1e-6): MapPeak {
+  const peak = argmaxMap(map);
+  let lo = peak.value;
+  for (const v of map.data) lo = Math.min(lo, v);
+  return peak.value - lo <= tolerance
+    ? { flat: true, value: peak.value }
+    : { flat: false, ...peak };
+}
