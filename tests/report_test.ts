@@ -17,6 +17,8 @@ import { barChart, confusionHeatmap, heatmap, lineChart, scatter } from "../lib/
 import { renderMarkdown } from "../lib/report/markdown.ts";
 import { renderOutput } from "../lib/report/notebook_page.ts";
 import { buildReport, discoverNotebooks, selectNotebooks } from "../lib/report/site.ts";
+import { pdfPageOrder } from "../lib/report/pdf.ts";
+import { pathExists, withTempDir } from "./support.ts";
 import { formatCell, tableHtml, tableText } from "../lib/present/tables.ts";
 
 const FIXTURES = join(PROJECT_ROOT, "tests/fixtures/notebooks/site");
@@ -295,6 +297,68 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+/** A notebook of one heading and one code cell. */
+function tinyNotebook(title: string): string {
+  return JSON.stringify({
+    cells: [
+      { cell_type: "markdown", metadata: {}, source: [`# ${title}`] },
+      { cell_type: "code", metadata: {}, execution_count: null, outputs: [], source: ["1 + 1"] },
+    ],
+    metadata: {
+      kernelspec: { name: "fer-kit-deno", display_name: "Deno", language: "typescript" },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  });
+}
+
+Deno.test("site: a rebuild drops the page, executed copy and downloads of a removed notebook", async () => {
+  await withTempDir("ferkit-site-removed-", async (dir) => {
+    const [nbs, out] = [join(dir, "notebooks"), join(dir, "site")];
+    await Deno.mkdir(nbs);
+    await Deno.writeTextFile(join(nbs, "01-kept.ipynb"), tinyNotebook("Kept"));
+    await Deno.writeTextFile(join(nbs, "02-gone.ipynb"), tinyNotebook("Gone"));
+    const first = await buildReport({ notebooksDir: nbs, outDir: out, log: () => {} });
+    assert.deepEqual(first.executed, ["01-kept", "02-gone"]);
+    assert.ok(first.ok, JSON.stringify(first));
+    await Deno.mkdir(join(out, "downloads", "02-gone"), { recursive: true });
+    await Deno.writeTextFile(join(out, "downloads", "02-gone", "figure-1.svg"), "<svg/>");
+    await Deno.writeTextFile(join(out, "03-mine.html"), "<p>a page the kit did not make</p>");
+    assert.deepEqual(await pdfPageOrder(out), [
+      "index.html",
+      "01-kept.html",
+      "02-gone.html",
+      "not-reproduced.html",
+      "03-mine.html",
+    ]);
+
+    await Deno.remove(join(nbs, "02-gone.ipynb"));
+    const lines: string[] = [];
+    const second = await buildReport({
+      notebooksDir: nbs,
+      outDir: out,
+      only: ["01"],
+      log: (l) => lines.push(l),
+    });
+    assert.ok(second.ok);
+    assert.ok(lines.includes("report: removed 02-gone from the site (its notebook is gone)"));
+    for (const gone of ["02-gone.html", "notebooks/02-gone.ipynb", "downloads/02-gone"]) {
+      assert.equal(await pathExists(join(out, gone)), false, `${gone} left in the site`);
+    }
+    assert.ok(await pathExists(join(out, "03-mine.html")), "a page the kit did not make is kept");
+    assert.deepEqual(await pdfPageOrder(out), [
+      "index.html",
+      "01-kept.html",
+      "not-reproduced.html",
+      "03-mine.html",
+    ]);
+    const index = await Deno.readTextFile(join(out, "index.html"));
+    assert.doesNotMatch(index, /02-gone/);
+    const summary = JSON.parse(await Deno.readTextFile(join(out, "findings.json")));
+    assert.deepEqual(summary.notebooks.map((n: { slug: string }) => n.slug), ["01-kept"]);
+  });
 });
 
 const NOTEBOOKS = join(PROJECT_ROOT, "notebooks");

@@ -178,6 +178,46 @@ function runMeta(
   };
 }
 
+/**
+ * Remove what earlier builds left of notebooks that are gone from the notebooks folder: the
+ * executed copy `notebooks/<slug>.ipynb`, the page `<slug>.html` and `downloads/<slug>/`, so a
+ * rebuild neither shows nor prints (PDF) a page whose notebook no longer exists. Only names of
+ * the notebook pattern are touched, and a page only when the kit made it (executed copy or
+ * site navigation). Returns the slugs removed.
+ */
+export async function dropRemovedNotebooks(
+  outDir: string,
+  present: readonly NotebookFile[],
+): Promise<string[]> {
+  const keep = new Set(present.map((n) => n.slug));
+  const stale = new Set<string>();
+  const executedDir = join(outDir, "notebooks");
+  const entries = async (dir: string) =>
+    (await exists(dir)) ? await Array.fromAsync(Deno.readDir(dir)) : [];
+  for (const e of await entries(executedDir)) {
+    const slug = e.name.slice(0, -".ipynb".length);
+    if (e.isFile && NOTEBOOK_PATTERN.test(e.name) && !keep.has(slug)) stale.add(slug);
+  }
+  for (const e of await entries(outDir)) {
+    const slug = e.name.slice(0, -".html".length);
+    if (!e.isFile || !e.name.endsWith(".html") || keep.has(slug) || stale.has(slug)) continue;
+    if (!NOTEBOOK_PATTERN.test(`${slug}.ipynb`)) continue;
+    const html = await Deno.readTextFile(join(outDir, e.name)).catch(() => "");
+    if (html.includes('<nav class="site-nav">')) stale.add(slug);
+  }
+  for (const slug of stale) {
+    for (const path of [join(executedDir, `${slug}.ipynb`), join(outDir, `${slug}.html`)]) {
+      await Deno.remove(path).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+    await Deno.remove(join(outDir, "downloads", slug), { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  return [...stale].sort();
+}
+
 /** Default output folder of the site. */
 export const SITE_DIR: string = join(PROJECT_ROOT, "report", "site");
 
@@ -219,6 +259,9 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
     executed.push(nb.slug);
   });
 
+  for (const slug of await dropRemovedNotebooks(outDir, all)) {
+    log(`report: removed ${slug} from the site (its notebook is gone)`);
+  }
   // Load every notebook's latest executed copy (this build's, or an earlier one).
   const loaded: { file: NotebookFile; nb: Notebook | null }[] = [];
   for (const file of all) {
