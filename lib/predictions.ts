@@ -1,12 +1,19 @@
 /**
  * The predictions CSV, the kit's exchange format between `predict`, `metrics`, `agreement`
- * and the notebooks:
+ * and the notebooks, and the one join of several models' tables on item id:
  * `id,label,pred,p_angry,p_disgust,p_fear,p_happy,p_sad,p_surprise,p_neutral[,p_contempt]`.
  * Labels are canonical names; probabilities sum to 1 over the model's classes (0 for classes
  * the model does not have).
  */
 import { formatCsv, parseCsv } from "./csv.ts";
-import { BASIC7, type Emotion, EMOTIONS, LabelError, normalizeLabel } from "./taxonomy.ts";
+import {
+  BASIC7,
+  type Emotion,
+  emotionIndex,
+  EMOTIONS,
+  LabelError,
+  normalizeLabel,
+} from "./taxonomy.ts";
 
 /** How far a probability row's sum may be from 1 (files hold 6 decimals; models float32). */
 export const PROBABILITY_SUM_TOLERANCE = 1e-3;
@@ -143,4 +150,94 @@ export async function readPredictions(path: string): Promise<PredictionTable> {
 /** The probability columns to write for a model with the given classes. */
 export function predictionClasses(modelClasses: readonly Emotion[]): Emotion[] {
   return modelClasses.includes("contempt") ? [...EMOTIONS] : [...BASIC7];
+}
+
+/** A predictions table and the name it goes by (a model's id, or a file's base name). */
+export interface NamedTable {
+  name: string;
+  table: PredictionTable;
+}
+
+/** Several models' predictions joined on item id. */
+export interface JoinedPredictions {
+  ids: string[];
+  names: string[];
+  /** True class id per item (EMOTIONS index), from the first table. */
+  labels: Int32Array;
+  /** Predicted class id per model and item. */
+  preds: Int32Array[];
+  /** Probabilities per model over EMOTIONS (8 columns; 0 where a model lacks the class). */
+  probs: Float64Array[];
+  /** Ids some table lacks (unreadable for that model), left out. */
+  dropped: number;
+}
+
+/** Options of joinPredictions. */
+export interface JoinOptions {
+  /**
+   * Every table must hold the same ids [false: the ids every table has are kept and the others
+   * counted in `dropped`]. When true, a difference is an Error that gives, for the first table
+   * that differs, how many ids are only in the first table, only in that one, and in both.
+   */
+  sameItems?: boolean;
+  /**
+   * Do not require the tables to agree on each item's label [false: a disagreement is an Error];
+   * `labels` are then the first table's.
+   */
+  ignoreLabels?: boolean;
+}
+
+/**
+ * Join models' tables on item id, in the first table's order. Probabilities are put on the kit's
+ * eight classes so that models with and without contempt can be averaged. Pure.
+ */
+export function joinPredictions(
+  tables: readonly NamedTable[],
+  opts: JoinOptions = {},
+): JoinedPredictions {
+  if (tables.length === 0) throw new Error("join: no prediction tables");
+  const first = tables[0];
+  const maps = tables.map((t) => new Map(t.table.rows.map((r) => [r.id, r])));
+  const firstIds = first.table.rows.map((r) => r.id);
+  if (opts.sameItems) {
+    tables.forEach((t, m) => {
+      let onlyHere = 0;
+      for (const id of maps[m].keys()) if (!maps[0].has(id)) onlyHere++;
+      const both = firstIds.filter((id) => maps[m].has(id)).length;
+      const onlyFirst = firstIds.length - both;
+      if (onlyHere > 0 || onlyFirst > 0) {
+        throw new Error(
+          `${first.name} and ${t.name} hold different items: ${onlyFirst} only in ${first.name}, ` +
+            `${onlyHere} only in ${t.name}, ${both} in both`,
+        );
+      }
+    });
+  }
+  const ids = firstIds.filter((id) => maps.every((m) => m.has(id)));
+  const union = new Set(tables.flatMap((t) => t.table.rows.map((r) => r.id)));
+  const k = EMOTIONS.length;
+  const labels = new Int32Array(ids.length);
+  const preds = tables.map(() => new Int32Array(ids.length));
+  const probs = tables.map(() => new Float64Array(ids.length * k));
+  ids.forEach((id, i) => {
+    labels[i] = emotionIndex(maps[0].get(id)!.label);
+    tables.forEach((t, m) => {
+      const row = maps[m].get(id)!;
+      if (!opts.ignoreLabels && emotionIndex(row.label) !== labels[i]) {
+        throw new Error(
+          `item "${id}" is ${EMOTIONS[labels[i]]} in ${first.name} but ${row.label} in ${t.name}`,
+        );
+      }
+      preds[m][i] = emotionIndex(row.pred);
+      t.table.classes.forEach((c, j) => (probs[m][i * k + emotionIndex(c)] = row.probs[j]));
+    });
+  });
+  return {
+    ids,
+    names: tables.map((t) => t.name),
+    labels,
+    preds,
+    probs,
+    dropped: union.size - ids.length,
+  };
 }

@@ -11,7 +11,7 @@ import sharp from "sharp";
 import { datasetHash } from "../lib/datasets/hash.ts";
 import type { LoadedDataset } from "../lib/datasets/types.ts";
 import { listModels, loadCard, modelsWithRole } from "../lib/models/registry.ts";
-import type { Prediction, PredictionTable } from "../lib/predictions.ts";
+import { joinPredictions, type Prediction, type PredictionTable } from "../lib/predictions.ts";
 import type { Sample } from "../lib/sample.ts";
 import { BASIC7, type Emotion, emotionIndex, EMOTIONS } from "../lib/taxonomy.ts";
 import {
@@ -24,7 +24,6 @@ import {
   ensembleStudy,
   humanAgreement,
   humanModelGap,
-  joinPredictions,
   modelAgreement,
   modelsOnDatasets,
   probeMatrix,
@@ -259,7 +258,7 @@ Deno.test({
   },
 });
 
-Deno.test("joinPredictions keeps the ids every model has and rejects label conflicts", () => {
+Deno.test("joinPredictions keeps the ids every table has (or requires the same), rejects label conflicts", () => {
   const a = raterTable("a", R1);
   const b = raterTable("b", R2);
   b.table = { ...b.table, rows: b.table.rows.slice(1) };
@@ -269,6 +268,12 @@ Deno.test("joinPredictions keeps the ids every model has and rejects label confl
   const c = raterTable("c", R3);
   c.table.rows[2] = { ...c.table.rows[2], label: "happy" };
   assert.throws(() => joinPredictions([a, c]), /item "i2" is fear in a but happy in c/);
+  // ignoreLabels: the first table's labels; sameItems: a difference is an error with counts.
+  assert.equal(joinPredictions([a, c], { ignoreLabels: true }).labels[2], emotionIndex("fear"));
+  assert.throws(
+    () => joinPredictions([a, b], { sameItems: true }),
+    /a and b hold different items: 1 only in a, 0 only in b, 5 in both/,
+  );
 });
 
 Deno.test("fleissStatistic equals lib/metrics Fleiss' κ (variable raters) on any resample", () => {

@@ -39,7 +39,8 @@ import {
   modelsOnDatasets,
   type StudyGrid,
 } from "../studies/grid.ts";
-import { countsPerItem, joinPredictions } from "../studies/agreement.ts";
+import { countsPerItem } from "../studies/agreement.ts";
+import { joinPredictions } from "../predictions.ts";
 import { trainingDatasetOf } from "../studies/models.ts";
 import type { ProbeStudy } from "../studies/probes.ts";
 import { labelArrays, restrictToModel, type ScoredTable } from "../studies/scoring.ts";

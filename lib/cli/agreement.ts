@@ -1,13 +1,9 @@
 /** `deno task kit agreement <a.csv> <b.csv> [...] [--json]`: how much models agree, item by item. */
 import { basename, dirname } from "node:path";
 import { flag, parseArgs, UsageError, usageExit } from "./args.ts";
-import { readPredictions } from "../predictions.ts";
+import { type NamedTable, readPredictions } from "../predictions.ts";
 import { sha256Hex } from "../fsutil.ts";
-import {
-  type AgreementSummary,
-  type NamedTable,
-  summarizeAgreement,
-} from "../metrics/model_agreement.ts";
+import { type AgreementSummary, summarizeAgreement } from "../metrics/model_agreement.ts";
 
 /** One-line description for the command list. */
 export const summary = "agreement between models' predictions (Fleiss, Krippendorff, Cohen)";

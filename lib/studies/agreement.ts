@@ -18,71 +18,12 @@ import {
   ratersToItems,
   selectiveAccuracy,
 } from "../metrics/mod.ts";
-import type { PredictionTable } from "../predictions.ts";
+import { type JoinedPredictions, joinPredictions } from "../predictions.ts";
 import type { Sample } from "../sample.ts";
-import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
+import { type Emotion, EMOTIONS } from "../taxonomy.ts";
 import { ciPair, type Finding } from "../findings.ts";
 import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { restrictToModel, studyInterval } from "./scoring.ts";
-
-/** A model's predictions under its name. */
-export interface RaterTable {
-  name: string;
-  table: PredictionTable;
-}
-
-/** Models' predictions joined on the ids they all have. */
-export interface JoinedPredictions {
-  ids: string[];
-  names: string[];
-  /** True class id per item (EMOTIONS index). */
-  labels: Int32Array;
-  /** Predicted class id per model and item. */
-  preds: Int32Array[];
-  /** Probabilities per model over EMOTIONS (8 columns; 0 where a model lacks the class). */
-  probs: Float64Array[];
-  /** Ids some model lacks (unreadable for it), left out. */
-  dropped: number;
-}
-
-/**
- * Join models' tables on the ids present in every table (order of the first). Probabilities are
- * put on the kit's eight classes so models with and without contempt can be averaged. Pure.
- */
-export function joinPredictions(tables: readonly RaterTable[]): JoinedPredictions {
-  if (tables.length === 0) throw new Error("agreement: no prediction tables");
-  const maps = tables.map((t) => new Map(t.table.rows.map((r) => [r.id, r])));
-  const first = tables[0].table.rows.map((r) => r.id);
-  const ids = first.filter((id) => maps.every((m) => m.has(id)));
-  const union = new Set(tables.flatMap((t) => t.table.rows.map((r) => r.id)));
-  const k = EMOTIONS.length;
-  const labels = new Int32Array(ids.length);
-  const preds = tables.map(() => new Int32Array(ids.length));
-  const probs = tables.map(() => new Float64Array(ids.length * k));
-  ids.forEach((id, i) => {
-    labels[i] = emotionIndex(maps[0].get(id)!.label);
-    tables.forEach((t, m) => {
-      const row = maps[m].get(id)!;
-      if (emotionIndex(row.label) !== labels[i]) {
-        throw new Error(
-          `agreement: item "${id}" is ${EMOTIONS[labels[i]]} in ${
-            tables[0].name
-          } but ${row.label} in ${t.name}`,
-        );
-      }
-      preds[m][i] = emotionIndex(row.pred);
-      t.table.classes.forEach((c, j) => (probs[m][i * k + emotionIndex(c)] = row.probs[j]));
-    });
-  });
-  return {
-    ids,
-    names: tables.map((t) => t.name),
-    labels,
-    preds,
-    probs,
-    dropped: union.size - ids.length,
-  };
-}
 
 /** Per-item category counts (items × EMOTIONS) of raters' class ids. Pure. */
 export function countsPerItem(raters: readonly Int32Array[]): number[][] {

@@ -20,9 +20,9 @@ import type { LoadedDataset } from "../datasets/types.ts";
 import { ciPair, type Finding } from "../findings.ts";
 import { type BootstrapInterval, fleissStatistic, type IndexStatistic } from "../metrics/mod.ts";
 import type { ModelCard } from "../models/card.ts";
-import type { PredictionTable } from "../predictions.ts";
+import { joinPredictions, type PredictionTable } from "../predictions.ts";
 import { BASIC7, emotionIndex, EMOTIONS } from "../taxonomy.ts";
-import { joinPredictions, VOTE_CATEGORIES, voteTable } from "./agreement.ts";
+import { VOTE_CATEGORIES, voteTable } from "./agreement.ts";
 import { trainingDatasetOf } from "./models.ts";
 import { studyInterval } from "./scoring.ts";
 
