@@ -626,3 +626,104 @@ Deno.test("saliency: a flat map is said to be flat, not given a peak; a uniform 
     assertClean(r.err);
   });
 });
+
+// --- the user's Jupyter kernelspec -----------------------------------------------------------------
+
+Deno.test("only setup writes the user's Jupyter kernelspec: ./fer-kit commands and the report leave it alone", async () => {
+  await withTempDir("fer-fault-kernelspec-", async (home) => {
+    const dataHome = join(home, ".local", "share");
+    const spec = join(dataHome, "jupyter", "kernels", "fer-kit-deno", "kernel.json");
+    await Deno.mkdir(join(spec, ".."), { recursive: true });
+    // Another checkout's kernelspec, as `setup` there wrote it.
+    const other = JSON.stringify({
+      argv: ["/elsewhere/fer-kit/tools/node_modules/.bin/deno", "jupyter", "--kernel", "--conn"],
+      display_name: "Deno (fer-kit)",
+      language: "typescript",
+    });
+    await Deno.writeTextFile(spec, other);
+    const realHome = Deno.env.get("HOME") ?? "/root";
+    const env = {
+      HOME: home,
+      XDG_DATA_HOME: dataHome,
+      JUPYTER_DATA_DIR: join(dataHome, "jupyter"),
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(realHome, ".cache", "deno"),
+    };
+    const untouched = async (what: string) => {
+      assert.equal(await Deno.readTextFile(spec), other, `${what} rewrote the user's kernelspec`);
+      const names = await Array.fromAsync(Deno.readDir(join(spec, "..", "..")), (e) => e.name);
+      assert.deepEqual(names, ["fer-kit-deno"], `${what} added a kernelspec`);
+    };
+
+    const good = join(home, "good.csv");
+    await Deno.writeTextFile(good, `${HEADER}\nx,happy,happy,0,0,0,1,0,0,0\n`);
+    // Through the script: a command without models, and one that runs the models' setup.
+    for (const args of [["metrics", good], ["predict", "--help"]]) {
+      const r = await new Deno.Command(join(PROJECT_ROOT, "fer-kit"), {
+        args,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(r.code, 0, `./fer-kit ${args[0]}: ${decoder.decode(r.stderr)}`);
+      await untouched(`./fer-kit ${args[0]}`);
+    }
+    // The report runs notebooks on the kit's per-checkout kernelspec, whatever the user's says.
+    const nbs = join(home, "notebooks");
+    await Deno.mkdir(nbs);
+    await Deno.writeTextFile(
+      join(nbs, "01-one.ipynb"),
+      JSON.stringify({
+        cells: [{
+          cell_type: "code",
+          metadata: {},
+          execution_count: null,
+          outputs: [],
+          source: "1",
+        }],
+        metadata: {},
+        nbformat: 4,
+        nbformat_minor: 5,
+      }),
+    );
+    const report = await kit(["report", "--notebooks", nbs, "--out", join(home, "site")], { env });
+    assert.equal(report.code, 0, report.err);
+    await untouched("report");
+
+    // `setup` is the one command that registers the kernel for the user: this test can see it.
+    const setup = await kit(["setup"], { env });
+    assert.equal(setup.code, 0, setup.err);
+    const written = JSON.parse(await Deno.readTextFile(spec));
+    assert.equal(Deno.realPathSync(written.argv[0]), Deno.realPathSync(Deno.execPath()));
+  });
+});
+
+Deno.test("report --allow-missing without data builds the empty skeleton and says what is missing", async () => {
+  await withTempDir("fer-fault-allow-missing-", async (dir) => {
+    const [data, site] = [join(dir, "data"), join(dir, "site")];
+    await Deno.mkdir(data);
+    const r = await kit([
+      "report",
+      "--data",
+      data,
+      "--allow-missing",
+      "--notebook",
+      "00",
+      "--out",
+      site,
+    ]);
+    assert.doesNotMatch(r.err, /no dataset found under the data root/);
+    for (const name of ["fer2013", "ferplus", "ckplus", "expw"]) {
+      assert.match(r.err, new RegExp(`report: missing ${name}: ${data}/${name}: dataset`), name);
+    }
+    assert.match(r.out, /report: .*index\.html \(1 executed/);
+    // Only 00 ran: the other notebooks are never built, so the command still exits 1.
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /never built: 01-/);
+    assertClean(r.err);
+    const page = await Deno.readTextFile(join(site, "00-datasets.html"));
+    assert.match(page, new RegExp(`No datasets found under <code>${data}</code>`));
+    const built = JSON.parse(await Deno.readTextFile(join(site, "findings.json")));
+    const own = built.findings.filter((f: { notebook: string }) => f.notebook === "00-datasets");
+    assert.ok(own.length > 0 && own.every((f: { value: unknown }) => f.value === null));
+  });
+});
