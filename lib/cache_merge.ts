@@ -1,11 +1,11 @@
 /**
  * Merging and verifying the kit's content-keyed caches, for runs split into shards
- * (lib/shard.ts) on several machines: predictions (lib/prediction_cache.ts) and embeddings
- * (lib/embedding_cache.ts).
+ * (lib/shard.ts) on several machines: predictions (lib/prediction_cache.ts), embeddings
+ * (lib/embedding_cache.ts) and saliency maps and curves (lib/saliency_cache.ts).
  *
  * Each cache is a folder of model-key folders (`<64 hex>/`), each holding `meta.json` and
- * content-addressed chunk files; a folder's kind (predictions or embeddings) is read from its
- * `meta.json`. Merging is a union of files: a chunk is copied when the target has no file of that
+ * content-addressed chunk files; a folder's kind (predictions, embeddings or saliency) is read
+ * from its `meta.json`. Merging is a union of files: a chunk is copied when the target has no file of that
  * name (same name, same bytes). Before anything is written, every source chunk is verified
  * (checksum, model key, entries) and every `meta.json` must describe its folder's key (the key
  * recomputed from it equals the folder name); entries for the same image that disagree (between
@@ -30,12 +30,14 @@ import {
   embeddingModelKey,
   readEmbeddingCache,
 } from "./embedding_cache.ts";
+import { SALIENCY_CACHE_VERSION, saliencyModelKey } from "./saliency_cache.ts";
+import { canonicalJson } from "./studies/cache.ts";
 
 const KEY_NAME = /^[0-9a-f]{64}$/;
 
 /** The kinds of content-keyed cache, by the name of their folder under a kit cache root. */
-export type CacheKind = "predictions" | "embeddings";
-export const CACHE_KINDS: readonly CacheKind[] = ["predictions", "embeddings"];
+export type CacheKind = "predictions" | "embeddings" | "saliency";
+export const CACHE_KINDS: readonly CacheKind[] = ["predictions", "embeddings", "saliency"];
 
 /** One model-key folder found in a cache. */
 export interface ModelFolder {
@@ -110,12 +112,30 @@ const OPS: Record<CacheKind, KindOps> = {
     },
     read: async (dir, key) => await readEmbeddingCache(dir, key, { quarantine: false }),
     same: (a, b, tolerance) => sameVector(a as EmbeddingEntry, b as EmbeddingEntry, tolerance),
-    show: (e) => {
-      const v = e as EmbeddingEntry;
-      return "unreadable" in v ? "unreadable" : `a vector (${v.f32.slice(0, 12)}...)`;
+    show: showVector,
+  },
+  // Saliency folders hold embedding-format chunks (lib/saliency_cache.ts) under their own keys.
+  saliency: {
+    version: SALIENCY_CACHE_VERSION,
+    keyOf: async (meta) => {
+      if (typeof meta.modelSha256 !== "string" || meta.what === undefined) return undefined;
+      return await saliencyModelKey({
+        modelSha256: meta.modelSha256,
+        output: meta.output,
+        preprocess: JSON.stringify(meta.preprocess),
+        what: canonicalJson(meta.what),
+      });
     },
+    read: async (dir, key) => await readEmbeddingCache(dir, key, { quarantine: false }),
+    same: (a, b, tolerance) => sameVector(a as EmbeddingEntry, b as EmbeddingEntry, tolerance),
+    show: showVector,
   },
 };
+
+function showVector(e: Entry): string {
+  const v = e as EmbeddingEntry;
+  return "unreadable" in v ? "unreadable" : `a vector (${v.f32.slice(0, 12)}...)`;
+}
 
 /**
  * Whether two prediction results for one image agree: same status and face box, and (status ok)
@@ -162,8 +182,8 @@ export async function modelFolders(root: string): Promise<ModelFolder[]> {
 }
 
 /**
- * The model-key folders `dir` holds: under `dir/predictions` and `dir/embeddings` when it is a
- * kit cache root (FER_CACHE), else directly in `dir` (a `--cache-dir` of one kind).
+ * The model-key folders `dir` holds: under `dir/predictions`, `dir/embeddings` and `dir/saliency`
+ * when it is a kit cache root (FER_CACHE), else directly in `dir` (a `--cache-dir` of one kind).
  */
 export async function cacheFolders(dir: string): Promise<ModelFolder[]> {
   const inner = await Promise.all(CACHE_KINDS.map((k) => modelFolders(join(dir, k))));
@@ -185,7 +205,11 @@ async function readMeta(
     const why = e instanceof Deno.errors.NotFound ? "missing" : "not valid JSON";
     return { file, problem: `meta.json ${why}: the folder's model is unknown` };
   }
-  const kind: CacheKind = typeof meta.tensor === "string" ? "embeddings" : "predictions";
+  const kind: CacheKind = meta.kind === "saliency"
+    ? "saliency"
+    : typeof meta.tensor === "string"
+    ? "embeddings"
+    : "predictions";
   // Folders of an older format are never read by this version of the kit: not merged, not errors.
   if (meta.v !== OPS[kind].version) return { stale: folder.dir };
   const key = await OPS[kind].keyOf(meta);
@@ -267,7 +291,7 @@ export interface MergeOptions {
 /**
  * Merge the caches `sources` (kit cache roots, or `--cache-dir` folders of one kind) into the
  * kit cache root `target` (prediction folders into `target/predictions`, embedding folders into
- * `target/embeddings`). Verifies everything first; on any problem returns the report with
+ * `target/embeddings`, saliency folders into `target/saliency`). Verifies everything first; on any problem returns the report with
  * `problems` and writes nothing.
  */
 export async function mergeCaches(

@@ -544,7 +544,8 @@ Deno.test("saliencyStudy on a real tiny model: the happy map sits in the model's
       randomizationSteps: 1,
       casesPerClass: 1,
     };
-    const r = await saliencyStudy(model, dataset, { settings, cacheDir });
+    const mapCacheDir = join(fx.dir, "saliency");
+    const r = await saliencyStudy(model, dataset, { settings, cacheDir, mapCacheDir });
     const st = r.study;
     assert.equal(r.cacheHit, false);
     assert.equal(st.items.length, 8);
@@ -578,9 +579,19 @@ Deno.test("saliencyStudy on a real tiny model: the happy map sits in the model's
     // The bright neutral face is the neutral class's error.
     const neutral = st.cases.find((c) => c.className === "neutral")!;
     assert.deepEqual(neutral.mostConfidentWrong.map((e) => e.id), ["neutral/n9-bright.png"]);
-    const again = await saliencyStudy(model, dataset, { settings, cacheDir });
+    const again = await saliencyStudy(model, dataset, { settings, cacheDir, mapCacheDir });
     assert.equal(again.cacheHit, true);
     assert.deepEqual(again.study, st);
+    // Without the study cache, every map and curve comes from the per-image cache: same study.
+    const maps = await saliencyStudy(model, dataset, {
+      settings,
+      cacheDir: join(fx.dir, "cache-2"),
+      mapCacheDir,
+    });
+    assert.equal(maps.cacheHit, false);
+    assert.equal(maps.maps!.computed, 0);
+    assert.equal(maps.maps!.hits, r.maps!.hits + r.maps!.computed);
+    assert.deepEqual({ ...maps.study, seconds: st.seconds }, st);
   } finally {
     await Deno.remove(fx.dir, { recursive: true });
   }

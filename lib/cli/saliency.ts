@@ -26,6 +26,7 @@ import {
   DEFAULT_SALIENCY_SETTINGS,
   methodOptionsOf,
   type SaliencySettings,
+  saliencyShard,
   saliencyStudy,
 } from "../studies/saliency.ts";
 import { LabelError, normalizeLabel } from "../taxonomy.ts";
@@ -38,6 +39,7 @@ import {
   parseArgs,
   type ParsedArgs,
   required,
+  shardOption,
   str,
   stringFlags,
   UsageError,
@@ -50,7 +52,7 @@ const OPTIONS: OptionSpec = {
   ...stringFlags(
     "model card image dataset split data class method out n seed cell keep patch stride fill " +
       "layout json steps randomization rand-images rand-steps limit per-class sampling " +
-      "faces-per-class faithful-per-class batch threads",
+      "faces-per-class faithful-per-class batch threads shard cache-dir",
   ),
   centered: { type: "boolean" },
   faithfulness: { type: "boolean" },
@@ -60,6 +62,7 @@ const OPTIONS: OptionSpec = {
 const HELP = `usage:
   deno task kit saliency --model <id> --image <path> [options]
   deno task kit saliency --model <id> --dataset <name> --split <s> --out <dir> [options]
+  deno task kit saliency --model <id> --dataset <name> --split <s> --shard i/N --cache-dir <dir>
 
   --model <id|file.onnx> [--card <card.json>]   registered id, card JSON, or .onnx with its card
 one image (already cropped to the face):
@@ -73,6 +76,10 @@ dataset views (the saliency study of notebook 04, written as files to --out):
   --faithfulness [--faithful-per-class <k>]   deletion/insertion of RISE, occlusion, random map
   --randomization cascading|full [--rand-images <n>] [--rand-steps <k>]   sanity check (16, 4)
   --data <root>            data root (default FER_DATA, then data/raw)
+  --cache-dir <dir>        per-image map cache (default $FER_CACHE/saliency)
+  --shard i/N              only the faces of shard i of N (by content hash), into the map cache
+                           (--cache-dir), no --out; merge the shards' caches with
+                           \`kit cache merge\`, then run without --shard (see docs/scale.md)
 method:
   --method rise|occlusion  (default rise); --seed <int> mask and sampling seed (default 0)
   --n <N> --cell <px> --keep <p> [--centered]   RISE masks (2000 one image, 500 dataset), cell
@@ -206,7 +213,13 @@ async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
 async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
   required(p, "split");
   const split = choiceFlag(p, "split", ["train", "val", "test"] as const)!;
-  const outDir = required(p, "out");
+  const shard = shardOption(p);
+  if (shard !== undefined && str(p, "out") !== undefined) {
+    throw new UsageError("--shard fills the map cache (--cache-dir) only: drop --out");
+  }
+  const outDir = shard === undefined ? required(p, "out") : "";
+  const cacheDirFlag = str(p, "cache-dir");
+  const mapCacheDir = cacheDirFlag === undefined ? undefined : resolve(cacheDirFlag);
   const sampling = choiceFlag(p, "sampling", ["random", "per-class"] as const) ?? "random";
   const settings: Partial<SaliencySettings> = {
     ...methodSettings(p, 500),
@@ -230,10 +243,28 @@ async function runDataset(p: ParsedArgs, datasetName: string): Promise<number> {
   }
   const model = await loadCard(required(p, "model"), str(p, "card"));
   const log = (line: string) => console.error(`saliency: ${line}`);
-  const run = await saliencyStudy(model, ds, { settings, log });
+  const maps = (m: { hits: number; computed: number }) =>
+    `${m.hits} maps and curves from cache, ${m.computed} computed`;
+  if (shard !== undefined) {
+    const r = await saliencyShard(model, ds, shard, { settings, mapCacheDir, log });
+    console.log(
+      `saliency: ${model.card.id} on ${ds.name} (${split}), shard ${shard.index}/${shard.count}: ` +
+        `${r.inShard} of ${r.faces} faces (${r.faithful} scored for faithfulness); ` +
+        `${maps(r.maps)} in ${r.seconds.toFixed(1)} s → ${mapCacheDir ?? "the kit's map cache"}`,
+    );
+    return 0;
+  }
+  const run = await saliencyStudy(model, ds, { settings, log, mapCacheDir });
   for (const u of run.study.unreadable) console.error(`skipped (unreadable): ${u.reason}`);
   const md = await writeSaliencyFiles(run.study, outDir);
   console.log(`${md}\nwritten: ${outDir}/{class_means,cases}.{png,json,csv}, summary.md`);
+  const t = run.study.seconds;
+  console.error(
+    run.cacheHit
+      ? "saliency: the study was read from the study cache"
+      : `saliency: ${maps(run.maps!)}; ${t.rise.toFixed(1)} s maps, ` +
+        `${t.faithfulness.toFixed(1)} s faithfulness, ${t.randomization.toFixed(1)} s sanity check`,
+  );
   return 0;
 }
 

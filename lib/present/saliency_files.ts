@@ -171,7 +171,6 @@ export async function writeSaliencyFiles(st: SaliencyStudy, outDir: string): Pro
             })),
           }
           : {}),
-        seconds: st.seconds,
       },
       null,
       2,

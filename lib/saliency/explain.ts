@@ -159,18 +159,20 @@ export async function predictFaces(scorer: BatchScorer, faces: ExplainedFace[]):
 
 /**
  * Set a predicted face's `mapLabel` and `mapPred` with the named method, from one set of forward
- * passes (the same map when the prediction is right).
+ * passes (the same map when the prediction is right). `maps` computes them (default
+ * `explainMaps`; a cache passes its own).
  */
 export async function explainFace(
   scorer: BatchScorer,
   f: ExplainedFace,
   method: MethodName,
   opts: MethodOptions = {},
+  maps: typeof explainMaps = explainMaps,
 ): Promise<void> {
   const wanted = f.label === f.pred ? [f.label] : [f.label, f.pred];
-  const maps = await explainMaps(scorer, f.x, wanted, method, opts);
-  f.mapLabel = maps[0];
-  f.mapPred = maps[maps.length - 1];
+  const got = await maps(scorer, f.x, wanted, method, opts);
+  f.mapLabel = got[0];
+  f.mapPred = got[got.length - 1];
 }
 
 /** Bytes of 8-bit gray from face pixels (BT.601 luma for colour). */

@@ -109,7 +109,27 @@ export async function deletionInsertion(
     }
     blendInto(buf, off, x, insertion ? ins : del, keep, shape);
   });
-  const fractions = Array.from({ length: points }, (_, j) => pixelsAtStep(j, steps, hw) / hw);
+  return curvesFromScores(scores, steps, hw);
+}
+
+/**
+ * The deletion and insertion curves of `deletionInsertion` from its 2 (steps + 1) class
+ * probabilities (deletion points, then insertion points) over an image of `pixels` pixels:
+ * what a cache keeps of them.
+ */
+export function curvesFromScores(
+  scores: Float32Array,
+  steps: number,
+  pixels: number,
+): DeletionInsertion {
+  const points = steps + 1;
+  if (scores.length !== 2 * points) {
+    throw new Error(`deletion/insertion: ${scores.length} scores, expected ${2 * points}`);
+  }
+  const fractions = Array.from(
+    { length: points },
+    (_, j) => pixelsAtStep(j, steps, pixels) / pixels,
+  );
   const d = Array.from(scores.subarray(0, points));
   const s = Array.from(scores.subarray(points));
   return {

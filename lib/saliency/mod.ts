@@ -25,6 +25,7 @@ export {
 export { occlusionMap, occlusionMaps, type OcclusionOptions } from "./occlusion.ts";
 export { generateMask, riseMap, riseMaps, type RiseOptions } from "./rise.ts";
 export {
+  curvesFromScores,
   type DeletionInsertion,
   deletionInsertion,
   type DeletionInsertionOptions,

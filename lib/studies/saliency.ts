@@ -9,17 +9,32 @@
  */
 import type { LoadedDataset } from "../datasets/types.ts";
 import { Buffer } from "node:buffer";
+import { sourceTags } from "../datasets/content.ts";
 import { ImageError, readSampleImage } from "../image.ts";
 import type { ResolvedModel } from "../models/registry.ts";
+import { imageKey } from "../prediction_cache.ts";
 import { preprocess } from "../preprocess.ts";
 import { mulberry32, shuffled } from "../random.ts";
 import type { Sample } from "../sample.ts";
+import {
+  SaliencyCache,
+  type SaliencyCacheStats,
+  saliencyEntryKey,
+  vectorHash,
+} from "../saliency_cache.ts";
+import { inShard, type Shard } from "../shard.ts";
 import { EngineScorer } from "../saliency/engine_scorer.ts";
-import type { MethodName, MethodOptions } from "../saliency/explain.ts";
+import type {
+  explainMaps as ExplainMapsFn,
+  MethodName,
+  MethodOptions,
+} from "../saliency/explain.ts";
 import type { OcclusionOptions } from "../saliency/occlusion.ts";
 import {
   type ClassCases,
   type ClassMeanMap,
+  curvesFromScores,
+  type DeletionInsertion,
   deletionInsertion,
   type ExplainedFace,
   explainedFace,
@@ -312,6 +327,11 @@ export interface SaliencyStudyOptions {
   cache?: boolean;
   /** Study cache folder (default `<cacheRoot()>/studies`). */
   cacheDir?: string;
+  /**
+   * Folder of the per-image saliency cache (lib/saliency_cache.ts; default
+   * `<cacheRoot()>/saliency`); null: none. Off when `cache` is false.
+   */
+  mapCacheDir?: string | null;
   /** Progress lines (default none). */
   log?: (line: string) => void;
 }
@@ -321,6 +341,8 @@ export interface SaliencyRun {
   study: SaliencyStudy;
   cacheHit: boolean;
   seconds: number;
+  /** Per-image vectors read from the saliency cache and computed (absent on a study-cache hit). */
+  maps?: SaliencyCacheStats;
 }
 
 /**
@@ -373,6 +395,7 @@ export async function saliencyStudy(
   opts: SaliencyStudyOptions = {},
 ): Promise<SaliencyRun> {
   const settings: SaliencySettings = { ...DEFAULT_SALIENCY_SETTINGS, ...opts.settings };
+  const maps = new SaliencyCache(model, opts.cache === false ? null : opts.mapCacheDir);
   const r = await cachedJson(
     "saliency",
     {
@@ -382,38 +405,231 @@ export async function saliencyStudy(
       dataset: dataset.hash,
       settings: cacheKeySettings(settings),
     },
-    () => computeStudy(model, dataset, settings, opts.log ?? (() => {})),
+    () => computeStudy(model, dataset, settings, maps, opts.log ?? (() => {})),
     { useCache: opts.cache, root: opts.cacheDir },
   );
-  return { study: r.value, cacheHit: r.hit, seconds: r.seconds };
+  return {
+    study: r.value,
+    cacheHit: r.hit,
+    seconds: r.seconds,
+    ...(r.hit ? {} : { maps: maps.stats }),
+  };
+}
+
+/** The faces of a study: chosen (seeded), decoded and preprocessed, with their image keys. */
+interface StudyFaces {
+  work: ExplainedFace[];
+  /** Image key (content tag and face box) of each face of `work`. */
+  keys: string[];
+  unreadable: SaliencyStudy["unreadable"];
+}
+
+async function studyFaces(
+  model: ResolvedModel,
+  dataset: LoadedDataset,
+  s: SaliencySettings,
+): Promise<StudyFaces> {
+  const card = model.card;
+  const classes = card.output.classes;
+  const chosen = s.sampling === "random"
+    ? shuffled(dataset.samples.filter((x) => classes.includes(x.label)), mulberry32(s.seed))
+      .slice(0, s.limit)
+    : choosePerClass(dataset.samples, classes, s.perClass, s.seed);
+  const tags = await sourceTags(chosen.map((x) => x.source));
+  const out: StudyFaces = { work: [], keys: [], unreadable: [] };
+  for (let i = 0; i < chosen.length; i++) {
+    const sample = chosen[i];
+    try {
+      const img = await readSampleImage(sample, { useBox: false });
+      const x = preprocess(img, card, sample.box);
+      out.work.push(explainedFace(sample, x, card.input, classes.indexOf(sample.label)));
+      out.keys.push(imageKey(tags[i], sample.box));
+    } catch (e) {
+      if (!(e instanceof ImageError)) throw e;
+      out.unreadable.push({ id: sample.id, reason: e.message });
+    }
+  }
+  if (out.work.length === 0) throw new Error(`saliency study: no readable face in ${dataset.name}`);
+  return out;
+}
+
+/** Indices (into `work`) of the faces scored for faithfulness: the first of each class. */
+function faithfulFaces(work: readonly ExplainedFace[], s: SaliencySettings): number[] {
+  if (!s.faithfulness) return [];
+  const perClassCount = new Map<number, number>();
+  return work.flatMap((w, i) => {
+    const n = perClassCount.get(w.label) ?? 0;
+    perClassCount.set(w.label, n + 1);
+    return n < s.faithfulnessPerClass ? [i] : [];
+  });
+}
+
+/** The three kinds of map scored for faithfulness. */
+const FAITHFUL_KINDS = ["rise", "occlusion", "random"] as const;
+type FaithfulKind = typeof FAITHFUL_KINDS[number];
+
+/**
+ * A study's per-face computations through the saliency cache (lib/saliency_cache.ts): maps of
+ * (image, class) under a method and its options, and deletion/insertion curves of (image, class,
+ * map); each read from the cache when there, else computed and stored.
+ */
+class FaceMaps {
+  constructor(
+    readonly scorer: EngineScorer,
+    readonly cache: SaliencyCache,
+    readonly s: SaliencySettings,
+    readonly width: number,
+    readonly height: number,
+  ) {}
+
+  /** `explainMaps` for the image with key `key`, each class's map cached. */
+  maps(key: string): typeof ExplainMapsFn {
+    const hw = this.width * this.height;
+    return async (scorer, x, classIndices, method, opts = {}) => {
+      const options = (method === "rise" ? opts.rise : opts.occlusion) ?? {};
+      const what = { kind: "map", method, options, batch: this.s.batchSize };
+      const missing: number[] = [];
+      for (const c of classIndices) {
+        if (!(await this.cache.has(what, saliencyEntryKey(key, c), hw))) missing.push(c);
+      }
+      const fresh = missing.length > 0 ? await explainMaps(scorer, x, missing, method, opts) : [];
+      const out: SaliencyMap[] = [];
+      for (const c of classIndices) {
+        const data = await this.cache.vector(
+          what,
+          saliencyEntryKey(key, c),
+          hw,
+          () => Promise.resolve(fresh[missing.indexOf(c)].data),
+        );
+        out.push({ width: this.width, height: this.height, data });
+      }
+      return out;
+    };
+  }
+
+  /**
+   * Deletion/insertion of the predicted class of face `w` (image key `key`, `j`-th face scored)
+   * for its fine RISE map, its occlusion map and a seeded random map.
+   */
+  async faithfulness(
+    w: ExplainedFace,
+    key: string,
+    j: number,
+  ): Promise<Record<FaithfulKind, DeletionInsertion>> {
+    const s = this.s;
+    const mapsOf = this.maps(key);
+    const rise = methodOptionsOf(s).rise!;
+    const [occlusion] = await mapsOf(this.scorer, w.x, [w.pred], "occlusion", {
+      occlusion: s.occlusion,
+    });
+    const [riseFine] = await mapsOf(this.scorer, w.x, [w.pred], "rise", {
+      rise: { ...rise, n: s.faithfulnessRiseN },
+    });
+    const maps: Record<FaithfulKind, SaliencyMap> = {
+      rise: riseFine,
+      occlusion,
+      random: randomMap(this.width, this.height, s.seed * 100003 + j),
+    };
+    const steps = Math.max(1, Math.round(s.steps));
+    const what = { kind: "deletion-insertion", steps, batch: s.batchSize };
+    const hw = this.width * this.height;
+    const out = {} as Record<FaithfulKind, DeletionInsertion>;
+    for (const kind of FAITHFUL_KINDS) {
+      const entry = saliencyEntryKey(key, w.pred, await vectorHash(maps[kind].data));
+      const scores = await this.cache.vector(what, entry, 2 * (steps + 1), async () => {
+        const di = await deletionInsertion(this.scorer, w.x, maps[kind], {
+          classIndex: w.pred,
+          steps,
+        });
+        return Float32Array.from([...di.deletion.scores, ...di.insertion.scores]);
+      });
+      out[kind] = curvesFromScores(scores, steps, hw);
+    }
+    return out;
+  }
+}
+
+/** Options of saliencyShard. */
+export interface SaliencyShardOptions {
+  settings?: Partial<SaliencySettings>;
+  /** Folder of the saliency cache this shard fills (default `<cacheRoot()>/saliency`). */
+  mapCacheDir?: string;
+  log?: (line: string) => void;
+}
+
+/** What one shard of a saliency study did. */
+export interface SaliencyShardRun {
+  shard: Shard;
+  /** Faces of the study (readable), and how many fell in the shard. */
+  faces: number;
+  inShard: number;
+  /** Faces of the shard scored for faithfulness. */
+  faithful: number;
+  maps: SaliencyCacheStats;
+  seconds: number;
+}
+
+/**
+ * One shard (lib/shard.ts, by image key) of `saliencyStudy`'s per-face work: the same faces are
+ * chosen, but only those of `shard` are predicted, explained and (with faithfulness) scored, into
+ * the saliency cache; no study is assembled and the randomisation check (a few faces, on
+ * weight-randomised copies of the model) is left to the final run. Run every shard, merge their
+ * caches (`kit cache merge`), then `saliencyStudy` with the same settings reads every map from the
+ * cache and gives the unsharded study.
+ */
+export async function saliencyShard(
+  model: ResolvedModel,
+  dataset: LoadedDataset,
+  shard: Shard,
+  opts: SaliencyShardOptions = {},
+): Promise<SaliencyShardRun> {
+  const t0 = performance.now();
+  const s: SaliencySettings = { ...DEFAULT_SALIENCY_SETTINGS, ...opts.settings };
+  const log = opts.log ?? (() => {});
+  const { work, keys } = await studyFaces(model, dataset, s);
+  const mine = work.flatMap((_, i) => (inShard(keys[i], shard) ? [i] : []));
+  const faithful = faithfulFaces(work, s);
+  const cache = new SaliencyCache(model, opts.mapCacheDir);
+  const faithfulMine = faithful.flatMap((i, j) => (inShard(keys[i], shard) ? [[i, j]] : []));
+  if (mine.length > 0) {
+    const engine = { batchSize: s.batchSize, ...(s.threads ? { intraOpThreads: s.threads } : {}) };
+    const scorer = await EngineScorer.open(model, engine, s.batchSize);
+    try {
+      const fm = new FaceMaps(scorer, cache, s, model.card.input.width, model.card.input.height);
+      await predictFaces(scorer, mine.map((i) => work[i]));
+      const methodOptions = methodOptionsOf(s);
+      for (let n = 0; n < mine.length; n++) {
+        const i = mine[n];
+        await explainFace(scorer, work[i], s.method, methodOptions, fm.maps(keys[i]));
+        if ((n + 1) % 25 === 0) log(`${s.method} ${n + 1}/${mine.length}`);
+      }
+      for (const [i, j] of faithfulMine) await fm.faithfulness(work[i], keys[i], j);
+    } finally {
+      await cache.flush();
+      await scorer.dispose();
+    }
+  }
+  return {
+    shard,
+    faces: work.length,
+    inShard: mine.length,
+    faithful: faithfulMine.length,
+    maps: cache.stats,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 async function computeStudy(
   model: ResolvedModel,
   dataset: LoadedDataset,
   s: SaliencySettings,
+  cache: SaliencyCache,
   log: (line: string) => void,
 ): Promise<SaliencyStudy> {
   const card = model.card;
   const classes = card.output.classes;
   const { width, height } = card.input;
-  const chosen = s.sampling === "random"
-    ? shuffled(dataset.samples.filter((x) => classes.includes(x.label)), mulberry32(s.seed))
-      .slice(0, s.limit)
-    : choosePerClass(dataset.samples, classes, s.perClass, s.seed);
-  const work: ExplainedFace[] = [];
-  const unreadable: SaliencyStudy["unreadable"] = [];
-  for (const sample of chosen) {
-    try {
-      const img = await readSampleImage(sample, { useBox: false });
-      const x = preprocess(img, card, sample.box);
-      work.push(explainedFace(sample, x, card.input, classes.indexOf(sample.label)));
-    } catch (e) {
-      if (!(e instanceof ImageError)) throw e;
-      unreadable.push({ id: sample.id, reason: e.message });
-    }
-  }
-  if (work.length === 0) throw new Error(`saliency study: no readable face in ${dataset.name}`);
+  const { work, keys, unreadable } = await studyFaces(model, dataset, s);
   const engine = { batchSize: s.batchSize, ...(s.threads ? { intraOpThreads: s.threads } : {}) };
   const scorer = await EngineScorer.open(model, engine, s.batchSize);
   const t0 = performance.now();
@@ -421,23 +637,19 @@ async function computeStudy(
   let randomizationError: string | undefined;
   let tFaith = 0, tRand = 0;
   try {
+    const fm = new FaceMaps(scorer, cache, s, width, height);
     await predictFaces(scorer, work);
     const methodOptions = methodOptionsOf(s);
     const rise = methodOptions.rise!;
     for (let i = 0; i < work.length; i++) {
-      await explainFace(scorer, work[i], s.method, methodOptions);
+      await explainFace(scorer, work[i], s.method, methodOptions, fm.maps(keys[i]));
       if ((i + 1) % 25 === 0) log(`${s.method} ${i + 1}/${work.length}`);
     }
     const tRise = performance.now();
 
     // Faithfulness: the first faces of each class (choice order), predicted-class maps.
-    const perClassCount = new Map<number, number>();
-    const faithful = work.filter((w) => {
-      if (!s.faithfulness) return false;
-      const n = perClassCount.get(w.label) ?? 0;
-      perClassCount.set(w.label, n + 1);
-      return n < s.faithfulnessPerClass;
-    });
+    const faithfulIndex = faithfulFaces(work, s);
+    const faithful = faithfulIndex.map((i) => work[i]);
     const scores = {
       rise: [] as number[][],
       occlusion: [] as number[][],
@@ -449,29 +661,18 @@ async function computeStudy(
       random: { d: [] as number[][], i: [] as number[][] },
     };
     let fractions: number[] = [];
-    for (let j = 0; j < faithful.length; j++) {
-      const w = faithful[j];
-      const [occ] = await occlusionMaps(scorer, w.x, [w.pred], s.occlusion);
-      const [riseFine] = await explainMaps(scorer, w.x, [w.pred], "rise", {
-        rise: { ...rise, n: s.faithfulnessRiseN },
-      });
-      const maps = {
-        rise: riseFine,
-        occlusion: occ,
-        random: randomMap(width, height, s.seed * 100003 + j),
-      };
-      for (const kind of ["rise", "occlusion", "random"] as const) {
-        const di = await deletionInsertion(scorer, w.x, maps[kind], {
-          classIndex: w.pred,
-          steps: s.steps,
-        });
-        scores[kind].push([di.deletion.auc, di.insertion.auc]);
-        curves[kind].d.push(di.deletion.scores);
-        curves[kind].i.push(di.insertion.scores);
-        fractions = di.deletion.fractions;
+    for (let j = 0; j < faithfulIndex.length; j++) {
+      const i = faithfulIndex[j];
+      const di = await fm.faithfulness(work[i], keys[i], j);
+      for (const kind of FAITHFUL_KINDS) {
+        scores[kind].push([di[kind].deletion.auc, di[kind].insertion.auc]);
+        curves[kind].d.push(di[kind].deletion.scores);
+        curves[kind].i.push(di[kind].insertion.scores);
+        fractions = di[kind].deletion.fractions;
       }
     }
-    const faith = (kind: "rise" | "occlusion" | "random"): FaithfulnessScores => ({
+    await cache.flush();
+    const faith = (kind: FaithfulKind): FaithfulnessScores => ({
       deletion: scores[kind].map((p) => p[0]),
       insertion: scores[kind].map((p) => p[1]),
       deletionCurve: curve(fractions, curves[kind].d),
