@@ -144,12 +144,14 @@ Deno.test("restrictToModel leaves out labels the model cannot output and counts 
 });
 
 Deno.test("scoreTable: accuracy 6/10, macro-F1 4/7, and the paired gap", () => {
-  const s = scoreTable("m", "d", TABLE, BASIC7, EMOTIONS, { resamples: 200 });
+  const s = scoreTable(TABLE, { model: "m", dataset: "d", modelClasses: BASIC7, resamples: 200 });
   assert.equal(s.summary.n, 10);
   assert.ok(Math.abs(s.summary.accuracy - 0.6) < 1e-12);
-  assert.ok(Math.abs(s.summary.macro_f1 - 4 / 7) < 1e-12);
-  const [lo, hi] = s.summary.ci!.accuracy;
-  assert.ok(lo! <= 0.6 && hi! >= 0.6 && lo! < hi!);
+  assert.ok(Math.abs(s.summary.macroF1 - 4 / 7) < 1e-12);
+  assert.equal(s.accuracy.estimate, s.summary.accuracy);
+  assert.equal(s.macroF1.estimate, s.summary.macroF1);
+  const { lower: lo, upper: hi } = s.accuracy;
+  assert.ok(lo <= 0.6 && hi >= 0.6 && lo < hi);
   const gap = accuracyMacroGap(s.scored, { resamples: 200 });
   assert.ok(Math.abs(gap.estimate - (0.6 - 4 / 7)) < 1e-12);
 });
@@ -486,14 +488,15 @@ Deno.test("modelsOnDatasets on a real tiny model: scores, a skipped corrupt imag
     assert.equal(cell.table.rows.length, 8);
     // All right but the bright neutral face: 7/8. F1 happy: P 4/5, R 1 → 8/9; neutral: P 1,
     // R 3/4 → 6/7; macro-F1 = (8/9 + 6/7) / 2.
-    const s = scoreTable(cell.model, cell.dataset, cell.table, ["happy", "neutral"], [
-      "happy",
-      "neutral",
-    ], {
+    const s = scoreTable(cell.table, {
+      model: cell.model,
+      dataset: cell.dataset,
+      modelClasses: ["happy", "neutral"],
+      datasetClasses: ["happy", "neutral"],
       resamples: 100,
     });
     assert.equal(s.summary.accuracy, 7 / 8);
-    assert.ok(Math.abs(s.summary.macro_f1 - (8 / 9 + 6 / 7) / 2) < 1e-12);
+    assert.ok(Math.abs(s.summary.macroF1 - (8 / 9 + 6 / 7) / 2) < 1e-12);
   } finally {
     await Deno.remove(fx.dir, { recursive: true });
   }
@@ -637,14 +640,13 @@ Deno.test({
     const cell = grid.cells[0];
     const ck = grid.datasets[0];
     const contempt = ck.samples.filter((s) => s.label === "contempt").length;
-    const s = scoreTable(
-      cell.model,
-      "ckplus",
-      cell.table,
-      grid.models[0].card.output.classes,
-      ck.classes,
-      { resamples: 100 },
-    );
+    const s = scoreTable(cell.table, {
+      model: cell.model,
+      dataset: "ckplus",
+      modelClasses: grid.models[0].card.output.classes,
+      datasetClasses: ck.classes,
+      resamples: 100,
+    });
     assert.equal(s.scored.leftOut.contempt, contempt);
     assert.equal(s.summary.n, cell.table.rows.length - contempt);
     const right = cell.table.rows.filter((r) =>

@@ -98,7 +98,7 @@ export async function showScores(grid: StudyGrid, scores: readonly CellScore[]):
       "left out": Object.entries(s.scored.leftOut).map(([c, n]) => `${n} ${c}`).join(", "),
       accuracy: intervalText(s.accuracy),
       "macro-F1": intervalText(s.macroF1),
-      "balanced accuracy": s.summary.balanced_accuracy,
+      "balanced accuracy": s.summary.balancedAccuracy,
     })),
     { caption: `Every model on every ${grid.split} split (95 % bootstrap intervals)` },
   );

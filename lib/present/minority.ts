@@ -75,7 +75,7 @@ export async function showPerClassF1(grid: StudyGrid, scores: readonly CellScore
       model: shortModelName(s.model),
       dataset: s.dataset,
       cls,
-      f1: s.summary.per_class[cls]?.f1 ?? NaN,
+      f1: s.summary.perClass[cls]?.f1 ?? NaN,
     }))
   ));
   for (const d of grid.datasets.filter((x) => scores.some((s) => s.dataset === x.name))) {

@@ -86,7 +86,7 @@ function neutralOf(s: CellScore, grid: StudyGrid): NeutralWeakness {
     yTrue.length,
     (idx) => neutral(idx) - others.reduce((a, f) => a + f(idx), 0) / others.length,
   );
-  const recalls = s.scored.classes.map((c) => ({ c, r: s.summary.per_class[c]?.recall ?? NaN }))
+  const recalls = s.scored.classes.map((c) => ({ c, r: s.summary.perClass[c]?.recall ?? NaN }))
     .sort((a, b) => a.r - b.r);
   const c = confusionTable(s.scored.table.rows, { rows: s.scored.classes, normalize: "true" });
   const i = c.rows.indexOf("neutral");
@@ -113,7 +113,7 @@ function neutralOf(s: CellScore, grid: StudyGrid): NeutralWeakness {
     crowdAgreesWithNetwork: missed.filter((r) => r.crowd === r.pred).length / missed.length,
     crowdSaysNeutral: missed.filter((r) => r.crowd === "neutral").length / missed.length,
     confusion: c,
-    recalls: c.rows.map((cls) => s.summary.per_class[cls]?.recall ?? NaN),
+    recalls: c.rows.map((cls) => s.summary.perClass[cls]?.recall ?? NaN),
   };
 }
 

@@ -44,7 +44,7 @@ export function accuracyMacroGaps(scores: readonly CellScore[]): GapStudy {
     unit: "accuracy − macro-F1",
     group: "Accuracy against macro-F1",
     note: `accuracy ${s.summary.accuracy.toFixed(3)}, macro-F1 ${
-      s.summary.macro_f1.toFixed(3)
+      s.summary.macroF1.toFixed(3)
     }; n = ${s.summary.n}; paired bootstrap 95 % CI`,
   }));
   const pick = (better: (a: GapCell, b: GapCell) => boolean) =>
@@ -82,7 +82,7 @@ export interface WeakestClasses {
 /** The class with the lowest F1 in every cell, among the scored classes. Pure. */
 export function weakestClasses(scores: readonly CellScore[]): WeakestClasses {
   const cells = scores.map((s): WeakestClass => {
-    const entries = Object.entries(s.summary.per_class)
+    const entries = Object.entries(s.summary.perClass)
       .filter(([c]) => s.scored.classes.includes(c as Emotion));
     const [cls, v] = entries.reduce((a, b) => (b[1].f1 < a[1].f1 ? b : a));
     return {
@@ -133,8 +133,8 @@ export function classSizeAgainstF1(scores: readonly CellScore[]): ClassSizeStudy
       dataset: s.dataset,
       model: s.model,
       cls,
-      share: (s.summary.per_class[cls]?.support ?? 0) / s.summary.n,
-      f1: s.summary.per_class[cls]?.f1 ?? NaN,
+      share: (s.summary.perClass[cls]?.support ?? 0) / s.summary.n,
+      f1: s.summary.perClass[cls]?.f1 ?? NaN,
     }))
   );
   const datasets = [...new Set(scores.map((s) => s.dataset))];

@@ -11,6 +11,7 @@ import {
   accuracyStatistic,
   type BootstrapInterval,
   bootstrapInterval,
+  type ClassSummary,
   type IndexStatistic,
   type Interval,
   macroF1Statistic,
@@ -60,14 +61,39 @@ export function restrictToModel(
   return { table: { classes: table.classes, rows }, classes, leftOut };
 }
 
+/**
+ * A cell's lib/metrics summary with camelCase keys (the snake_case of MetricsSummary stays at the
+ * JSON edge, `kit metrics --json`). Undefined values are null, as in MetricsSummary.
+ */
+export interface StudySummary {
+  /** Items scored. */
+  n: number;
+  accuracy: number;
+  balancedAccuracy: number;
+  macroF1: number;
+  weightedF1: number;
+  /** Unweighted Cohen's kappa between labels and predictions. */
+  cohenKappa: number | null;
+  /** Expected calibration error of the probability columns. */
+  ece: number;
+  /** Mean negative log-likelihood (nats); null when some label has no probability column. */
+  nll: number | null;
+  /** Multiclass Brier score. */
+  brier: number;
+  /** Per-class scores of the classes reported. */
+  perClass: Partial<Record<Emotion, ClassSummary>>;
+  /** Counts; rows = true class, columns = predicted class, in `labels` order. */
+  confusion: { labels: Emotion[]; matrix: number[][] };
+}
+
 /** A model's scores on a dataset under the scoring rule. */
 export interface CellScore {
   model: string;
   dataset: string;
   scored: ScoredTable;
-  /** lib/metrics summary with percentile bootstrap intervals (`ci`). */
-  summary: MetricsSummary;
-  /** Accuracy with its percentile bootstrap interval (from `summary`). */
+  /** lib/metrics summary of the scored items (camelCase). */
+  summary: StudySummary;
+  /** Accuracy with its percentile bootstrap interval. */
   accuracy: Interval;
   /** Macro-F1 over the scored classes with its percentile bootstrap interval. */
   macroF1: Interval;
@@ -79,32 +105,63 @@ function summaryInterval(summary: MetricsSummary, metric: "accuracy" | "macro_f1
   return { estimate: summary[metric], lower: lower ?? NaN, upper: upper ?? NaN };
 }
 
+/** MetricsSummary (JSON keys) as a StudySummary. */
+function studySummary(m: MetricsSummary): StudySummary {
+  return {
+    n: m.n,
+    accuracy: m.accuracy,
+    balancedAccuracy: m.balanced_accuracy,
+    macroF1: m.macro_f1,
+    weightedF1: m.weighted_f1,
+    cohenKappa: m.cohen_kappa,
+    ece: m.ece,
+    nll: m.nll,
+    brier: m.brier,
+    perClass: m.per_class as Partial<Record<Emotion, ClassSummary>>,
+    confusion: m.confusion,
+  };
+}
+
 /** Every cell of a grid scored under the scoring rule (model-major order, as the grid's cells). */
 export function scoreGrid(grid: StudyGrid): CellScore[] {
   return grid.cells.map((c) =>
-    scoreTable(
-      c.model,
-      c.dataset,
-      c.table,
-      gridModel(grid, c.model)!.card.output.classes,
-      gridDataset(grid, c.dataset)!.classes,
-    )
+    scoreTable(c.table, {
+      model: c.model,
+      dataset: c.dataset,
+      modelClasses: gridModel(grid, c.model)!.card.output.classes,
+      datasetClasses: gridDataset(grid, c.dataset)!.classes,
+    })
   );
 }
 
+/** Options of scoreTable (keyword options, as scikit-learn's metric functions take). */
+export interface ScoreOptions {
+  /** The model's name, in the result and in errors. */
+  model: string;
+  /** The dataset's name, in the result and in errors. */
+  dataset: string;
+  /** Classes the model can output [the table's probability columns]. */
+  modelClasses?: readonly Emotion[];
+  /** Classes the dataset defines [EMOTIONS]. */
+  datasetClasses?: readonly Emotion[];
+  /** Bootstrap resamples [STUDY_BOOTSTRAP.resamples]. */
+  resamples?: number;
+  /** Bootstrap seed [STUDY_BOOTSTRAP.seed]. */
+  seed?: number;
+}
+
 /**
- * Score a prediction table under the scoring rule, with bootstrap intervals of accuracy,
- * balanced accuracy, macro-F1, weighted F1 and Cohen's κ (STUDY_BOOTSTRAP unless given).
+ * Score a prediction table under the scoring rule, with bootstrap intervals of accuracy and
+ * macro-F1 (STUDY_BOOTSTRAP unless given), e.g.
+ * `scoreTable(table, { model, dataset, modelClasses: card.output.classes, datasetClasses })`.
  */
-export function scoreTable(
-  model: string,
-  dataset: string,
-  table: PredictionTable,
-  modelClasses: readonly Emotion[],
-  datasetClasses: readonly Emotion[],
-  opts: { resamples?: number; seed?: number } = {},
-): CellScore {
-  const scored = restrictToModel(table, modelClasses, datasetClasses);
+export function scoreTable(table: PredictionTable, opts: ScoreOptions): CellScore {
+  const { model, dataset } = opts;
+  const scored = restrictToModel(
+    table,
+    opts.modelClasses ?? table.classes,
+    opts.datasetClasses ?? EMOTIONS,
+  );
   if (scored.table.rows.length === 0) {
     throw new Error(`${model} on ${dataset}: no test item has a label the model can output`);
   }
@@ -117,7 +174,7 @@ export function scoreTable(
     model,
     dataset,
     scored,
-    summary,
+    summary: studySummary(summary),
     accuracy: summaryInterval(summary, "accuracy"),
     macroF1: summaryInterval(summary, "macro_f1"),
   };
