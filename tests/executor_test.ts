@@ -181,3 +181,43 @@ Deno.test("executor names the file when the notebook is malformed", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("executor starts the kernel again when a start fails, and records the failure", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferkit-exec-restart-" });
+  const before = Deno.env.get("JUPYTER_PATH");
+  try {
+    // A real Deno kernel behind a launcher that exits 3 on its first start (a start lost to a
+    // loaded machine or a port taken by another process looks the same to the executor).
+    const marker = join(dir, "started-once");
+    const launcher = join(dir, "flaky-kernel.sh");
+    await Deno.writeTextFile(
+      launcher,
+      `#!/bin/sh\nif [ ! -e '${marker}' ]; then touch '${marker}'; exit 3; fi\n` +
+        `exec '${Deno.execPath()}' jupyter --kernel --conn "$1"\n`,
+    );
+    await Deno.chmod(launcher, 0o755);
+    const spec = join(dir, "jupyter", "kernels", "flaky-deno", "kernel.json");
+    await Deno.mkdir(join(spec, ".."), { recursive: true });
+    await Deno.writeTextFile(
+      spec,
+      JSON.stringify({
+        argv: [launcher, "{connection_file}"],
+        display_name: "flaky",
+        language: "typescript",
+      }),
+    );
+    Deno.env.set("JUPYTER_PATH", join(dir, "jupyter"));
+    const nbPath = join(dir, "one.ipynb");
+    await Deno.writeTextFile(nbPath, notebookJson([{ type: "code", src: "console.log(6 * 7);" }]));
+    const ex = await executeNotebook(nbPath, { kernel: "flaky-deno", cwd: dir, cellTimeoutS: 60 });
+    assert.equal(ex.ok, true, JSON.stringify(ex.error));
+    assert.equal(joinText((ex.notebook.cells[0].outputs?.[0] as { text: string }).text), "42\n");
+    assert.equal(ex.kernel.implementation, "Deno kernel");
+    assert.equal(ex.kernel.startFailures?.length, 1, JSON.stringify(ex.kernel));
+    assert.match(ex.kernel.startFailures?.[0] ?? "", /died|exit/i);
+  } finally {
+    if (before === undefined) Deno.env.delete("JUPYTER_PATH");
+    else Deno.env.set("JUPYTER_PATH", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -39,6 +39,7 @@ const EXPECTED = [
 
 Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit their findings", async () => {
   await withTempDir("ferkit-nb-fixture-", async (dir) => {
+    const log: string[] = [];
     const data = join(dir, "data");
     const models = join(dir, "models");
     await writeFixtureData(data);
@@ -54,11 +55,11 @@ Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit t
         FER_CACHE: join(dir, "cache"),
         FER_SPLITS_DIR: join(dir, "splits"),
       },
-      log: () => {},
+      log: (line) => log.push(line),
     });
     const slugs = res.executed;
     assert.deepEqual(slugs.filter((s) => /^0[0-5]-/.test(s)).length, 6, JSON.stringify(slugs));
-    assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}`);
+    assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}\n${log.join("\n")}`);
     const ids = new Set(res.findings.map((f) => f.id));
     for (const id of EXPECTED) assert.ok(ids.has(id), `missing finding ${id}`);
     for (const f of res.findings.filter((x) => EXPECTED.includes(x.id))) {
@@ -74,6 +75,7 @@ Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit t
 
 Deno.test("notebooks 00-05 without data or models: every cell runs and says what is missing", async () => {
   await withTempDir("ferkit-nb-empty-", async (dir) => {
+    const log: string[] = [];
     await Deno.mkdir(join(dir, "models"));
     const res = await buildReport({
       notebooksDir: NOTEBOOKS,
@@ -81,9 +83,9 @@ Deno.test("notebooks 00-05 without data or models: every cell runs and says what
       only: ["00", "01", "02", "03", "04", "05"],
       data: join(dir, "no-such-data-root"),
       env: { FER_MODELS_DIR: join(dir, "models"), FER_CACHE: join(dir, "cache") },
-      log: () => {},
+      log: (line) => log.push(line),
     });
-    assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}`);
+    assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}\n${log.join("\n")}`);
     const ours = res.findings.filter((f) => /^0[0-5]-/.test(f.notebook ?? ""));
     assert.ok(ours.length >= 5 && ours.every((f) => f.value === null), JSON.stringify(ours));
   });

@@ -71,7 +71,31 @@ class Executor:
         self.km.start_kernel(cwd=self.req.get("cwd") or os.getcwd(), env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=float(self.req.get("startupTimeoutS", 60)))
+        self.kc.wait_for_ready(timeout=self.startup_timeout())
+
+    def startup_timeout(self):
+        return float(self.req.get("startupTimeoutS", 60))
+
+    def start_with_retries(self, attempts=3):
+        """Start the kernel and read its kernel_info, trying again after a failed start.
+
+        A start can fail for reasons outside the notebook: on a loaded machine the kernel may
+        miss the start-up limit, or lose its ports to another process between jupyter_client
+        choosing them and the kernel binding them. No cell has run then, so a new start is
+        safe. Returns the errors of the failed attempts (recorded in the run's metadata).
+        """
+        failures = []
+        while True:
+            try:
+                self.start()
+                return self.kernel_info(), failures
+            except Exception as e:
+                failures.append(f"{type(e).__name__}: {e}")
+                self.stop()
+                self.km = None
+                self.kc = None
+                if len(failures) >= attempts:
+                    raise RuntimeError("; ".join(failures)) from e
 
     def stop(self):
         try:
@@ -83,9 +107,9 @@ class Executor:
 
     def kernel_info(self):
         mid = self.kc.kernel_info()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.startup_timeout()
         while time.monotonic() < deadline:
-            msg = self.kc.get_shell_msg(timeout=30)
+            msg = self.kc.get_shell_msg(timeout=max(0.001, deadline - time.monotonic()))
             if msg["parent_header"].get("msg_id") == mid:
                 c = msg["content"]
                 return {
@@ -357,8 +381,9 @@ def main():
     t_start = now_ms()
     try:
         try:
-            ex.start()
-            summary["kernel"] = ex.kernel_info()
+            summary["kernel"], start_failures = ex.start_with_retries()
+            if start_failures:
+                summary["kernel"]["startFailures"] = start_failures
         except Exception as e:  # kernel could not start: report, not crash
             summary["error"] = {"ename": "KernelStartError", "evalue": str(e), "traceback": []}
             states = [CellState(i) for i in range(len(nb["cells"]))]

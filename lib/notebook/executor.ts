@@ -27,9 +27,9 @@ export interface ExecuteOptions {
   env?: Record<string, string>;
   /** Per-cell time limit in seconds (default 600); on expiry the kernel is stopped. */
   cellTimeoutS?: number;
-  /** Kernel start-up limit in seconds (default 90). */
+  /** Kernel start-up limit in seconds per attempt (default 180); a failed start is retried twice. */
   startupTimeoutS?: number;
-  /** Limit in seconds for the drain proof after each cell (default 60). */
+  /** Limit in seconds for the drain proof after each cell (default 120). */
   drainTimeoutS?: number;
   /** Python interpreter with jupyter_client; default /usr/bin/python3 when present. */
   python?: string;
@@ -52,6 +52,8 @@ export interface KernelInfo {
   implementation?: string;
   implementation_version?: string;
   language_info?: Record<string, unknown>;
+  /** Errors of kernel starts that failed before the one that ran the notebook. */
+  startFailures?: string[];
 }
 
 /** A notebook after execution. */
@@ -130,8 +132,8 @@ export async function executeNotebook(
     cwd: opts.cwd ?? join(PROJECT_ROOT, "notebooks"),
     env: { FER_DATA: dataRoot(opts.data), DENO_NO_UPDATE_CHECK: "1", ...opts.env },
     cellTimeoutS: opts.cellTimeoutS ?? 600,
-    startupTimeoutS: opts.startupTimeoutS ?? 90,
-    drainTimeoutS: opts.drainTimeoutS ?? 60,
+    startupTimeoutS: opts.startupTimeoutS ?? 180,
+    drainTimeoutS: opts.drainTimeoutS ?? 120,
   };
   const python = await pythonPath(opts.python);
   const jupyterPath = await localKernelPath();
