@@ -26,12 +26,17 @@ import {
 } from "../metrics/mod.ts";
 import type { ResolvedModel } from "../models/registry.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
-import { clusteredDifference, clusterInterval, clusterKeys } from "../studies/clusters.ts";
+import { clusterInterval, clusterKeys, clusterUnit } from "../studies/clusters.ts";
 import {
   contaminationFindings,
   type ContaminationStudy,
-  contaminationStudy,
+  gridContamination,
 } from "../studies/contamination.ts";
+import {
+  crossDatasetDrops,
+  type DropCell,
+  probeTransfer as probeMatrices,
+} from "../studies/transfer.ts";
 import {
   gridCell,
   gridDataset,
@@ -57,15 +62,25 @@ export interface EvidenceInputs {
 /** Test sets the claims use: FER2013 and FER+ hold the same faces, so FER+ only for labels. */
 export const CLAIM_DATASETS: readonly string[] = ["fer2013", "ferplus", "ckplus", "expw"];
 
-/** Load the grid (cached predictions) and the FER2013 training class counts. */
+/**
+ * Load the grid (cached predictions) and the FER2013 training class counts. `probes`: the probe
+ * matrices notebook 01 computed, or "compute" to compute them here as notebook 01 does
+ * (lib/studies/transfer.ts probeTransfer on the same grid: the same cache entries, so a file read
+ * after a notebook 01 run, minutes on a cold cache).
+ */
 export async function gatherEvidence(
-  opts: { dataRoot?: string; models?: readonly string[]; probes?: readonly ProbeStudy[] } = {},
+  opts: {
+    dataRoot?: string;
+    models?: readonly string[];
+    probes?: readonly ProbeStudy[] | "compute";
+  } = {},
 ): Promise<EvidenceInputs> {
   const grid = await modelsOnDatasets({
     datasets: CLAIM_DATASETS,
     ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
     ...(opts.models ? { models: opts.models } : {}),
   });
+  const probes = opts.probes === "compute" ? (await probeMatrices(grid)).probes : opts.probes ?? [];
   let fer2013TrainCounts: EvidenceInputs["fer2013TrainCounts"] = null;
   try {
     const train = await loadDataset("fer2013", { split: "train", dataRoot: grid.dataRoot });
@@ -76,7 +91,7 @@ export async function gatherEvidence(
   } catch {
     fer2013TrainCounts = null;
   }
-  return { grid, fer2013TrainCounts, probes: opts.probes ?? [] };
+  return { grid, fer2013TrainCounts, probes };
 }
 
 /** A scored cell with the cluster key of each of its rows. */
@@ -119,12 +134,9 @@ function finding(
   };
 }
 
-function unitNote(d: LoadedDataset): string {
-  return d.name === "ckplus"
-    ? "cluster bootstrap by subject"
-    : d.name === "expw"
-    ? "cluster bootstrap by source photograph"
-    : "bootstrap by image";
+function unitNote(dataset: string): string {
+  const unit = clusterUnit(dataset);
+  return unit === "image" ? "bootstrap by image" : `cluster bootstrap by ${unit}`;
 }
 
 function f1Statistic(yTrue: Int32Array, yPred: Int32Array, classes: readonly Emotion[]) {
@@ -147,43 +159,29 @@ function mean(xs: readonly number[]): number {
 
 /** Contamination audit of every model on FER2013 test (null without FER2013 or FER+). */
 export function auditOf(inputs: EvidenceInputs): ContaminationStudy | null {
-  const fer = gridDataset(inputs.grid, "fer2013");
-  const plus = gridDataset(inputs.grid, "ferplus");
-  if (!fer || !plus) return null;
-  const tables = inputs.grid.models.flatMap((m) => {
-    const c = gridCell(inputs.grid, m.card.id, "fer2013");
-    return c ? [{ card: m.card, table: c.table }] : [];
-  });
-  return tables.length > 0 ? contaminationStudy(tables, plus) : null;
+  return gridContamination(inputs.grid);
 }
 
-/** jamroz-cross-drop: own test set minus CK+ / ExpW, uncontaminated baselines only. */
+/**
+ * jamroz-cross-drop: own test set minus each test set of other faces (lib/studies/transfer.ts
+ * crossDatasetDrops, as notebook 01 shows them), uncontaminated baselines only.
+ */
 function crossDrop(inputs: EvidenceInputs, flagged: ReadonlySet<string>): Finding[] {
-  const out: Finding[] = [];
-  for (const m of inputs.grid.models) {
-    const home = trainingDatasetOf(m.card);
-    if (home === null || flagged.has(m.card.id)) continue;
-    const own = scoredCell(inputs.grid, m.card.id, home);
-    if (!own) continue;
-    for (const other of ["ckplus", "expw"]) {
-      if (other === home) continue;
-      const o = scoredCell(inputs.grid, m.card.id, other);
-      if (!o) continue;
-      const iv = clusteredDifference(
-        own.clusters,
-        accuracyStatistic(own.yTrue, own.yPred),
-        o.clusters,
-        accuracyStatistic(o.yTrue, o.yPred),
-      );
-      out.push(finding(
-        `claim.jamroz-cross-drop.${m.card.id}.${home}-${other}`,
-        `${m.card.id}: accuracy on ${home} test minus on ${other} test`,
-        iv,
-        `independent resamples; ${other}: ${unitNote(o.dataset)}`,
-      ));
-    }
-  }
-  return out;
+  const cells: DropCell[] = inputs.grid.cells.flatMap((c) => {
+    const s = scoredCell(inputs.grid, c.model, c.dataset);
+    return s
+      ? [{ model: c.model, dataset: c.dataset, scored: s.scored, clusters: s.clusters }]
+      : [];
+  });
+  return crossDatasetDrops(inputs.grid, cells, { flagged }).drops.filter((x) => !x.flagged)
+    .map((x) =>
+      finding(
+        `claim.jamroz-cross-drop.${x.model}.${x.home}-${x.other}`,
+        `${x.model}: accuracy on ${x.home} test minus on ${x.other} test`,
+        x.accuracy,
+        `independent resamples; ${x.home}: ${unitNote(x.home)}; ${x.other}: ${unitNote(x.other)}`,
+      )
+    );
 }
 
 /** jamroz-probe-transfer: within a test-set column, own-trained probe minus FER2013-trained. */
@@ -254,7 +252,7 @@ function accuracyHides(inputs: EvidenceInputs): Finding[] {
         `claim.jamroz-accuracy-hides.${m.card.id}.${d}`,
         `${m.card.id}: accuracy minus macro-F1 on ${d} test`,
         clusterInterval(s.clusters, (idx) => acc(idx) - f1(idx)),
-        `paired; ${unitNote(s.dataset)}`,
+        `paired; ${unitNote(s.dataset.name)}`,
       ));
     }
   }
@@ -358,7 +356,7 @@ function lowKappa(inputs: EvidenceInputs): Finding[] {
       `claim.benchmark-low-kappa.${name}`,
       `Fleiss' κ among ${x.j.names.length} models on ${name} test`,
       clusterInterval(x.clusters, fleissStatistic(counts)),
-      `${x.j.ids.length} images; ${unitNote(x.d)}`,
+      `${x.j.ids.length} images; ${unitNote(x.d.name)}`,
       "κ",
     )];
   });
@@ -436,7 +434,7 @@ function ensembles(inputs: EvidenceInputs): Finding[] {
         } ensemble of ${names.length} ` +
           `models minus the best single model (${names[best]}) on ${name} test`,
         clusterInterval(x.clusters, (idx) => acc(idx) - single(idx)),
-        `paired; ${unitNote(x.d)}`,
+        `paired; ${unitNote(x.d.name)}`,
       ));
     }
   }

@@ -12,6 +12,7 @@ import {
   equalTermsFindings,
 } from "../studies/equal_terms.ts";
 import { gridCell, gridDataset } from "../studies/grid.ts";
+import type { ProbeStudy } from "../studies/probes.ts";
 import { type Finding, formatFinding } from "../findings.ts";
 import { emitFinding } from "../present/emit.ts";
 import { intervalText } from "../present/format.ts";
@@ -22,14 +23,16 @@ import { scorecard, type ScorecardRow } from "./scorecard.ts";
 
 /**
  * Compute, emit and show the verdicts of the claims notebook `slug` tests (e.g.
- * "01-cross-dataset"). `inputs` defaults to gatherEvidence() (the cached prediction grid).
+ * "01-cross-dataset"). `inputs` defaults to gatherEvidence() (the cached prediction grid) with
+ * the probe matrices `probes` the notebook computed (notebook 01), so the report's scorecard
+ * gets the probe claim's findings.
  */
 export async function showClaimVerdicts(
   slug: string,
-  inputs?: EvidenceInputs,
+  opts: { inputs?: EvidenceInputs; probes?: readonly ProbeStudy[] } = {},
 ): Promise<ScorecardRow[]> {
   const claims = claimsOfNotebook(slug);
-  const ev = inputs ?? await gatherEvidence();
+  const ev = opts.inputs ?? await gatherEvidence({ probes: opts.probes ?? [] });
   const findings = claimFindings(ev, claims.map((c) => c.id), false);
   for (const f of findings) await emitFinding({ ...f, notebook: slug });
   const rows = scorecard(findings, claims);

@@ -7,7 +7,6 @@ import { flag, noPositionals, parseArgs, str, usageExit } from "./args.ts";
 import { claimFindings, gatherEvidence } from "../claims/evidence.ts";
 import { PAPERS } from "../claims/registry.ts";
 import { scorecard, type ScorecardRow, verdictCounts } from "../claims/scorecard.ts";
-import { type ProbeStudy, probeStudy } from "../studies/probes.ts";
 import { formatFinding } from "../findings.ts";
 
 /** One-line description for the command list. */
@@ -24,8 +23,9 @@ options:
   --json            print a JSON list of { id, paper, quote, findings: [{ id, value, ci }],
                     verdict, reason }
   --data DIR        data root (default FER_DATA, then data/raw)
-  --probes          also compute (or read from the study cache) the linear-probe matrix of
-                    mini-xception-fer2013 for the probe-transfer claim (minutes when not cached)
+  --probes          also compute (or read from the study cache) the linear-probe matrices of
+                    every probe backbone, as notebook 01 does, for the probe-transfer claim
+                    (minutes when not cached)
   -h, --help        this help`;
 
 /** The scorecard as text: one block per claim. */
@@ -71,15 +71,10 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     return usageExit(e, HELP);
   }
-  const probes: ProbeStudy[] = [];
-  if (withProbes) {
-    probes.push(
-      await probeStudy("mini-xception-fer2013", ["fer2013", "ckplus", "expw"], {
-        ...(data ? { dataRoot: data } : {}),
-      }),
-    );
-  }
-  const inputs = await gatherEvidence({ ...(data ? { dataRoot: data } : {}), probes });
+  const inputs = await gatherEvidence({
+    ...(data ? { dataRoot: data } : {}),
+    ...(withProbes ? { probes: "compute" as const } : {}),
+  });
   const rows = scorecard(claimFindings(inputs));
   if (json) {
     console.log(JSON.stringify(

@@ -6,6 +6,7 @@ import {
   bootstrapStrata,
   intervalFromValues,
 } from "./bootstrap.ts";
+import { clusterStrata } from "./cluster_bootstrap.ts";
 import { confidenceBin, DEFAULT_ECE_BINS, topClassOutcomes } from "./calibration.ts";
 import { headlineFromCounts, type HeadlineScores } from "./classification.ts";
 import {
@@ -25,6 +26,11 @@ export interface ClassificationBootstrapOptions extends BootstrapOptions, LabelO
   classes?: ArrayLike<number>;
   /** ECE bins (default 15). */
   bins?: number;
+  /**
+   * Cluster key of each item (subjects, source photographs): when given, resamples draw whole
+   * clusters (clusterStrata, lib/metrics/cluster_bootstrap.ts) instead of items.
+   */
+  clusters?: ArrayLike<string | number>;
 }
 
 /** Intervals of the headline metrics (and the ECE when probabilities were given). */
@@ -50,8 +56,9 @@ function eceFromBins(count: Float64Array, hits: Float64Array, confSum: Float64Ar
  * confusion cell, key = label·K + pred (K = largest class id + 1), times (2·bins) plus
  * bin·2 + top-class-correct when probabilities are given; each resample draws the counts of these
  * cells (multinomial, bootstrapStrata), not items, so its cost does not grow with n
- * (bench/metrics.ts). The label set is fixed over all resamples (`labels`, default the ids present
- * in the full sample).
+ * (bench/metrics.ts). With `clusters`, each resample draws whole clusters instead (clusterStrata),
+ * as clustered items need. The label set is fixed over all resamples (`labels`, default the ids
+ * present in the full sample).
  */
 export function bootstrapClassification(
   yTrue: LabelArray,
@@ -118,36 +125,36 @@ export function classificationResamples(
   const count = new Float64Array(bins);
   const hits = new Float64Array(bins);
   const confSum = new Float64Array(bins);
-  bootstrapStrata(
-    keys,
-    k * k * per,
-    { ...settings, values: outcomes?.confidence },
-    (counts, sums, r) => {
-      cc.counts.fill(0);
+  const visit = (counts: Float64Array, sums: Float64Array, r: number) => {
+    cc.counts.fill(0);
+    cc.total = 0;
+    if (withEce) {
+      count.fill(0);
+      hits.fill(0);
+      confSum.fill(0);
+    }
+    for (let key = 0; key < counts.length; key++) {
+      const v = counts[key];
+      if (v === 0) continue;
+      cc.total += v;
       if (withEce) {
-        count.fill(0);
-        hits.fill(0);
-        confSum.fill(0);
+        const rest = key % per;
+        const bin = rest >> 1;
+        cc.counts[(key - rest) / per] += v;
+        count[bin] += v;
+        if (rest & 1) hits[bin] += v;
+        confSum[bin] += sums[key];
+      } else {
+        cc.counts[key] += v;
       }
-      for (let key = 0; key < counts.length; key++) {
-        const v = counts[key];
-        if (v === 0) continue;
-        if (withEce) {
-          const rest = key % per;
-          const bin = rest >> 1;
-          cc.counts[(key - rest) / per] += v;
-          count[bin] += v;
-          if (rest & 1) hits[bin] += v;
-          confSum[bin] += sums[key];
-        } else {
-          cc.counts[key] += v;
-        }
-      }
-      const h = headlineFromCounts(cc, labels);
-      for (let m = 0; m < HEADLINE_NAMES.length; m++) values[m][r] = h[HEADLINE_NAMES[m]];
-      if (withEce) eceValues[r] = eceFromBins(count, hits, confSum);
-    },
-  );
+    }
+    const h = headlineFromCounts(cc, labels);
+    for (let m = 0; m < HEADLINE_NAMES.length; m++) values[m][r] = h[HEADLINE_NAMES[m]];
+    if (withEce) eceValues[r] = eceFromBins(count, hits, confSum);
+  };
+  const strata = { ...settings, values: outcomes?.confidence };
+  if (opts.clusters !== undefined) clusterStrata(keys, k * k * per, opts.clusters, strata, visit);
+  else bootstrapStrata(keys, k * k * per, strata, visit);
   const out: ClassificationResamples = {
     estimates: headlineFromCounts(full, labels),
     values: Object.fromEntries(HEADLINE_NAMES.map((name, m) => [name, values[m]])) as Record<

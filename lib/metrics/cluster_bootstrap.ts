@@ -83,3 +83,50 @@ export function clusterBootstrapInterval(
   const count = new Set(Array.from(clusters)).size;
   return { ...intervalFromValues(estimate, values, settings), clusters: count };
 }
+
+/**
+ * The clustered counterpart of bootstrapStrata (lib/metrics/bootstrap.ts): resample b draws G
+ * clusters with the same stream as clusterBootstrapValues, and `visit` receives how many drawn
+ * items fall in each key (`counts`) and, with `values`, the sum of their values per key (`sums`,
+ * exact). So a statistic of per-key counts (confusion cells, cells × confidence bins) computed in
+ * `visit` equals clusterBootstrapValues of the same statistic on the drawn items. Buffers are
+ * reused between calls.
+ */
+export function clusterStrata(
+  keys: ArrayLike<number>,
+  numKeys: number,
+  clusters: ArrayLike<string | number>,
+  opts: { resamples: number; seed: number; values?: ArrayLike<number> },
+  visit: (counts: Float64Array, sums: Float64Array, b: number) => void,
+): void {
+  if (clusters.length !== keys.length) {
+    throw new Error(`cluster bootstrap: ${clusters.length} cluster keys for ${keys.length} items`);
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (!Number.isInteger(k) || k < 0 || k >= numKeys) {
+      throw new Error(`bootstrap: key ${k} of item ${i} out of range`);
+    }
+  }
+  const members = clusterMembers(clusters);
+  if (members.length === 0) throw new Error("cluster bootstrap: no items");
+  const values = opts.values;
+  const stream = new ResampleStream(members.length, opts.seed);
+  const draw = new Int32Array(members.length);
+  const counts = new Float64Array(numKeys);
+  const sums = new Float64Array(numKeys);
+  for (let b = 0; b < opts.resamples; b++) {
+    stream.next(draw);
+    counts.fill(0);
+    sums.fill(0);
+    for (let g = 0; g < draw.length; g++) {
+      const items = members[draw[g]];
+      for (let j = 0; j < items.length; j++) {
+        const i = items[j];
+        counts[keys[i]]++;
+        if (values !== undefined) sums[keys[i]] += values[i];
+      }
+    }
+    visit(counts, sums, b);
+  }
+}

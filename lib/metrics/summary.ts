@@ -48,7 +48,14 @@ export interface MetricsSummary {
   /** Percentile bootstrap intervals [lower, upper] (with `ci`). */
   ci?: Record<string, [number | null, number | null]>;
   /** How the intervals were made (with `ci`). */
-  bootstrap?: { resamples: number; seed: number; level: number; bins: number };
+  bootstrap?: {
+    resamples: number;
+    seed: number;
+    level: number;
+    bins: number;
+    /** Number of clusters resampled (with `clusters`; absent: items were resampled). */
+    clusters?: number;
+  };
 }
 
 /** Options of summarizePredictions. */
@@ -63,6 +70,8 @@ export interface SummaryOptions {
   bins?: number;
   /** Classes to report, in this order (default: classes present in labels or predictions). */
   labels?: readonly Emotion[];
+  /** Cluster key of each row: intervals resample whole clusters (see bootstrapClassification). */
+  clusters?: ArrayLike<string | number>;
 }
 
 function orNull(x: number): number | null {
@@ -130,6 +139,7 @@ export function summarizePredictions(
       probs,
       classes,
       bins,
+      ...(opts.clusters !== undefined ? { clusters: opts.clusters } : {}),
     });
     const pair = (x: { lower: number; upper: number }): [number | null, number | null] => [
       orNull(x.lower),
@@ -149,6 +159,9 @@ export function summarizePredictions(
       level: opts.level ?? 0.95,
       bins,
     };
+    if (opts.clusters !== undefined) {
+      summary.bootstrap.clusters = new Set(Array.from(opts.clusters)).size;
+    }
   }
   return summary;
 }

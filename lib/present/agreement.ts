@@ -12,6 +12,7 @@ import { shortModelName } from "../studies/models.ts";
 import { EMOTIONS } from "../taxonomy.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
 import { intervalText, listText, pct } from "./format.ts";
+import { resamplingUnits } from "./grid.ts";
 import { barChart, heatmap, lineChart } from "./plots.ts";
 
 /** Images per dataset, Fleiss' κ with intervals, Krippendorff's α and unanimity. */
@@ -34,7 +35,8 @@ export async function showModelAgreement(a: AgreementByDataset): Promise<void> {
     })),
     {
       caption: "Agreement among the models on the images every model can be scored on (left " +
-        "out: labels some model cannot output, or unreadable; 95 % bootstrap interval over images)",
+        "out: labels some model cannot output, or unreadable; 95 % bootstrap interval " +
+        `resampling ${resamplingUnits(a.datasets.map((d) => d.dataset))})`,
     },
   );
   await show(

@@ -9,7 +9,8 @@ import { shortModelName } from "../studies/models.ts";
 import type { Interval } from "../metrics/mod.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
 import { emitProvenance } from "./emit.ts";
-import { intervalText } from "./format.ts";
+import { intervalText, listText } from "./format.ts";
+import { CLUSTER_UNITS } from "../studies/clusters.ts";
 import { heatmap } from "./plots.ts";
 
 /** Markdown list of missing things with reasons ("" when none). Pure. */
@@ -61,14 +62,31 @@ export async function showGrid(grid: StudyGrid): Promise<void> {
   await showGridGaps(grid);
   await emitGridProvenance(grid);
   const b = STUDY_BOOTSTRAP;
+  const names = grid.datasets.map((d) => d.name);
   await showMarkdown(
     grid.cells.length > 0
       ? `**Scoring rule.** ${SCORING_RULE}\n\n**Intervals** are ${100 * b.level} % percentile ` +
-        `bootstrap intervals over test images (${b.resamples} resamples, seed ${b.seed}).`
+        `bootstrap intervals (${b.resamples} resamples, seed ${b.seed}) that resample ` +
+        `${resamplingUnits(names)}` +
+        (names.some((d) => d in CLUSTER_UNITS)
+          ? ": images of one cluster are not independent, so resampling them one by one would " +
+            "make the intervals too narrow."
+          : ".")
       : `**No predictions** (data root \`${grid.dataRoot}\`; ${grid.models.length} model(s), ` +
         `${grid.datasets.length} dataset(s) found). Set \`FER_DATA\` to the data and run ` +
         "`deno task setup` for the models; the cells below say what they would show.",
   );
+}
+
+/**
+ * What the intervals resample on these datasets, in words: test images, except whole clusters
+ * where a dataset's images come in clusters (lib/studies/clusters.ts).
+ */
+export function resamplingUnits(datasets: readonly string[]): string {
+  const clustered = datasets.filter((d) => d in CLUSTER_UNITS).map((d) =>
+    `whole ${CLUSTER_UNITS[d]}s on ${d}`
+  );
+  return clustered.length === 0 ? "test images" : `test images, except ${listText(clustered)}`;
 }
 
 /** What each model's card says about its training data. */
@@ -95,12 +113,16 @@ export async function showScores(grid: StudyGrid, scores: readonly CellScore[]):
       model: s.model,
       dataset: s.dataset,
       images: s.summary.n,
+      resampled: `${new Set(s.clusters).size} ${s.unit}s`,
       "left out": Object.entries(s.scored.leftOut).map(([c, n]) => `${n} ${c}`).join(", "),
       accuracy: intervalText(s.accuracy),
       "macro-F1": intervalText(s.macroF1),
       "balanced accuracy": s.summary.balancedAccuracy,
     })),
-    { caption: `Every model on every ${grid.split} split (95 % bootstrap intervals)` },
+    {
+      caption: `Every model on every ${grid.split} split (95 % bootstrap intervals; ` +
+        `resampled: the units the bootstrap draws)`,
+    },
   );
 }
 
@@ -164,10 +186,11 @@ export async function showScoreMatrices(
     }),
     "macro-F1 heat map",
   );
+  const units = resamplingUnits(datasets);
   await showTable(intervalTable(models, datasets, scores, (s) => s.accuracy), {
-    caption: "Accuracy with 95 % bootstrap intervals",
+    caption: `Accuracy with 95 % bootstrap intervals (resampling ${units})`,
   });
   await showTable(intervalTable(models, datasets, scores, (s) => s.macroF1), {
-    caption: "Macro-F1 with 95 % bootstrap intervals",
+    caption: `Macro-F1 with 95 % bootstrap intervals (resampling ${units})`,
   });
 }

@@ -2,21 +2,21 @@
  * Notebook 01's views: the drop from a model's own training data to other test sets, and the
  * trained-on × tested-on matrices of the linear probes.
  */
-import type { DropStudy, ProbeTransfer } from "../studies/transfer.ts";
+import { DROP_TEST_SETS, type DropStudy, type ProbeTransfer } from "../studies/transfer.ts";
 import { shortModelName } from "../studies/models.ts";
 import { probeMatrix } from "../studies/probes.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
 import { intervalText, listText, pct, pp } from "./format.ts";
-import { missingMarkdown } from "./grid.ts";
+import { missingMarkdown, resamplingUnits } from "./grid.ts";
 import { barChart, heatmap } from "./plots.ts";
 
 /** The drops as a table, a bar chart and the largest one in words. */
 export async function showDrops(study: DropStudy): Promise<void> {
   const { drops, largest } = study;
-  if (largest === null) {
+  if (drops.length === 0) {
     return showMarkdown(
-      "No model with a stated training dataset has predictions on it and on another test set: " +
-        "no drop to compute.",
+      "No model with a stated training dataset has predictions on it and on a test set of other " +
+        "faces: no drop to compute.",
     );
   }
   await showTable(
@@ -26,10 +26,13 @@ export async function showDrops(study: DropStudy): Promise<void> {
       "tested on": x.other,
       "accuracy drop": intervalText(x.accuracy),
       "macro-F1 drop": intervalText(x.macroF1),
+      baseline: x.flagged ? "flagged by the contamination audit: not counted" : "counted",
     })),
     {
-      caption: "Drop = score on the training dataset's test split − score on another test set " +
-        "(95 % bootstrap intervals)",
+      caption: "Drop = score on the training dataset's test split − score on a test set of " +
+        `other faces (95 % bootstrap intervals, resampling ${
+          resamplingUnits(DROP_TEST_SETS)
+        }; FER+ is never the other test set: it holds FER2013's faces)`,
     },
   );
   const lo = Math.min(0, ...drops.map((x) => x.accuracy.lower));
@@ -37,24 +40,36 @@ export async function showDrops(study: DropStudy): Promise<void> {
   await show(
     barChart(
       drops.map((x) => ({
-        label: `→ ${x.other}`,
+        label: `→ ${x.other}${x.flagged ? " (flagged)" : ""}`,
         group: shortModelName(x.model),
         value: x.accuracy.estimate,
         lo: x.accuracy.lower,
         hi: x.accuracy.upper,
       })),
       {
-        title: "Accuracy drop from the training dataset to each other test set",
+        title: "Accuracy drop from the training dataset to each test set of other faces",
         xLabel: "accuracy drop (own test set − other test set)",
         domain: [lo - 0.02, hi + 0.06],
       },
     ),
     "accuracy drops",
   );
+  const counted = drops.filter((x) => !x.flagged);
+  const above = counted.filter((x) => x.accuracy.lower > 0).length;
+  const below = counted.filter((x) => x.accuracy.upper < 0).length;
   await showMarkdown(
-    `The largest drop is ${largest.model} from ${largest.home} to ${largest.other}: ` +
-      `${pp(largest.accuracy.estimate)} of accuracy (${pct(largest.homeAccuracy)} → ` +
-      `${pct(largest.otherAccuracy)}).` +
+    (largest === null
+      ? "Every drop's baseline is flagged: no drop is counted."
+      : `Of the ${counted.length} counted drops, ${above} have the whole interval above zero ` +
+        `and ${below} below it. The largest is ${largest.model} from ${largest.home} to ` +
+        `${largest.other}: ${pp(largest.accuracy.estimate)} of accuracy (${
+          pct(largest.homeAccuracy)
+        } → ${pct(largest.otherAccuracy)}).`) +
+      (study.flagged.length
+        ? ` Not counted: ${
+          listText(study.flagged)
+        }, whose own-test accuracy the contamination audit (below) flags.`
+        : "") +
       (study.noHome.length
         ? ` No drop is computed for ${listText(study.noHome)}: their cards do not state the ` +
           "training data."

@@ -18,6 +18,7 @@ import { publishSite } from "./publish.ts";
 import { kitVersion } from "./references.ts";
 import { scorecard } from "../claims/scorecard.ts";
 import { claimFindings, gatherEvidence } from "../claims/evidence.ts";
+import { CLAIMS } from "../claims/registry.ts";
 import { NOT_REPRODUCED_PAGE, renderNotReproducedBody } from "./scorecard_page.ts";
 
 /** Notebook files the report picks up: two digits, a dash, a name. */
@@ -342,13 +343,26 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
       }),
     );
   }
-  if (
-    (opts.claimEvidence ?? opts.notebooksDir === undefined) &&
-    !findings.some((f) => f.id.startsWith("claim."))
-  ) {
+  // The claims of notebooks that emitted no claim findings (not built, or built before the
+  // scorecard): computed here by the same functions, from the cached predictions (and, for the
+  // probe claim, the probe matrices notebook 01 computes, read from the study cache).
+  const fed = new Set(
+    findings.filter((f) => f.id.startsWith("claim.")).map((f) => (f.notebook ?? "").slice(0, 2)),
+  );
+  const unfed = CLAIMS.filter((c) => c.rule.kind !== "not-testable" && !fed.has(c.notebook));
+  if ((opts.claimEvidence ?? opts.notebooksDir === undefined) && unfed.length > 0) {
     try {
-      log("report: computing the scorecard's findings from the cached predictions ...");
-      findings.push(...claimFindings(await gatherEvidence({ dataRoot: data })));
+      log(
+        `report: computing the findings of ${unfed.length} claim(s) no notebook emitted ` +
+          "from the cached predictions ...",
+      );
+      const ids = unfed.map((c) => c.id);
+      const inputs = await gatherEvidence({
+        dataRoot: data,
+        ...(ids.includes("jamroz-probe-transfer") ? { probes: "compute" as const } : {}),
+      });
+      const withAudit = !findings.some((f) => f.id.startsWith("contamination."));
+      findings.push(...claimFindings(inputs, ids, withAudit));
     } catch (e) {
       log(`report: scorecard findings not computed: ${e instanceof Error ? e.message : e}`);
     }

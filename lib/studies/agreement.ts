@@ -24,6 +24,7 @@ import { type Emotion, EMOTIONS } from "../taxonomy.ts";
 import { ciPair, type Finding } from "../findings.ts";
 import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { restrictToModel, studyInterval } from "./scoring.ts";
+import { clusterInterval, clusterKeys } from "./clusters.ts";
 
 /** Per-item category counts (items × EMOTIONS) of raters' class ids. Pure. */
 export function countsPerItem(raters: readonly Int32Array[]): number[][] {
@@ -58,17 +59,21 @@ export interface ModelAgreement {
 }
 
 /**
- * Fleiss' κ (with bootstrap interval), per-category κ, Krippendorff's α, pairwise Cohen's κ and
+ * Fleiss' κ (with bootstrap interval over items, or over whole `clusters`, one key per joined
+ * item), per-category κ, Krippendorff's α, pairwise Cohen's κ and
  * the unanimous share among the joined models. Needs at least two models.
  */
 export function modelAgreement(
   joined: JoinedPredictions,
-  opts: { resamples?: number; seed?: number } = {},
+  opts: { resamples?: number; seed?: number; clusters?: readonly string[] } = {},
 ): ModelAgreement {
   const m = joined.preds.length;
   if (m < 2) throw new Error("agreement among models needs at least two models");
   const counts = countsPerItem(joined.preds);
-  const fleiss = studyInterval(counts.length, fleissStatistic(counts), opts);
+  const { clusters, ...boot } = opts;
+  const fleiss = clusters
+    ? clusterInterval(clusters, fleissStatistic(counts), boot)
+    : studyInterval(counts.length, fleissStatistic(counts), boot);
   const full = fleissKappaFromCounts(counts);
   const perCategory: CategoryKappa[] = full.categories
     .filter((c) => c.proportion > 0)
@@ -270,7 +275,7 @@ export function agreementByDataset(grid: StudyGrid): AgreementByDataset {
     datasets.push({
       dataset: d.name,
       joined,
-      agreement: modelAgreement(joined),
+      agreement: modelAgreement(joined, { clusters: clusterKeys(d, joined.ids) }),
       leftOut: d.samples.length - joined.ids.length,
     });
   }

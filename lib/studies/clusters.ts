@@ -20,6 +20,11 @@ export const CLUSTER_UNITS: Readonly<Record<string, string>> = {
   expw: "source photograph",
 };
 
+/** What one resampling unit of `dataset` is: its cluster unit, else "image". */
+export function clusterUnit(dataset: string): string {
+  return CLUSTER_UNITS[dataset] ?? "image";
+}
+
 /**
  * Cluster key of each id (in order): the sample's `group` for CK+ (subject) and ExpW
  * (photograph), else the id itself. Throws naming an id the dataset lacks.

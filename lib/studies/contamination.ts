@@ -12,6 +12,7 @@ import { type LabelSetAudit, labelSetAudit, likelyContaminated } from "../metric
 import type { ModelCard } from "../models/card.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { emotionIndex } from "../taxonomy.ts";
+import { gridCell, gridDataset, type StudyGrid } from "./grid.ts";
 import { STUDY_BOOTSTRAP } from "./scoring.ts";
 
 /** One model's audit. */
@@ -78,6 +79,26 @@ export function contaminationStudy(
     disagreeing: rows[0]?.audit.disagreeing ?? 0,
     references: refs.map((r) => r.model),
   };
+}
+
+/**
+ * The audit of every model of a grid on its FER2013 test predictions, or null when the grid
+ * lacks FER2013 or FER+ test (or every FER2013 prediction).
+ */
+export function gridContamination(grid: StudyGrid): ContaminationStudy | null {
+  const fer = gridDataset(grid, "fer2013");
+  const plus = gridDataset(grid, "ferplus");
+  if (!fer || !plus) return null;
+  const tables = grid.models.flatMap((m) => {
+    const c = gridCell(grid, m.card.id, "fer2013");
+    return c ? [{ card: m.card, table: c.table }] : [];
+  });
+  return tables.length > 0 ? contaminationStudy(tables, plus) : null;
+}
+
+/** Ids of the models the audit flags (none without an audit). */
+export function flaggedModels(study: ContaminationStudy | null): Set<string> {
+  return new Set(study?.rows.filter((r) => r.flagged).map((r) => r.model) ?? []);
 }
 
 /** The audit's findings: per model, the share of original labels and the accuracy change. */

@@ -35,7 +35,10 @@ export interface GapStudy {
 
 /** Accuracy − macro-F1 of every cell; findings for the FER2013 cells. */
 export function accuracyMacroGaps(scores: readonly CellScore[]): GapStudy {
-  const gaps = scores.map((score) => ({ score, gap: accuracyMacroGap(score.scored) }));
+  const gaps = scores.map((score) => ({
+    score,
+    gap: accuracyMacroGap(score.scored, { clusters: score.clusters }),
+  }));
   const findings = gaps.filter((g) => g.score.dataset === "fer2013").map(({ score: s, gap }) => ({
     id: `minority.gap.${s.model}.${s.dataset}`,
     label: `${s.model} on FER2013 test: accuracy − macro-F1`,

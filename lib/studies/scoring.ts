@@ -12,6 +12,7 @@ import {
   type BootstrapInterval,
   bootstrapInterval,
   type ClassSummary,
+  clusterBootstrapInterval,
   type IndexStatistic,
   type Interval,
   macroF1Statistic,
@@ -21,6 +22,7 @@ import {
 import type { PredictionTable } from "../predictions.ts";
 import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
+import { clusterKeys, clusterUnit } from "./clusters.ts";
 
 /** The rule every score in the study notebooks follows (printed in the notebooks). */
 export const SCORING_RULE =
@@ -97,6 +99,13 @@ export interface CellScore {
   accuracy: Interval;
   /** Macro-F1 over the scored classes with its percentile bootstrap interval. */
   macroF1: Interval;
+  /**
+   * Cluster key of each scored row (the resampling unit of every interval of the cell: the row's
+   * id where items are independent, its subject or source photograph on CK+ and ExpW).
+   */
+  clusters: string[];
+  /** What one cluster is: "image", "subject" or "source photograph". */
+  unit: string;
 }
 
 /** The interval of one summary metric (NaN bounds when the summary has no intervals). */
@@ -122,16 +131,27 @@ function studySummary(m: MetricsSummary): StudySummary {
   };
 }
 
-/** Every cell of a grid scored under the scoring rule (model-major order, as the grid's cells). */
+/**
+ * Every cell of a grid scored under the scoring rule (model-major order, as the grid's cells),
+ * its intervals resampling the dataset's clusters (CK+ subjects, ExpW source photographs).
+ */
 export function scoreGrid(grid: StudyGrid): CellScore[] {
-  return grid.cells.map((c) =>
-    scoreTable(c.table, {
+  return grid.cells.map((c) => {
+    const d = gridDataset(grid, c.dataset)!;
+    return scoreTable(c.table, {
       model: c.model,
       dataset: c.dataset,
       modelClasses: gridModel(grid, c.model)!.card.output.classes,
-      datasetClasses: gridDataset(grid, c.dataset)!.classes,
-    })
-  );
+      datasetClasses: d.classes,
+      clusters: { keys: (ids) => clusterKeys(d, ids), unit: clusterUnit(d.name) },
+    });
+  });
+}
+
+/** How a scored table's rows cluster: their keys (from the row ids) and what a cluster is. */
+export interface ClusterSpec {
+  keys: (ids: readonly string[]) => string[];
+  unit: string;
 }
 
 /** Options of scoreTable (keyword options, as scikit-learn's metric functions take). */
@@ -148,11 +168,13 @@ export interface ScoreOptions {
   resamples?: number;
   /** Bootstrap seed [STUDY_BOOTSTRAP.seed]. */
   seed?: number;
+  /** How the rows cluster (CK+ subjects, ExpW photographs) [one image a cluster]. */
+  clusters?: ClusterSpec;
 }
 
 /**
  * Score a prediction table under the scoring rule, with bootstrap intervals of accuracy and
- * macro-F1 (STUDY_BOOTSTRAP unless given), e.g.
+ * macro-F1 (STUDY_BOOTSTRAP unless given; resampling `clusters` when given, else images), e.g.
  * `scoreTable(table, { model, dataset, modelClasses: card.output.classes, datasetClasses })`.
  */
 export function scoreTable(table: PredictionTable, opts: ScoreOptions): CellScore {
@@ -165,10 +187,13 @@ export function scoreTable(table: PredictionTable, opts: ScoreOptions): CellScor
   if (scored.table.rows.length === 0) {
     throw new Error(`${model} on ${dataset}: no test item has a label the model can output`);
   }
+  const ids = scored.table.rows.map((r) => r.id);
+  const clusters = opts.clusters?.keys(ids) ?? ids;
   const summary = summarizePredictions(scored.table, {
     labels: scored.classes,
     ci: opts.resamples ?? STUDY_BOOTSTRAP.resamples,
     seed: opts.seed ?? STUDY_BOOTSTRAP.seed,
+    ...(opts.clusters ? { clusters } : {}),
   });
   return {
     model,
@@ -177,6 +202,8 @@ export function scoreTable(table: PredictionTable, opts: ScoreOptions): CellScor
     summary: studySummary(summary),
     accuracy: summaryInterval(summary, "accuracy"),
     macroF1: summaryInterval(summary, "macro_f1"),
+    clusters,
+    unit: opts.clusters?.unit ?? "image",
   };
 }
 
@@ -201,16 +228,21 @@ export function studyInterval(
 
 /**
  * Accuracy minus macro-F1 on the same items, with a paired bootstrap interval (both from the
- * same resamples): how much a headline accuracy hides about the small classes.
+ * same resamples; whole clusters when `clusters`, one key per row, is given): how much a
+ * headline accuracy hides about the small classes.
  */
 export function accuracyMacroGap(
   scored: ScoredTable,
-  opts: { resamples?: number; seed?: number; level?: number } = {},
+  opts: { resamples?: number; seed?: number; level?: number; clusters?: readonly string[] } = {},
 ): BootstrapInterval {
   const { yTrue, yPred } = labelArrays(scored.table);
   const acc = accuracyStatistic(yTrue, yPred);
   const f1 = macroF1Statistic(yTrue, yPred, scored.classes);
-  return studyInterval(yTrue.length, (idx) => acc(idx) - f1(idx), opts);
+  const { clusters, ...rest } = opts;
+  const stat: IndexStatistic = (idx) => acc(idx) - f1(idx);
+  return clusters
+    ? clusterBootstrapInterval(clusters, stat, { ...STUDY_BOOTSTRAP, ...rest })
+    : studyInterval(yTrue.length, stat, rest);
 }
 
 /** The confusions the FER literature names (each direction is looked up separately). */

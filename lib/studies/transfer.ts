@@ -4,16 +4,13 @@
  * frozen backbones. Each step returns typed data plus the findings it implies.
  */
 import { ciPair, type Finding } from "../findings.ts";
-import {
-  accuracyStatistic,
-  type BootstrapInterval,
-  independentDifference,
-  macroF1Statistic,
-} from "../metrics/mod.ts";
+import { accuracyStatistic, type BootstrapInterval, macroF1Statistic } from "../metrics/mod.ts";
 import { modelsWithRole, trainingDatasetOf } from "../models/registry.ts";
 import { gridModel, type Missing, type StudyGrid } from "./grid.ts";
 import { type ProbeStudy, probeStudy } from "./probes.ts";
 import { type CellScore, labelArrays } from "./scoring.ts";
+import { clusteredDifference, clusterUnit } from "./clusters.ts";
+import { flaggedModels, gridContamination } from "./contamination.ts";
 
 /** One model's drop from its training dataset's test split to another test set. */
 export interface Drop {
@@ -21,12 +18,17 @@ export interface Drop {
   /** The dataset the card says the model was trained on. */
   home: string;
   other: string;
-  /** Accuracy on home − accuracy on other (independent bootstrap interval). */
+  /** Accuracy on home − accuracy on other (each test set resampled by its own clusters). */
   accuracy: BootstrapInterval;
   /** Macro-F1 on home − macro-F1 on other. */
   macroF1: BootstrapInterval;
   homeAccuracy: number;
   otherAccuracy: number;
+  /**
+   * The contamination audit flags the model (it likely saw its home test split), so its home
+   * accuracy is no in-domain baseline: the drop is shown, not counted (no finding, no claim).
+   */
+  flagged: boolean;
 }
 
 /** The drops of every model whose card names its training data. */
@@ -34,16 +36,44 @@ export interface DropStudy {
   drops: Drop[];
   /** Models whose card does not state the training data (no drop computed). */
   noHome: string[];
-  /** The largest accuracy drop, or null when there is none. */
+  /** Models whose own-test baseline the contamination audit flags. */
+  flagged: string[];
+  /** The largest accuracy drop among the unflagged ones, or null when there is none. */
   largest: Drop | null;
   findings: Finding[];
 }
 
 /**
- * Drops from each model's training dataset (card `training.dataset`) to every other test set it
- * was scored on; the two test sets are independent samples, resampled on their own.
+ * The test sets a drop goes to: FER2013 and FER+ hold the same faces under two label sets, so
+ * they count once (as FER2013); CK+ and ExpW are other faces.
  */
-export function crossDatasetDrops(grid: StudyGrid, scores: readonly CellScore[]): DropStudy {
+export const DROP_TEST_SETS: readonly string[] = ["fer2013", "ckplus", "expw"];
+
+/** Test sets holding the same images under other labels (FER+ relabels FER2013 test). */
+export const SAME_IMAGES: readonly (readonly [string, string])[] = [["fer2013", "ferplus"]];
+
+/** True when test sets `a` and `b` are one set of faces (the same, or relabelled). Pure. */
+export function sameFaces(a: string, b: string): boolean {
+  return a === b || SAME_IMAGES.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
+}
+
+/** What a drop needs of a scored cell (lib/studies/scoring.ts CellScore). */
+export type DropCell = Pick<CellScore, "model" | "dataset" | "scored" | "clusters">;
+
+/**
+ * Drops from each model's training dataset (card `training.dataset`) to every test set of
+ * DROP_TEST_SETS holding other faces (never to the same faces relabelled: FER2013 ↔ FER+ is a
+ * label change, shown by the contamination audit). The two test sets are independent samples,
+ * each resampled by its own clusters (CK+ subjects, ExpW source photographs). Models in
+ * `flagged` (default: those the contamination audit of the grid flags) get their drops marked
+ * and no finding.
+ */
+export function crossDatasetDrops(
+  grid: StudyGrid,
+  scores: readonly DropCell[],
+  opts: { flagged?: ReadonlySet<string> } = {},
+): DropStudy {
+  const flagged = opts.flagged ?? flaggedModels(gridContamination(grid));
   const score = (m: string, d: string) => scores.find((s) => s.model === m && s.dataset === d);
   const drops: Drop[] = [];
   for (const m of grid.models) {
@@ -51,30 +81,32 @@ export function crossDatasetDrops(grid: StudyGrid, scores: readonly CellScore[])
     const own = home === null ? undefined : score(m.card.id, home);
     if (home === null || own === undefined) continue;
     const a = labelArrays(own.scored.table);
-    for (const other of scores.filter((s) => s.model === m.card.id && s.dataset !== home)) {
+    const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+    const homeAcc = accuracyStatistic(a.yTrue, a.yPred);
+    for (const otherName of DROP_TEST_SETS.filter((d) => !sameFaces(d, home))) {
+      const other = score(m.card.id, otherName);
+      if (other === undefined) continue;
       const b = labelArrays(other.scored.table);
+      const otherAcc = accuracyStatistic(b.yTrue, b.yPred);
       drops.push({
         model: m.card.id,
         home,
-        other: other.dataset,
-        accuracy: independentDifference(
-          a.yTrue.length,
-          accuracyStatistic(a.yTrue, a.yPred),
-          b.yTrue.length,
-          accuracyStatistic(b.yTrue, b.yPred),
-        ),
-        macroF1: independentDifference(
-          a.yTrue.length,
+        other: otherName,
+        accuracy: clusteredDifference(own.clusters, homeAcc, other.clusters, otherAcc),
+        macroF1: clusteredDifference(
+          own.clusters,
           macroF1Statistic(a.yTrue, a.yPred, own.scored.classes),
-          b.yTrue.length,
+          other.clusters,
           macroF1Statistic(b.yTrue, b.yPred, other.scored.classes),
         ),
-        homeAccuracy: own.summary.accuracy,
-        otherAccuracy: other.summary.accuracy,
+        homeAccuracy: homeAcc(all(a.yTrue.length)),
+        otherAccuracy: otherAcc(all(b.yTrue.length)),
+        flagged: flagged.has(m.card.id),
       });
     }
   }
-  const findings = drops.map((x): Finding => ({
+  const counted = drops.filter((x) => !x.flagged);
+  const findings = counted.map((x): Finding => ({
     id: `cross.drop.${x.model}.${x.home}-${x.other}`,
     label: `${x.model}: accuracy drop ${x.home} → ${x.other}`,
     value: x.accuracy.estimate,
@@ -83,12 +115,13 @@ export function crossDatasetDrops(grid: StudyGrid, scores: readonly CellScore[])
     group: "Cross-dataset drops",
     note: `own test ${x.homeAccuracy.toFixed(3)}, ${x.other} test ${
       x.otherAccuracy.toFixed(3)
-    }; independent bootstrap 95 % CI`,
+    }; independent bootstrap 95 % CI, ${x.other} resampled by ${clusterUnit(x.other)}`,
   }));
   return {
     drops,
     noHome: grid.models.filter((m) => trainingDatasetOf(m.card) === null).map((m) => m.card.id),
-    largest: drops.reduce<Drop | null>(
+    flagged: [...new Set(drops.filter((x) => x.flagged).map((x) => x.model))],
+    largest: counted.reduce<Drop | null>(
       (a, b) => (a === null || b.accuracy.estimate > a.accuracy.estimate ? b : a),
       null,
     ),
@@ -97,7 +130,7 @@ export function crossDatasetDrops(grid: StudyGrid, scores: readonly CellScore[])
       label: "Cross-dataset accuracy drop",
       value: null,
       group: "Cross-dataset drops",
-      note: "no model with a stated training dataset and two test sets",
+      note: "no unflagged model with a stated training dataset and a test set of other faces",
     }],
   };
 }
