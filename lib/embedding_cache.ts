@@ -13,7 +13,8 @@
  */
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { sha256Hex, writeFileAtomic } from "./fsutil.ts";
+import { CHUNK_NAME, readChecksummedChunk, writeChecksummedChunk } from "./chunk_file.ts";
+import { sha256Hex } from "./fsutil.ts";
 
 /** Version of the layout and key recipe; part of the model key. */
 export const EMBEDDING_CACHE_VERSION = 2;
@@ -64,28 +65,14 @@ export function decodeVector(b64: string, dim: number): Float32Array | undefined
   return out;
 }
 
-const CHUNK_NAME = /^chunk-([0-9a-f]{64})\.json$/;
-
-/** Verify one chunk file (checksum, version, key, entries); the chunk or why not. */
+/** Verify one chunk file (checksum and JSON: lib/chunk_file.ts; version, key, entries). */
 export async function verifyEmbeddingChunk(
   path: string,
   key: string,
 ): Promise<{ chunk: EmbeddingChunk } | { reason: string }> {
-  const m = CHUNK_NAME.exec(path.slice(path.lastIndexOf("/") + 1));
-  if (m === null) return { reason: "not a chunk file name" };
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    return { reason: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  if ((await sha256Hex(bytes)) !== m[1]) return { reason: "checksum mismatch (edited or damaged)" };
-  let chunk: EmbeddingChunk;
-  try {
-    chunk = JSON.parse(new TextDecoder().decode(bytes)) as EmbeddingChunk;
-  } catch {
-    return { reason: "not valid JSON" };
-  }
+  const read = await readChecksummedChunk(path);
+  if ("reason" in read) return read;
+  const chunk = read.json as EmbeddingChunk;
   if (chunk?.v !== EMBEDDING_CACHE_VERSION) return { reason: `format version ${chunk?.v}` };
   if (chunk.key !== key) return { reason: "belongs to another model key" };
   if (!Number.isInteger(chunk.dim) || chunk.dim <= 0) return { reason: "no vector size" };
@@ -156,8 +143,5 @@ export async function readEmbeddingCache(
 
 /** Write one chunk atomically as `chunk-<sha256>.json` in `dir`; returns its path. */
 export async function writeEmbeddingChunk(dir: string, chunk: EmbeddingChunk): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify(chunk));
-  const path = join(dir, `chunk-${await sha256Hex(bytes)}.json`);
-  await writeFileAtomic(path, bytes);
-  return path;
+  return await writeChecksummedChunk(dir, chunk);
 }

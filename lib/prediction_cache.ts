@@ -14,7 +14,7 @@
  * on one cache, a killed run or merged shard caches (copy the chunk files) stay consistent.
  */
 import { join } from "node:path";
-import { sha256Hex, writeFileAtomic } from "./fsutil.ts";
+import { readChecksummedChunk, writeChecksummedChunk } from "./chunk_file.ts";
 import type { FaceBox } from "./sample.ts";
 import { probabilityProblem } from "./predictions.ts";
 
@@ -76,8 +76,6 @@ export interface CacheContents {
   bad: BadChunk[];
 }
 
-const CHUNK_NAME = /^chunk-([0-9a-f]{64})\.json$/;
-
 /** Why `entry` is not a valid result for a model with `classes` outputs (undefined when valid). */
 function entryProblem(entry: CachedPrediction, classes: number): string | undefined {
   if (entry === null || typeof entry !== "object") return "an entry is not an object";
@@ -94,30 +92,17 @@ function entryProblem(entry: CachedPrediction, classes: number): string | undefi
 }
 
 /**
- * Verify one chunk file: its bytes hash to its name, it parses, its version and key match and
- * every entry is well formed. Returns the chunk, or the reason it cannot be used.
+ * Verify one chunk file: its bytes hash to its name and it parses (lib/chunk_file.ts), its
+ * version and key match and every entry is well formed. Returns the chunk, or the reason it cannot be used.
  */
 export async function verifyChunk(
   path: string,
   key: string,
   classes: number,
 ): Promise<{ chunk: PredictionChunk } | { reason: string }> {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  const m = CHUNK_NAME.exec(name);
-  if (m === null) return { reason: "not a chunk file name" };
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    return { reason: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  if ((await sha256Hex(bytes)) !== m[1]) return { reason: "checksum mismatch (edited or damaged)" };
-  let chunk: PredictionChunk;
-  try {
-    chunk = JSON.parse(new TextDecoder().decode(bytes)) as PredictionChunk;
-  } catch {
-    return { reason: "not valid JSON" };
-  }
+  const read = await readChecksummedChunk(path);
+  if ("reason" in read) return read;
+  const chunk = read.json as PredictionChunk;
   if (chunk?.v !== PREDICTION_CACHE_VERSION) return { reason: `format version ${chunk?.v}` };
   if (chunk.key !== key) return { reason: "belongs to another model key" };
   if (chunk.entries === null || typeof chunk.entries !== "object") return { reason: "no entries" };
@@ -171,8 +156,5 @@ export async function readPredictionCache(
 
 /** Write one chunk atomically as `chunk-<sha256>.json` in `dir`; returns its path. */
 export async function writePredictionChunk(dir: string, chunk: PredictionChunk): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify(chunk));
-  const path = join(dir, `chunk-${await sha256Hex(bytes)}.json`);
-  await writeFileAtomic(path, bytes);
-  return path;
+  return await writeChecksummedChunk(dir, chunk);
 }
