@@ -10,10 +10,10 @@ import { loadDataset } from "../lib/datasets/mod.ts";
 import { RACY_MS, sourceTags } from "../lib/datasets/content.ts";
 import { loadCard } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";
-import { PROJECT_ROOT } from "../lib/config.ts";
+import { cacheRoot, PROJECT_ROOT } from "../lib/config.ts";
 import { decodeImageBytes, ImageError } from "../lib/image.ts";
 import { mapPeak } from "../lib/saliency/mod.ts";
-import { kitCommand, withTempDir, writeRegionModel } from "./support.ts";
+import { kitCommand, pathExists, withTempDir, writeRegionModel } from "./support.ts";
 
 /** A gray 8x8 PNG stored without compression: its size depends on its shape only. */
 async function flatPng(value: number): Promise<Uint8Array> {
@@ -726,4 +726,71 @@ Deno.test("report --allow-missing without data builds the empty skeleton and say
     const own = built.findings.filter((f: { notebook: string }) => f.notebook === "00-datasets");
     assert.ok(own.length > 0 && own.every((f: { value: unknown }) => f.value === null));
   });
+});
+
+const IS_CHECKOUT = await pathExists(join(PROJECT_ROOT, ".git"));
+
+Deno.test({
+  name:
+    "clean clone: ./fer-kit report in a fresh clone records its commit as clean and leaves no tracked file changed",
+  ignore: !IS_CHECKOUT, // needs the kit as a git checkout to clone
+  fn: async () => {
+    await withTempDir("fer-fault-clone-", async (dir) => {
+      const clone = join(dir, "fer-kit");
+      const git = async (args: string[], cwd = clone) => {
+        const r = await new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" })
+          .output();
+        assert.equal(r.code, 0, `git ${args.join(" ")}: ${decoder.decode(r.stderr)}`);
+        return decoder.decode(r.stdout).trim();
+      };
+      await git(["clone", "--quiet", PROJECT_ROOT, clone], dir);
+      // The whole first-run path: ./fer-kit installs Deno by npm ci (from npm's local cache when
+      // it has the package, as after this checkout's own install) and the npm dependencies; the
+      // converted models come from this checkout's cache folder, shared as FER_CACHE allows.
+      const empty = join(dir, "no-data");
+      await Deno.mkdir(empty);
+      const site = join(dir, "site");
+      const r = await new Deno.Command(join(clone, "fer-kit"), {
+        args: [
+          "report",
+          "--data",
+          empty,
+          "--allow-missing",
+          "--notebook",
+          "00",
+          "--no-prepare",
+          "--out",
+          site,
+        ],
+        env: { FER_CACHE: cacheRoot(), npm_config_prefer_offline: "true", INIT_CWD: dir },
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = decoder.decode(r.stderr);
+      assert.match(decoder.decode(r.stdout), /report: .*index\.html \(1 executed/, err);
+      const head = await git(["rev-parse", "HEAD"]);
+      assert.equal(await git(["status", "--porcelain"]), "", "the first run changed the clone");
+      const built = JSON.parse(await Deno.readTextFile(join(site, "findings.json")));
+      assert.equal(built.kit.commit, head);
+      assert.equal(built.kit.dirty, false);
+      const index = await Deno.readTextFile(join(site, "index.html"));
+      assert.ok(index.includes(`<dt>Kit commit</dt><dd><code>${head}</code></dd>`));
+      assert.doesNotMatch(index, /uncommitted changes|\+dirty/);
+      // The clone's notebooks ran on its own Deno through a kernelspec of its own, apart from
+      // this checkout's in the shared cache folder.
+      const specs = new Map<string, string>(); // Deno binary -> its kernelspec folder
+      for await (const e of Deno.readDir(join(cacheRoot(), "jupyter"))) {
+        const spec = join(cacheRoot(), "jupyter", e.name, "kernels", "fer-kit-deno", "kernel.json");
+        if (!(await pathExists(spec))) continue;
+        specs.set(
+          JSON.parse(await Deno.readTextFile(spec)).argv[0],
+          join(cacheRoot(), "jupyter", e.name),
+        );
+      }
+      const own = [...specs].filter(([deno]) => deno.startsWith(`${clone}/tools/node_modules/`));
+      assert.equal(own.length, 1, [...specs.keys()].join(" "));
+      await Deno.remove(own[0][1], { recursive: true });
+    });
+  },
 });

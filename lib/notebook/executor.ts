@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheRoot, dataRoot, PROJECT_ROOT } from "../config.ts";
-import { exists, writeFileAtomic } from "../fsutil.ts";
+import { exists, sha256Hex, writeFileAtomic } from "../fsutil.ts";
 import { type CellError, type CellStatus, type Notebook, readNotebook } from "./nbformat.ts";
 
 /** Name of the kernelspec the kit registers (`deno task setup`). */
@@ -91,11 +91,13 @@ export async function pythonPath(explicit?: string): Promise<string> {
 
 /**
  * Writes a kernelspec for the kit's kernel that runs the very Deno binary running this process,
- * under cacheRoot()/jupyter, and returns that JUPYTER_PATH entry. The user-level kernelspec
- * that `deno task setup` registers may point at another checkout's Deno; this one cannot.
+ * under cacheRoot()/jupyter/<hash of that binary's path>, and returns that JUPYTER_PATH entry.
+ * The user-level kernelspec that `deno task setup` registers may point at another checkout's
+ * Deno; this one cannot, even when checkouts share one cache folder (FER_CACHE).
  */
 async function localKernelPath(): Promise<string> {
-  const root = join(cacheRoot(), "jupyter");
+  const deno = await sha256Hex(Deno.execPath());
+  const root = join(cacheRoot(), "jupyter", deno.slice(0, 16));
   const spec = {
     argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
     display_name: "Deno (fer-kit)",
