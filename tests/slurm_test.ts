@@ -1,9 +1,9 @@
 /**
  * A real single-node Slurm (Debian's slurm-wlm and munge), started for this file and stopped
- * after it: the engine alone, then deploy/slurm/submit.sh running `kit predict` in 3 shards over
- * CK+ test with mini-xception, merging and verifying, against an unsharded run. Where Slurm
- * cannot start here, or the data or model are missing, the tests are reported as ignored with
- * the reason.
+ * after it: the engine alone, then deploy/slurm/submit.sh running `kit predict` and
+ * `kit saliency --dataset` in 3 shards over CK+ test with mini-xception, merging and verifying,
+ * against unsharded runs. Where Slurm cannot start here, or the data or model are missing, the
+ * tests are reported as ignored with the reason.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -37,7 +37,7 @@ if (blocker !== "" && start.ok) console.error(`slurm_test: ${blocker}`);
  * Stop the cluster when the last test that runs has finished (with a test filter, the unload
  * handler of tests/slurm_local.ts stops it).
  */
-let testsLeft = (start.ok ? 1 : 0) + (blocker === "" ? 1 : 0);
+let testsLeft = (start.ok ? 1 : 0) + (blocker === "" ? 2 : 0);
 async function stopAfterLastTest(): Promise<void> {
   if (--testsLeft === 0 && start.ok) await start.slurm.stop();
 }
@@ -72,7 +72,7 @@ Deno.test({
           [`${array}_1`, "COMPLETED", "0:0"],
           [`${array}_2`, "COMPLETED", "0:0"],
           [after, "COMPLETED", "0:0"],
-        ],
+        ].sort(),
       );
       assert.equal(await Deno.readTextFile(join(out, "merged")), "0/3\n1/3\n2/3\n");
     } finally {
@@ -143,7 +143,7 @@ Deno.test({
           [`${array}_1`, "COMPLETED", "0:0"],
           [`${array}_2`, "COMPLETED", "0:0"],
           [merge, "COMPLETED", "0:0"],
-        ],
+        ].sort(), // as strings: "10" sorts before "9_0"
         `logs:\n${await log("predict-0.log")}\n${await log("merge.log")}`,
       );
       const mergeLog = await log("merge.log");
@@ -162,6 +162,113 @@ Deno.test({
         await Deno.readFile(join(runDir, "predictions.csv")),
         await Deno.readFile(full),
       );
+    } finally {
+      await stopAfterLastTest();
+    }
+  },
+});
+
+/** The kit's cache for one test: a folder of its own, the models linked from the kit's cache. */
+async function ownCache(dir: string): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.symlink(join(cacheRoot(), "models"), join(dir, "models"));
+  return dir;
+}
+
+/** Every file of a folder: name → bytes. */
+async function folderFiles(dir: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile) out.set(e.name, await Deno.readFile(join(dir, e.name)));
+  }
+  return out;
+}
+
+Deno.test({
+  name: `slurm: submit.sh --saliency runs kit saliency --dataset in 3 shards over CK+ test; the ` +
+    `final run reads every map from the merged cache and writes the unsharded files byte for byte` +
+    (blocker === "" ? "" : ` (ignored: ${blocker})`),
+  ignore: blocker !== "",
+  sanitizeResources: false,
+  fn: async () => {
+    if (!start.ok) return;
+    const slurm = start.slurm;
+    const work = join(slurm.dir, "kit-saliency");
+    try {
+      const cache = await ownCache(join(work, "cache"));
+      const runDir = join(work, "run");
+      const settings = "--sampling random --limit 12 --n 60 --faithfulness --steps 8 --per-class 1";
+      const env = {
+        ...slurm.env,
+        FER_DATA: dataRoot(),
+        FER_CACHE: cache,
+        RUN_DIR: runDir,
+        FER_KIT: PROJECT_ROOT,
+        SALIENCY_ARGS: settings,
+      };
+      const submit = await new Deno.Command("bash", {
+        args: [
+          join(PROJECT_ROOT, "deploy/slurm/submit.sh"),
+          "--saliency",
+          MODEL,
+          "ckplus",
+          "3",
+          "test",
+        ],
+        env,
+        cwd: work,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(submit.code, 0, new TextDecoder().decode(submit.stderr));
+      const [array, merge] = new TextDecoder().decode(submit.stdout).trim().split("\n").at(-1)!
+        .split(" ");
+
+      // Meanwhile, the unsharded reference run, outside Slurm, with caches of its own.
+      const full = join(work, "full");
+      const ref = await kitCommand([
+        "saliency",
+        "--model",
+        MODEL,
+        "--dataset",
+        "ckplus",
+        "--split",
+        "test",
+        "--out",
+        full,
+        ...settings.split(" "),
+      ], { env: { FER_CACHE: await ownCache(join(work, "full-cache")) } }).output();
+      assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
+
+      const ends = await waitForJobs(slurm, [array, merge], 300_000);
+      const log = async (name: string) =>
+        await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
+      assert.deepEqual(
+        ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
+        [
+          [`${array}_0`, "COMPLETED", "0:0"],
+          [`${array}_1`, "COMPLETED", "0:0"],
+          [`${array}_2`, "COMPLETED", "0:0"],
+          [merge, "COMPLETED", "0:0"],
+        ].sort(), // as strings: "10" sorts before "9_0"
+        `logs:\n${await log("saliency-0.log")}\n${await log("merge.log")}`,
+      );
+      const shardFaces = [];
+      for (const i of [0, 1, 2]) {
+        const m = /shard \d\/3: (\d+) of 12 faces/.exec(await log(`saliency-${i}.log`));
+        assert.ok(m, await log(`saliency-${i}.log`));
+        shardFaces.push(Number(m[1]));
+      }
+      assert.equal(shardFaces.reduce((a, b) => a + b, 0), 12);
+      const mergeLog = await log("merge.log");
+      assert.match(mergeLog, /cache merge: 3 source\(s\)/);
+      assert.match(mergeLog, /cache verify: .* 0 problem\(s\)/);
+      assert.match(mergeLog, /\d+ maps and curves from cache, 0 computed/);
+      const want = await folderFiles(full);
+      const got = await folderFiles(join(runDir, "saliency"));
+      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+      assert.ok(want.has("faithfulness.json"));
+      for (const [name, bytes] of want) assert.deepEqual(got.get(name), bytes, `${name} differs`);
     } finally {
       await stopAfterLastTest();
     }

@@ -1,6 +1,6 @@
 /**
- * `deno task kit cache merge|verify`: merge the caches (predictions, embeddings) of a sharded
- * run into the kit's cache, and verify a cache (see lib/cache_merge.ts and docs/scale.md).
+ * `deno task kit cache merge|verify`: merge the caches (predictions, embeddings, saliency) of a
+ * sharded run into the kit's cache, and verify a cache (see lib/cache_merge.ts and docs/scale.md).
  */
 import { resolve } from "node:path";
 import { cacheRoot, dataRoot } from "../config.ts";
@@ -15,7 +15,8 @@ import { imageKey } from "../prediction_cache.ts";
 import type { Split } from "../sample.ts";
 import { flag, parseArgs, str, UsageError, usageExit } from "./args.ts";
 
-export const summary = "merge the caches of sharded runs (predictions, embeddings), verify one";
+export const summary =
+  "merge the caches of sharded runs (predictions, embeddings, saliency), verify one";
 
 const HELP = `usage: deno task kit cache merge [--into DIR] [--tolerance X] SOURCE...
        deno task kit cache verify [--cache-dir DIR] [--tolerance X]
@@ -24,9 +25,9 @@ const HELP = `usage: deno task kit cache merge [--into DIR] [--tolerance X] SOUR
                                    [--embeddings [--tensor NAME]]]
 
 merge    copy the chunk files of each SOURCE into the kit cache DIR (default: $FER_CACHE):
-         prediction folders into DIR/predictions, embedding folders into DIR/embeddings. A
-         SOURCE is a shard's --cache-dir (of \`kit predict\`, \`kit probe\` or \`kit cross\`) or a
-         kit cache root. Everything is verified first: checksums, model keys, entries, and no
+         prediction folders into DIR/predictions, embedding folders into DIR/embeddings, saliency
+         folders into DIR/saliency. A SOURCE is a shard's --cache-dir (of \`kit predict\`,
+         \`kit probe\`, \`kit cross\` or \`kit saliency\`) or a kit cache root. Everything is verified first: checksums, model keys, entries, and no
          two results for one image that disagree; on any problem nothing is written.
 verify   check a cache (default: $FER_CACHE; or a --cache-dir of one kind) the same way; with
          --model and --dataset, also that every image of the dataset (split) has its result, so

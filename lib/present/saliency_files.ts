@@ -151,7 +151,8 @@ export async function writeSaliencyFiles(st: SaliencyStudy, outDir: string): Pro
         images: st.items.length,
         accuracy: correct / st.items.length,
         method,
-        settings: st.settings,
+        // Threads change speed, not results (as in the study's cache key): left out.
+        settings: { ...st.settings, threads: undefined },
         ...(st.faithfulness.images.length > 0
           ? {
             faithfulness: Object.fromEntries(
