@@ -220,7 +220,15 @@ async function loadPart(
 ): Promise<LoadedPart> {
   const ds = await loadDataset(spec.dataset, { split: spec.split, dataRoot });
   if (ds.samples.length === 0) {
-    throw new Error(`${partLabel(spec)}: the ${spec.split} split of ${ds.name} is empty`);
+    const counts = new Map<string, number>();
+    for (const s of (await loadDataset(spec.dataset, { dataRoot })).samples) {
+      counts.set(s.split, (counts.get(s.split) ?? 0) + 1);
+    }
+    const have = [...counts].map(([split, n]) => `${split} ${n}`).join(", ") || "none";
+    throw new InputError(
+      `${partLabel(spec)}: the ${spec.split} split of ${ds.name} is empty (its splits: ${have})`,
+      `name a split that has images, e.g. ${spec.dataset}:${counts.keys().next().value ?? "test"}`,
+    );
   }
   const samples = max > 0
     ? stratifiedSubsample(ds.samples.map((s) => s.label), max, seed).map((i) => ds.samples[i])

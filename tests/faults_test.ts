@@ -794,3 +794,43 @@ Deno.test({
     });
   },
 });
+
+Deno.test("probe and cross: an unknown backbone, an unknown dataset and an empty training split are one clear line each", async () => {
+  await withTempDir("fer-fault-probe-", async (dir) => {
+    const data = join(dir, "m");
+    await Deno.mkdir(data);
+    for (const i of [0, 1]) await Deno.writeFile(join(data, `${i}.png`), await flatPng(i * 90));
+    const manifest = join(data, "m.csv");
+    await Deno.writeTextFile(manifest, "path,label,split\n0.png,happy,test\n1.png,sad,test\n");
+    const { card } = await writeRegionModel(dir, 8, () => true, "all pixels");
+    const cases: [string[], RegExp][] = [
+      [
+        ["probe", "--backbone", "nope", "--train", manifest, "--test", manifest],
+        /^fer-kit probe: .*nope\.json: unknown model "nope" \(registered: /,
+      ],
+      [
+        ["cross", "--backbone", "nope", "--datasets", `${manifest},ckplus`],
+        /^fer-kit cross: .*nope\.json: unknown model "nope"/,
+      ],
+      [
+        ["probe", "--backbone", card, "--train", "nosuch", "--test", manifest],
+        /^fer-kit probe: nosuch: no such dataset: not a registered name \(fer2013, /,
+      ],
+      [
+        ["probe", "--backbone", card, "--train", "m/m.csv:train", "--test", "m/m.csv:test"],
+        /^fer-kit probe: m\/m\.csv:train: the train split of m is empty \(its splits: test 2\)\n {2}name a split that has images, e\.g\. m\/m\.csv:test\n$/,
+      ],
+      [
+        ["cross", "--backbone", card, "--datasets", "m/m.csv"],
+        /the train split of m is empty/,
+      ],
+    ];
+    for (const [args, want] of cases) {
+      const r = await kit(args, { cwd: dir, env: { FER_CACHE: join(dir, "cache") } });
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.out}${r.err}`);
+      assert.match(r.err, want, args.join(" "));
+      assert.doesNotMatch(r.err, /unexpected error|please report/);
+      assertClean(r.err);
+    }
+  });
+});
