@@ -21,6 +21,8 @@ import {
   accuracyMacroGap,
   crossDatasetDrops,
   type DropCell,
+  probeColumnGaps,
+  type ProbeStudy,
   restrictToModel,
   sameFaces,
   scoreTable,
@@ -220,4 +222,42 @@ Deno.test("cross-dataset drops: other faces only, clustered, flagged baselines n
   assert.deepEqual([d.accuracy.lower, d.accuracy.upper], [want.lower, want.upper]);
   assert.ok(Math.abs(study.drops[2].accuracy.estimate + 1 / 12) < 1e-12);
   assert.equal(study.largest?.model, "clean");
+});
+
+Deno.test("probe transfer is read down a column: own-dataset probe minus another's", () => {
+  // Cells (train → test, accuracy, interval): each test set's own probe and the others'.
+  const parts = ["fer2013", "ferplus", "ckplus", "expw"];
+  const acc = (train: string, test: string) =>
+    train === test ? 0.7 : sameFaces(train, test) ? 0.65 : 0.4 + 0.01 * parts.indexOf(train);
+  const cells = parts.flatMap((train) =>
+    parts.map((test) => ({
+      train: `${train}:train`,
+      test: `${test}:test`,
+      accuracy: acc(train, test),
+    }))
+  );
+  const p = {
+    backbone: "b",
+    result: { cells },
+    intervals: cells.map((c) => ({
+      train: c.train,
+      test: c.test,
+      accuracy: { estimate: c.accuracy, lower: c.accuracy - 0.05, upper: c.accuracy + 0.05 },
+      drop: null,
+    })),
+  } as unknown as ProbeStudy;
+  const gaps = probeColumnGaps(p);
+  // FER+ is neither a column nor a row of its own (FER2013's faces); no same-faces pair.
+  assert.deepEqual(gaps.map((g) => `${g.test}-vs-${g.train}`), [
+    "fer2013-vs-ckplus",
+    "fer2013-vs-expw",
+    "ckplus-vs-fer2013",
+    "ckplus-vs-expw",
+    "expw-vs-fer2013",
+    "expw-vs-ckplus",
+  ]);
+  // ckplus column: own 0.7, FER2013-trained 0.40 → gap 0.30, interval [0.20, 0.40].
+  const g = gaps[2];
+  assert.ok(Math.abs(g.gap.estimate - 0.3) < 1e-12);
+  assert.ok(Math.abs(g.gap.lower - 0.2) < 1e-12 && Math.abs(g.gap.upper - 0.4) < 1e-12);
 });

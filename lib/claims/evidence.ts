@@ -35,6 +35,7 @@ import {
 import {
   crossDatasetDrops,
   type DropCell,
+  probeColumnGaps,
   probeTransfer as probeMatrices,
 } from "../studies/transfer.ts";
 import {
@@ -184,36 +185,20 @@ function crossDrop(inputs: EvidenceInputs, flagged: ReadonlySet<string>): Findin
     );
 }
 
-/** jamroz-probe-transfer: within a test-set column, own-trained probe minus FER2013-trained. */
+/**
+ * jamroz-probe-transfer: within a test-set column, the probe trained on the test set's dataset
+ * minus one trained on another (lib/studies/transfer.ts probeColumnGaps, as notebook 01 shows).
+ */
 function probeTransfer(inputs: EvidenceInputs): Finding[] {
-  const out: Finding[] = [];
-  for (const p of inputs.probes) {
-    for (const test of ["ckplus", "expw"]) {
-      const i = p.result.cells.findIndex((c) =>
-        c.train === `${test}:train` && c.test === `${test}:test`
-      );
-      const j = p.result.cells.findIndex((c) =>
-        c.train === "fer2013:train" && c.test === `${test}:test`
-      );
-      if (i < 0 || j < 0) continue;
-      const a = p.intervals[i].accuracy;
-      const b = p.intervals[j].accuracy;
-      // Two probes on the same test faces: their intervals are marginal; the difference's
-      // interval is taken conservatively as [a.lower − b.upper, a.upper − b.lower].
-      const iv = {
-        estimate: a.estimate - b.estimate,
-        lower: a.lower - b.upper,
-        upper: a.upper - b.lower,
-      };
-      out.push(finding(
-        `claim.jamroz-probe-transfer.${p.backbone}.${test}`,
-        `${p.backbone} probes on ${test} test: trained on ${test} minus trained on FER2013`,
-        iv,
-        "same test faces; conservative interval from the two probes' intervals",
-      ));
-    }
-  }
-  return out;
+  return inputs.probes.flatMap(probeColumnGaps).map((g) =>
+    finding(
+      `claim.jamroz-probe-transfer.${g.backbone}.${g.test}-vs-${g.train}`,
+      `${g.backbone} probes on ${g.test} test: trained on ${g.test} minus trained on ${g.train}`,
+      g.gap,
+      "same test faces; conservative interval from the two cells' intervals (by image: the " +
+        "probe matrix keeps no per-image predictions)",
+    )
+  );
 }
 
 /** jamroz-weak-classes: mean F1 of fear/sad/disgust minus that of the other four, per model. */

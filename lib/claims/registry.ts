@@ -60,8 +60,9 @@ export const CLAIMS: readonly Claim[] = [
     quote: "The drop comes from the training data: the same network trained on another dataset " +
       "does worse on a test set than when trained on that test set's own dataset.",
     confirm: "linear probes on one frozen backbone, compared within a test-set column: accuracy " +
-      "on test set B of the probe trained on B minus that of the probe trained on A. Confirmed " +
-      "where the interval is above 0.",
+      "on test set B of the probe trained on B minus that of the probe trained on A, for every " +
+      "pair of FER2013, CK+ and ExpW (FER+ holds FER2013's faces and counts once), as notebook " +
+      "01 shows them. Confirmed where the interval is above 0.",
     rule: { kind: "direction", side: "above", threshold: 0 },
     whenMissing: "the probe matrices were not computed in this run (notebook 01 computes them; " +
       "`deno task kit claims --probes` reads or computes them)",

@@ -131,46 +131,52 @@ export async function showProbeMatrices(t: ProbeTransfer): Promise<void> {
   }
 }
 
-/** Per probe: the drop from its in-domain accuracy to each other test set, and web against lab. */
-export async function showProbeDrops(t: ProbeTransfer): Promise<void> {
-  if (t.probes.length === 0) return showMarkdown("No probe matrix: no drops.");
-  for (const [k, p] of t.probes.entries()) {
-    const r = p.result;
-    const rows = r.train_parts.flatMap((train) => {
-      const name = train.split(":")[0];
-      const own = r.cells.find((c) => c.train === train && c.test === `${name}:test`);
-      if (!own) return [];
-      const row: Record<string, string | number> = {
-        "trained on": name,
-        "in-domain accuracy": own.accuracy,
-      };
-      r.cells.forEach((c, i) => {
-        const d = p.intervals[i].drop;
-        if (c.train === train && d !== null) {
-          row[`drop → ${c.test.split(":")[0]}`] = intervalText(d, 2);
+/**
+ * Per probe backbone, transfer read down each test-set column: the accuracy of the probe trained
+ * on the test set's own dataset minus that of each probe trained on another (same test faces),
+ * as a table and in words.
+ */
+export async function showProbeColumns(t: ProbeTransfer): Promise<void> {
+  if (t.probes.length === 0) return showMarkdown("No probe matrix: no comparison.");
+  for (const p of t.probes) {
+    const gaps = t.gaps.filter((g) => g.backbone === p.backbone);
+    if (gaps.length === 0) {
+      await showMarkdown(`${p.backbone}: no test set with its own probe and another's.`);
+      continue;
+    }
+    const tests = [...new Set(gaps.map((g) => g.test))];
+    const trains = [...new Set(gaps.map((g) => g.train))];
+    await showTable(
+      tests.map((test) => {
+        const row: Record<string, string | number> = {
+          "tested on": test,
+          "probe trained on it": gaps.find((g) => g.test === test)!.ownAccuracy,
+        };
+        for (const g of gaps.filter((x) => x.test === test)) {
+          row[`minus trained on ${g.train}`] = intervalText(g.gap, 2);
         }
-      });
-      return [row];
-    });
-    await showTable(rows, {
-      caption: `${p.backbone} probes: accuracy drop from the in-domain test set ` +
-        "(95 % bootstrap intervals)",
-      formats: { "in-domain accuracy": 3 },
-      columns: [
-        "trained on",
-        "in-domain accuracy",
-        ...r.test_parts.map((x) => `drop → ${x.split(":")[0]}`),
-      ],
-    });
-    const s = t.summaries[k];
-    if (s.transferCells === 0) continue;
+        return row;
+      }),
+      {
+        caption: `${p.backbone} probes: accuracy on each test set of the probe trained on its ` +
+          "own dataset, minus that of the probe trained on another dataset (same test faces; " +
+          "conservative interval from the two cells' 95 % intervals)",
+        formats: { "probe trained on it": 3 },
+        columns: [
+          "tested on",
+          "probe trained on it",
+          ...trains.map((x) => `minus trained on ${x}`),
+        ],
+      },
+    );
+    const above = gaps.filter((g) => g.gap.lower > 0).length;
+    const below = gaps.filter((g) => g.gap.upper < 0).length;
     await showMarkdown(
-      `${p.backbone}: mean in-domain accuracy ${pct(s.meanInDomain)}, mean transfer accuracy ` +
-        `${pct(s.meanTransfer)} over ${s.transferCells} off-diagonal cells` +
-        (s.web.cells && s.lab.cells
-          ? `; between web datasets ${pct(s.web.mean)} (${s.web.cells} cells), to or from CK+ ` +
-            `${pct(s.lab.mean)} (${s.lab.cells} cells).`
-          : "."),
+      `${p.backbone}: of ${gaps.length} comparisons within a test set, the probe trained on ` +
+        `the test set's own dataset is ahead in ${above} (whole interval above zero) and behind ` +
+        `in ${below} (whole interval below zero); the other ${
+          gaps.length - above - below
+        } intervals include zero.`,
     );
   }
 }

@@ -7,7 +7,7 @@ import { ciPair, type Finding } from "../findings.ts";
 import { accuracyStatistic, type BootstrapInterval, macroF1Statistic } from "../metrics/mod.ts";
 import { modelsWithRole, trainingDatasetOf } from "../models/registry.ts";
 import { gridModel, type Missing, type StudyGrid } from "./grid.ts";
-import { type ProbeStudy, probeStudy } from "./probes.ts";
+import { type ProbeStudy, probeStudy, type StoredInterval } from "./probes.ts";
 import { type CellScore, labelArrays } from "./scoring.ts";
 import { clusteredDifference, clusterUnit } from "./clusters.ts";
 import { flaggedModels, gridContamination } from "./contamination.ts";
@@ -135,72 +135,88 @@ export function crossDatasetDrops(
   };
 }
 
-/** Web-collected datasets (the rest, CK+, is posed in a lab). */
-export const WEB_DATASETS: readonly string[] = ["fer2013", "ferplus", "expw"];
-
-/** How one probe matrix transfers: in-domain against off-diagonal accuracy. */
-export interface ProbeTransferSummary {
+/**
+ * Within one test set's column of a probe matrix: the probe trained on the test set's own dataset
+ * minus the probe trained on another dataset, both scored on the same test faces. Rows of the
+ * matrix are not comparable with one another (each column is its own test set; ExpW's is
+ * class-balanced), so transfer is read down a column (docs/probes.md).
+ */
+export interface ProbeColumnGap {
   backbone: string;
-  meanInDomain: number;
-  meanTransfer: number;
-  transferCells: number;
-  /** Mean accuracy of off-diagonal cells between two web datasets, and their number. */
-  web: { mean: number; cells: number };
-  /** Mean accuracy of off-diagonal cells to or from a lab dataset, and their number. */
-  lab: { mean: number; cells: number };
+  /** The test set (the column). */
+  test: string;
+  /** The other training dataset. */
+  train: string;
+  /** Accuracy on `test` of the probe trained on `test`, and of the one trained on `train`. */
+  ownAccuracy: number;
+  otherAccuracy: number;
+  /**
+   * ownAccuracy − otherAccuracy. The matrix keeps each cell's hit count, not its per-image
+   * predictions, so the two cells' (image-level) intervals are combined conservatively:
+   * [own.lower − other.upper, own.upper − other.lower].
+   */
+  gap: StoredInterval;
 }
 
 /** The probe matrices of every available probe backbone. */
 export interface ProbeTransfer {
   probes: ProbeStudy[];
-  summaries: ProbeTransferSummary[];
+  /** Every within-column gap of every probe matrix (probeColumnGaps). */
+  gaps: ProbeColumnGap[];
   /** Backbones that could not be used, and why. */
   skipped: Missing[];
   findings: Finding[];
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function summarizeProbe(p: ProbeStudy): ProbeTransferSummary {
-  const isWeb = (part: string) => WEB_DATASETS.includes(part.split(":")[0]);
-  const diag = p.result.cells.filter((c) => c.in_domain);
-  const off = p.result.cells.filter((c) => !c.in_domain);
-  const web = off.filter((c) => isWeb(c.train) && isWeb(c.test));
-  const lab = off.filter((c) => !isWeb(c.train) || !isWeb(c.test));
-  return {
-    backbone: p.backbone,
-    meanInDomain: mean(diag.map((c) => c.accuracy)),
-    meanTransfer: mean(off.map((c) => c.accuracy)),
-    transferCells: off.length,
-    web: { mean: mean(web.map((c) => c.accuracy)), cells: web.length },
-    lab: { mean: mean(lab.map((c) => c.accuracy)), cells: lab.length },
+/**
+ * Every within-column gap of a probe matrix: for each test set of DROP_TEST_SETS (FER2013 and
+ * FER+ counted once), the probe trained on it against each probe trained on a dataset of other
+ * faces. Pure.
+ */
+export function probeColumnGaps(p: ProbeStudy): ProbeColumnGap[] {
+  const cell = (train: string, test: string) => {
+    const i = p.result.cells.findIndex((c) =>
+      c.train === `${train}:train` && c.test === `${test}:test`
+    );
+    return i < 0 ? null : { cell: p.result.cells[i], iv: p.intervals[i].accuracy };
   };
+  const out: ProbeColumnGap[] = [];
+  for (const test of DROP_TEST_SETS) {
+    const own = cell(test, test);
+    if (own === null) continue;
+    for (const train of DROP_TEST_SETS.filter((d) => !sameFaces(d, test))) {
+      const other = cell(train, test);
+      if (other === null) continue;
+      out.push({
+        backbone: p.backbone,
+        test,
+        train,
+        ownAccuracy: own.cell.accuracy,
+        otherAccuracy: other.cell.accuracy,
+        gap: {
+          estimate: own.iv.estimate - other.iv.estimate,
+          lower: own.iv.lower - other.iv.upper,
+          upper: own.iv.upper - other.iv.lower,
+        },
+      });
+    }
+  }
+  return out;
 }
 
-function probeFindings(p: ProbeStudy): Finding[] {
-  const r = p.result;
-  const own = r.cells.find((c) => c.train === "fer2013:train" && c.test === "fer2013:test");
-  if (own === undefined) return [];
-  return r.cells.flatMap((c, i): Finding[] => {
-    const d = p.intervals[i].drop;
-    const test = c.test.split(":")[0];
-    if (c.train !== "fer2013:train" || d === null || (test !== "expw" && test !== "ckplus")) {
-      return [];
-    }
-    return [{
-      id: `cross.probe.${p.backbone}.fer2013-${test}`,
-      label: `${p.backbone} probe trained on FER2013: accuracy drop to ${test}`,
-      value: d.estimate,
-      ci: ciPair(d),
-      unit: "accuracy",
-      group: "Cross-dataset drops",
-      note: `linear probe, ${own.n_train} training faces; in-domain ${
-        own.accuracy.toFixed(3)
-      }, ${c.test} ${c.accuracy.toFixed(3)}; independent bootstrap 95 % CI`,
-    }];
-  });
+function gapFindings(g: ProbeColumnGap): Finding {
+  return {
+    id: `cross.probe.${g.backbone}.${g.test}-vs-${g.train}`,
+    label:
+      `${g.backbone} probes on ${g.test} test: trained on ${g.test} minus trained on ${g.train}`,
+    value: g.gap.estimate,
+    ci: ciPair(g.gap),
+    unit: "accuracy",
+    group: "Cross-dataset drops",
+    note: `same test faces; accuracy ${g.ownAccuracy.toFixed(3)} against ${
+      g.otherAccuracy.toFixed(3)
+    }; conservative interval from the two cells' 95 % intervals`,
+  };
 }
 
 /**
@@ -224,14 +240,15 @@ export async function probeTransfer(grid: StudyGrid): Promise<ProbeTransfer> {
       skipped.push({ id: b.id, reason: e instanceof Error ? e.message : String(e) });
     }
   }
-  const findings = probes.flatMap(probeFindings);
+  const gaps = probes.flatMap(probeColumnGaps);
+  const findings = gaps.map(gapFindings);
   return {
     probes,
-    summaries: probes.map(summarizeProbe),
+    gaps,
     skipped,
-    findings: probes.length > 0 ? findings : [{
+    findings: findings.length > 0 ? findings : [{
       id: "cross.probe",
-      label: "Probe accuracy drop from FER2013",
+      label: "Probe trained on the test set's dataset minus one trained on another",
       value: null,
       group: "Cross-dataset drops",
       note: "no probe backbone or datasets available",
