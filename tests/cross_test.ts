@@ -15,6 +15,7 @@ import { probePredict, stratifiedSubsample, trainProbe } from "../lib/probe/mod.
 import { mulberry32, uniformFloat32 } from "../lib/random.ts";
 import { type Emotion, EMOTIONS } from "../lib/taxonomy.ts";
 import { grayInput, pathExists, withTempDir } from "./support.ts";
+import { mergeCaches } from "../lib/cache_merge.ts";
 import { InputError } from "../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
@@ -300,6 +301,85 @@ Deno.test("cross: a matrix on built datasets equals probes fitted on hand-comput
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cross and probe --shard 0/3, 1/3, 2/3, merged: the unsharded results from the cache alone", async () => {
+  await withTempDir("fer-kit-cross-shards-", async (dir) => {
+    await Deno.writeFile(join(dir, "pool.onnx"), poolModel());
+    const cardPath = join(dir, "pool.json");
+    await Deno.writeTextFile(cardPath, JSON.stringify({ ...POOL_CARD, onnx: "pool.onnx" }));
+    const a = await buildDataset(dir, "dsa", ["angry", "happy", "sad"], { train: 20, test: 10 }, 1);
+    const b = await buildDataset(
+      dir,
+      "dsb",
+      ["happy", "sad", "neutral"],
+      { train: 12, test: 8 },
+      2,
+    );
+    const cross = ["--backbone", cardPath, "--datasets", `${a.manifest},${b.manifest}`];
+    const flags = ["--max-train", "30", "--lambda", "0.01", "--quiet"];
+    const json = async (args: string[]) => {
+      const r = await captureStdout(() => runCrossCli([...args, "--json"]));
+      assert.equal(r.code, 0);
+      // Everything but the run times.
+      const { seconds: _, ...rest } = JSON.parse(r.out) as CrossResult;
+      return { ...rest, probes: rest.probes.map(({ fit_seconds: _, ...p }) => p) };
+    };
+    const full = await json([...cross, ...flags, "--cache-dir", join(dir, "full")]);
+
+    let computed = 0, inShard = 0;
+    const shardDirs = [0, 1, 2].map((i) => join(dir, `shard-${i}`));
+    for (let i = 0; i < 3; i++) {
+      const r = await captureStdout(() =>
+        runCrossCli([...cross, ...flags, "--shard", `${i}/3`, "--cache-dir", shardDirs[i]])
+      );
+      assert.equal(r.code, 0);
+      // One line per distinct part: dsa:train (30 of 60), dsb:train (30 of 36), two test parts.
+      const lines = [...r.out.matchAll(/: (\d+) of (\d+) items; 0 from cache, (\d+) computed/g)];
+      assert.equal(lines.length, 4, r.out);
+      for (const m of lines) {
+        inShard += Number(m[1]);
+        computed += Number(m[3]);
+      }
+    }
+    assert.equal(inShard, 30 + 30 + 30 + 24, "every item of every part in exactly one shard");
+    const merged = join(dir, "merged");
+    const report = await mergeCaches(shardDirs, merged);
+    assert.deepEqual(report.problems, []);
+    assert.equal(Object.values(report.images).reduce((x, y) => x + y, 0), computed);
+
+    // The merged cache holds every embedding: the runs write no chunk and give the same results.
+    const chunks = async () => {
+      const names: string[] = [];
+      for await (const m of Deno.readDir(join(merged, "embeddings"))) {
+        for await (const e of Deno.readDir(join(merged, "embeddings", m.name))) names.push(e.name);
+      }
+      return names.sort();
+    };
+    const before = await chunks();
+    const cacheDir = ["--cache-dir", join(merged, "embeddings")];
+    assert.deepEqual(await json([...cross, ...flags, ...cacheDir]), full);
+    const probe = await captureStdout(() =>
+      runProbeCli([
+        "--backbone",
+        cardPath,
+        "--train",
+        `${b.manifest}:train`,
+        "--test",
+        `${a.manifest}:test`,
+        ...flags,
+        ...cacheDir,
+        "--json",
+      ])
+    );
+    assert.equal(probe.code, 0);
+    const cell = (JSON.parse(probe.out) as CrossResult).cells[0];
+    assert.deepEqual(
+      cell,
+      full.cells.find((c) => c.train === "dsb:train" && c.test === "dsa:test"),
+    );
+    assert.deepEqual(await chunks(), before);
+  });
 });
 
 Deno.test("cross: bad command lines exit 2 with a message", async () => {
