@@ -1,9 +1,11 @@
 /**
  * Predictions over a dataset, with a resumable, content-keyed on-disk cache.
  *
- * `predictDataset(model, dataset, opts)` decodes each sample's image (sharp, in libuv's thread
- * pool, a window of images ahead of inference), optionally finds the face with a detector,
- * preprocesses per the model card and runs the engine batch by batch. Probabilities are mapped
+ * `predictDataset(model, dataset, opts)` decodes each sample's image, optionally finds the face
+ * with a detector, preprocesses per the model card and runs the engine batch by batch. Without a
+ * detector, a worker thread reads, decodes and preprocesses blocks of images ahead of inference
+ * (lib/batch_prep.ts), since `session.run` holds the main thread; with one, or for a few images,
+ * the main thread decodes a window of images ahead and preprocesses each batch itself. Probabilities are mapped
  * from the model's class order onto the kit's canonical columns (lib/predictions.ts).
  *
  * Cache (lib/prediction_cache.ts): `<cacheRoot()>/predictions/<model key>/`, model key =
@@ -28,17 +30,20 @@ import {
 import {
   decodeImage,
   ImageError,
+  maxImagePixels,
   type RawImage,
   sourceName,
   type UnreadableFile,
 } from "./image.ts";
+import { BatchPreparer, type PreparedBlock } from "./batch_prep.ts";
 import type { LoadedDataset } from "./datasets/types.ts";
 import { Engine, type Provider } from "./engine.ts";
 import { recordProducers } from "./provider.ts";
 import { ONNXRUNTIME_VERSION } from "./session.ts";
 import type { ResolvedModel } from "./models/registry.ts";
+import type { InputSpec } from "./models/card.ts";
 import { type Prediction, predictionClasses, type PredictionTable } from "./predictions.ts";
-import { preprocessInto, preprocessKey } from "./preprocess.ts";
+import { preprocessInto, preprocessKey, sampleLength } from "./preprocess.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import type { FaceBox, Sample } from "./sample.ts";
 import { inShard, type Shard } from "./shard.ts";
@@ -70,6 +75,12 @@ export interface PredictOptions {
   chunkSize?: number;
   /** Images decoded ahead of inference (default max(16, 2 × batch); also capped at 256 MiB). */
   prefetch?: number;
+  /**
+   * Read, decode and preprocess the images on a worker thread, blocks ahead of inference, so
+   * that they overlap with `session.run` (which holds the main thread); default: when no
+   * detector is used and at least 64 images are to be run. The tensors are the same either way.
+   */
+  prepareInWorker?: boolean;
   /** Progress display: true (default: bar on a TTY, lines otherwise), false, or your own. */
   progress?: boolean | Progress;
   /** An already open engine for this model (not disposed here). */
@@ -93,6 +104,8 @@ export interface PredictStats {
   fromCache: number;
   /** Samples run through the model in this call. */
   inferred: number;
+  /** Of those, the ones a worker thread read and preprocessed (PredictOptions.prepareInWorker). */
+  preparedInWorker: number;
   /** Images that could not be read (file + reason); they have no row. */
   unreadable: UnreadableFile[];
   /** Ids of samples where the detector found no face; they have no row. */
@@ -234,6 +247,7 @@ export async function predictDataset(
   let provider: Provider | "cache" = "cache";
   let providerNote: string | undefined;
   let inferred = 0;
+  let preparedInWorker = 0;
   let cacheWriteError: string | undefined;
   if (todo.length > 0) {
     if (useCache) {
@@ -243,18 +257,39 @@ export async function predictDataset(
         cacheWriteError = cacheWarning(dir, e);
       }
     }
-    const engine = opts.engine ?? await Engine.create(model, {
-      provider: opts.provider,
-      intraOpThreads: opts.threads,
-      batchSize: opts.batchSize,
-    });
+    // The worker starts reading and preprocessing while the session loads.
+    const batch = opts.engine?.batchSize ??
+      (typeof card.input.batch === "number"
+        ? card.input.batch
+        : Math.max(1, Math.floor(opts.batchSize ?? 32)));
+    const perBlock = blockSize(card.input, batch);
+    const useWorker = opts.detect === undefined &&
+      (opts.prepareInWorker ?? (todo.length >= WORKER_MIN_SAMPLES || todo.length > perBlock));
+    const feed = useWorker ? new BlockFeed(model, samples, todo, perBlock) : undefined;
+    let engine: Engine;
+    try {
+      engine = opts.engine ?? await Engine.create(model, {
+        provider: opts.provider,
+        intraOpThreads: opts.threads,
+        batchSize: opts.batchSize,
+      });
+    } catch (e) {
+      feed?.close();
+      throw e;
+    }
     provider = engine.provider;
     providerNote = engine.providerNote;
-    const detector = opts.detect === undefined ? undefined : await createDetector(opts.detect, {
-      scoreThreshold: opts.detectThreshold,
-      intraOpThreads: opts.threads,
-      dir: opts.detectorsDir,
-    });
+    let detector: FaceDetector | undefined;
+    try {
+      detector = opts.detect === undefined ? undefined : await createDetector(opts.detect, {
+        scoreThreshold: opts.detectThreshold,
+        intraOpThreads: opts.threads,
+        dir: opts.detectorsDir,
+      });
+    } catch (e) {
+      if (opts.engine === undefined) await engine.dispose();
+      throw e;
+    }
     const progress = opts.progress === false
       ? undefined
       : typeof opts.progress === "object"
@@ -266,40 +301,52 @@ export async function predictDataset(
       );
     progress?.set(samples.length - todo.length);
     try {
-      inferred = await runMissing(
-        engine,
-        detector,
-        samples,
-        todo,
-        chunkSize,
-        opts.prefetch,
-        async (done) => {
-          const producer: ChunkProducer = {
-            created: new Date().toISOString(),
-            provider: engine.provider,
-            onnxruntime: ONNXRUNTIME_VERSION,
-          };
-          for (const [i, r] of done) {
-            results.set(keys[i], r);
-            producers.set(keys[i], producer);
+      const flush = async (done: [number, CachedPrediction][]) => {
+        const producer: ChunkProducer = {
+          created: new Date().toISOString(),
+          provider: engine.provider,
+          onnxruntime: ONNXRUNTIME_VERSION,
+        };
+        for (const [i, r] of done) {
+          results.set(keys[i], r);
+          producers.set(keys[i], producer);
+        }
+        if (useCache && cacheWriteError === undefined) {
+          try {
+            await writePredictionChunk(dir, {
+              v: PREDICTION_CACHE_VERSION,
+              key,
+              producer,
+              entries: Object.fromEntries(done.map(([i, r]) => [keys[i], r])),
+            });
+          } catch (e) {
+            cacheWriteError = cacheWarning(dir, e);
           }
-          if (useCache && cacheWriteError === undefined) {
-            try {
-              await writePredictionChunk(dir, {
-                v: PREDICTION_CACHE_VERSION,
-                key,
-                producer,
-                entries: Object.fromEntries(done.map(([i, r]) => [keys[i], r])),
-              });
-            } catch (e) {
-              cacheWriteError = cacheWarning(dir, e);
-            }
-          }
-          progress?.tick(done.length);
-        },
-      );
+        }
+        progress?.tick(done.length);
+      };
+      if (feed !== undefined) {
+        ({ inferred, preparedInWorker } = await runPrepared(
+          engine,
+          feed,
+          samples,
+          chunkSize,
+          flush,
+        ));
+      } else {
+        inferred = await runMissing(
+          engine,
+          detector,
+          samples,
+          todo,
+          chunkSize,
+          opts.prefetch,
+          flush,
+        );
+      }
       progress?.finish();
     } finally {
+      feed?.close();
       if (opts.engine === undefined) await engine.dispose();
       await detector?.dispose();
     }
@@ -317,6 +364,7 @@ export async function predictDataset(
       predicted: table.rows.length,
       fromCache,
       inferred,
+      preparedInWorker,
       unreadable: table.unreadable,
       noFace: table.noFace,
       seconds,
@@ -491,6 +539,149 @@ async function runMissing(
     }
   }
   return inferred;
+}
+
+/**
+ * Images to run from which predictDataset prepares them on a worker (its start costs about
+ * 0.1 s); fewer when they fill more than one block (large inputs, slow models).
+ */
+const WORKER_MIN_SAMPLES = 64;
+/** Input tensor bytes per block prepared by the worker (at least one engine batch). */
+const BLOCK_BYTES = 8 * 2 ** 20;
+/** Samples per block, at most. */
+const BLOCK_MAX = 256;
+
+/** Samples per block handed to the worker: whole engine batches, about BLOCK_BYTES of tensor. */
+function blockSize(input: InputSpec, batch: number): number {
+  const fit = Math.min(BLOCK_MAX, BLOCK_BYTES / (4 * sampleLength(input)));
+  return batch * Math.max(1, Math.floor(fit / batch));
+}
+
+/**
+ * The todo list cut into blocks of whole engine batches, handed to a BatchPreparer as its
+ * buffers come back: the worker works on the next blocks while the model runs the current one.
+ */
+class BlockFeed {
+  readonly blocks: number[][] = [];
+  private readonly prep: BatchPreparer;
+  private readonly pending: Promise<PreparedBlock>[] = [];
+
+  constructor(
+    model: ResolvedModel,
+    private readonly samples: readonly Sample[],
+    todo: readonly number[],
+    perBlock: number,
+  ) {
+    const len = sampleLength(model.card.input);
+    for (let b = 0; b < todo.length; b += perBlock) {
+      this.blocks.push(todo.slice(b, b + perBlock));
+    }
+    this.prep = new BatchPreparer(model.card, perBlock, len, maxImagePixels());
+    this.fill();
+  }
+
+  /** Block `k`, prepared (blocks are taken in order). */
+  take(k: number): Promise<PreparedBlock> {
+    return this.pending[k];
+  }
+
+  /** Give block `k`'s buffer back; the next block waiting for one is submitted. */
+  recycle(k: number, block: PreparedBlock): void {
+    delete this.pending[k];
+    this.prep.recycle(block.buffer);
+    this.fill();
+  }
+
+  close(): void {
+    this.prep.close();
+  }
+
+  private fill(): void {
+    while (this.pending.length < this.blocks.length && this.prep.freeBuffers > 0) {
+      const items = this.blocks[this.pending.length].map((i) => {
+        const s = this.samples[i];
+        // In-memory pixels are preprocessed by the caller ("" is no file).
+        return { path: s.source.kind === "file" ? s.source.path : "", box: s.box };
+      });
+      this.pending.push(this.prep.submit(items));
+    }
+  }
+}
+
+/**
+ * runMissing with the images prepared by a worker (BlockFeed): the same batches (whole engine
+ * batches of `todo`, unreadable images left out), the same tensors, the same results.
+ */
+async function runPrepared(
+  engine: Engine,
+  feed: BlockFeed,
+  samples: readonly Sample[],
+  chunkSize: number,
+  flush: (done: [number, CachedPrediction][]) => Promise<void>,
+): Promise<{ inferred: number; preparedInWorker: number }> {
+  const card = engine.model.card;
+  const batch = engine.batchSize;
+  const len = engine.sampleLength;
+  const c = engine.numClasses;
+  const decoded = new Map<string, Promise<RawImage>>();
+  let done: [number, CachedPrediction][] = [];
+  let inferred = 0;
+  let inWorker = 0;
+  for (let k = 0; k < feed.blocks.length; k++) {
+    const ids = feed.blocks[k];
+    const block = await feed.take(k);
+    const buf = block.buffer;
+    // What the worker left: prepared here, exactly as runMissing does.
+    const ok = ids.map((_, j) => !block.needsCaller[j]);
+    inWorker += ok.filter((x) => x).length;
+    for (let j = 0; j < ids.length; j++) {
+      if (ok[j]) continue;
+      const r = await prepare(samples[ids[j]], undefined, decoded);
+      if (r.status !== "ok") {
+        done.push([
+          ids[j],
+          r.status === "unreadable"
+            ? { status: "unreadable", reason: r.reason }
+            : { status: "noface" },
+        ]);
+        continue;
+      }
+      try {
+        preprocessInto(r.img, card, buf, j, r.box);
+        ok[j] = true;
+      } catch (e) {
+        done.push([ids[j], {
+          status: "unreadable",
+          reason: e instanceof Error ? e.message : String(e),
+        }]);
+      }
+    }
+    // One engine batch per `batch` items of the todo list, the usable ones packed to the front.
+    for (let b = 0; b < ids.length; b += batch) {
+      const end = Math.min(ids.length, b + batch);
+      const slots: number[] = [];
+      for (let j = b; j < end; j++) {
+        if (!ok[j]) continue;
+        const to = b + slots.length;
+        if (to !== j) buf.copyWithin(to * len, j * len, (j + 1) * len);
+        slots.push(ids[j]);
+      }
+      if (slots.length > 0) {
+        const { probs } = await engine.runTensor(buf.subarray(b * len), slots.length);
+        slots.forEach((i, s) => {
+          done.push([i, { status: "ok", probs: Array.from(probs.subarray(s * c, (s + 1) * c)) }]);
+        });
+        inferred += slots.length;
+      }
+      if (done.length >= chunkSize) {
+        await flush(done);
+        done = [];
+      }
+    }
+    feed.recycle(k, block);
+  }
+  await flush(done);
+  return { inferred, preparedInWorker: inWorker };
 }
 
 /** Rows per producer (provider and onnxruntime version) among the samples that have a prediction. */

@@ -141,7 +141,9 @@ export function toGray(
   weights: readonly [number, number, number] = BT601_WEIGHTS,
 ): FloatImage {
   if (img.channels === 1) return img;
-  if (img.channels !== 3) throw new Error(`toGray: expected 3 channels, got ${img.channels}`);
+  if (img.channels !== 3) {
+    throw new Error(`image has ${img.channels} channels, expected 1 (gray) or 3 (RGB)`);
+  }
   const n = img.width * img.height;
   const out = new Float32Array(n);
   const [wr, wg, wb] = weights;
@@ -250,12 +252,31 @@ export function sampleLength(input: InputSpec): number {
 }
 
 /**
+ * Working memory of `tensorizeInto` (gray before resize, padding), grown when an image needs more
+ * and reused by every call: preprocessing allocates nothing per image once it has seen the
+ * largest image. Safe because `tensorizeInto` is synchronous and never re-entered.
+ */
+let scratchGray: Float32Array<ArrayBuffer> = new Float32Array(0);
+let scratchPad: Float32Array<ArrayBuffer> = new Float32Array(0);
+
+function grown(buf: Float32Array<ArrayBuffer>, n: number): Float32Array<ArrayBuffer> {
+  return buf.length >= n ? buf : new Float32Array(Math.max(n, 2 * buf.length));
+}
+
+/**
  * Resize, colour-convert, normalise and lay out one image, before any crop:
  * 1. colour: a gray model on a colour image takes gray before the resize when
  *    `grayBeforeResize` (else after); a colour model on a gray image replicates the channel;
  * 2. pad to square (`padToSquare`), 3. resize (`input.resize`), 4. gray after resize,
  * 5. channel order (RGB or BGR), 6. x' = (x·scale − mean[c]) / std[c], 7. NCHW or NHWC.
  * Writes `sampleLength(input)` floats at `offset` of `out`.
+ *
+ * The steps are fused into one pass that writes straight into `out`, with the intermediate
+ * values rounded to float32 exactly where the step-by-step functions of this module store them
+ * (`toFloatImage` → `grayToRgb` / `toGray` → `padToSquare` → `resizeImage` → `toGray`), so the
+ * tensor is bit for bit the composition of those functions (tests/preprocess_test.ts checks it).
+ * A gray image for a colour model is resized once and written to every channel: its three
+ * channels are equal, so their resizes are too.
  */
 export function tensorizeInto(
   img: RawImage,
@@ -275,14 +296,6 @@ export function tensorizeInto(
       `input.colorOrder "${input.colorOrder}" does not fit input.channels ${input.channels}`,
     );
   }
-  const weights = input.grayWeights ?? BT601_WEIGHTS;
-  let f = toFloatImage(img);
-  if (!gray && f.channels === 1) f = grayToRgb(f);
-  if (gray && f.channels === 3 && input.grayBeforeResize === true) f = toGray(f, weights);
-  f = padToSquare(f, input.padToSquare ?? "none");
-  f = resizeImage(f, input.width, input.height, input.resize);
-  if (gray && f.channels === 3) f = toGray(f, weights);
-
   const { scale, mean, std } = input.normalization;
   const c = input.channels;
   if (mean.length !== c || std.length !== c) {
@@ -291,20 +304,119 @@ export function tensorizeInto(
         `${mean.length} and ${std.length}`,
     );
   }
+  if (img.channels !== 1 && img.channels !== 3) {
+    throw new Error(`image has ${img.channels} channels, expected 1 (gray) or 3 (RGB)`);
+  }
+  const weights = input.grayWeights ?? BT601_WEIGHTS;
+  // 1. The source plane: 8-bit pixels as they are (exact as floats), or gray before the resize.
+  let src: Uint8Array | Float32Array = img.data;
+  let w = img.width, h = img.height, sc: number = img.channels;
+  if (gray && sc === 3 && input.grayBeforeResize === true) {
+    const n = w * h;
+    scratchGray = grown(scratchGray, n);
+    const [wr, wg, wb] = weights;
+    const d = img.data;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      scratchGray[i] = wr * d[j] + wg * d[j + 1] + wb * d[j + 2];
+    }
+    src = scratchGray;
+    sc = 1;
+  }
+  // 2. Pad to square with zeros (padToSquare's placement).
+  const mode = input.padToSquare ?? "none";
+  if (mode !== "none" && w !== h) {
+    const side = Math.max(w, h);
+    const diff = side - Math.min(w, h);
+    const before = diff - (mode === "center" ? Math.round(diff * 0.5) : diff);
+    const offX = w < h ? before : 0;
+    const offY = h < w ? before : 0;
+    const n = side * side * sc;
+    scratchPad = grown(scratchPad, n);
+    const padded = scratchPad;
+    padded.fill(0, 0, n);
+    for (let y = 0; y < h; y++) {
+      padded.set(src.subarray(y * w * sc, (y + 1) * w * sc), ((y + offY) * side + offX) * sc);
+    }
+    src = padded;
+    w = side;
+    h = side;
+  }
+  // 3-7. Resize (or copy), gray after resize, channel order, normalisation, layout.
+  const ow = input.width, oh = input.height, hw = ow * oh;
+  const same = w === ow && h === oh;
+  const xs = same ? undefined : sharedTaps(w, ow, input.resize);
+  const ys = same ? undefined : sharedTaps(h, oh, input.resize);
+  const grayAfter = gray && sc === 3;
+  const [wr, wg, wb] = weights;
   const bgr = input.colorOrder === "BGR";
-  const hw = input.width * input.height;
-  const d = f.data;
-  for (let k = 0; k < c; k++) {
-    const srcK = bgr ? c - 1 - k : k;
-    const mk = mean[k];
-    const sk = std[k];
-    if (input.layout === "NCHW") {
-      const base = offset + k * hw;
-      for (let i = 0; i < hw; i++) out[base + i] = (d[i * c + srcK] * scale - mk) / sk;
-    } else {
-      for (let i = 0; i < hw; i++) out[offset + i * c + k] = (d[i * c + srcK] * scale - mk) / sk;
+  const nchw = input.layout === "NCHW";
+  // Per output channel k: which value it takes (index into v0..v2), mean and std.
+  const m0 = mean[0], s0 = std[0];
+  const m1 = c > 1 ? mean[1] : 0, s1 = c > 1 ? std[1] : 1;
+  const m2 = c > 2 ? mean[2] : 0, s2 = c > 2 ? std[2] : 1;
+  let i = 0;
+  for (let y = 0; y < oh; y++) {
+    const rowLo = (same ? y : ys!.lo[y]) * w * sc;
+    const rowHi = (same ? y : ys!.hi[y]) * w * sc;
+    const fy = same ? 0 : ys!.frac[y];
+    for (let x = 0; x < ow; x++, i++) {
+      let v0: number, v1 = 0, v2 = 0;
+      if (same) {
+        const p = rowLo + x * sc;
+        v0 = src[p];
+        if (sc === 3) {
+          v1 = src[p + 1];
+          v2 = src[p + 2];
+        }
+      } else {
+        const cl = xs!.lo[x] * sc;
+        const ch = xs!.hi[x] * sc;
+        const fx = xs!.frac[x];
+        v0 = lerp2(src, rowLo + cl, rowLo + ch, rowHi + cl, rowHi + ch, fx, fy);
+        if (sc === 3) {
+          v1 = lerp2(src, rowLo + cl + 1, rowLo + ch + 1, rowHi + cl + 1, rowHi + ch + 1, fx, fy);
+          v2 = lerp2(src, rowLo + cl + 2, rowLo + ch + 2, rowHi + cl + 2, rowHi + ch + 2, fx, fy);
+        }
+      }
+      if (grayAfter) v0 = Math.fround(wr * v0 + wg * v1 + wb * v2);
+      else if (sc === 1 && c === 3) {
+        v1 = v0;
+        v2 = v0;
+      }
+      if (c === 1) {
+        out[offset + i] = (v0 * scale - m0) / s0;
+      } else {
+        // Output channel k takes source channel k (RGB) or 2 − k (BGR).
+        const a = bgr ? v2 : v0, b = v1, z = bgr ? v0 : v2;
+        if (nchw) {
+          out[offset + i] = (a * scale - m0) / s0;
+          out[offset + hw + i] = (b * scale - m1) / s1;
+          out[offset + 2 * hw + i] = (z * scale - m2) / s2;
+        } else {
+          const o = offset + 3 * i;
+          out[o] = (a * scale - m0) / s0;
+          out[o + 1] = (b * scale - m1) / s1;
+          out[o + 2] = (z * scale - m2) / s2;
+        }
+      }
     }
   }
+}
+
+/** One bilinear sample as resizeImage computes it, rounded to float32 as it stores it. */
+function lerp2(
+  d: Uint8Array | Float32Array,
+  tlAt: number,
+  trAt: number,
+  blAt: number,
+  brAt: number,
+  fx: number,
+  fy: number,
+): number {
+  const tl = d[tlAt], tr = d[trAt], bl = d[blAt], br = d[brAt];
+  const top = tl + (tr - tl) * fx;
+  const bottom = bl + (br - bl) * fx;
+  return Math.fround(top + (bottom - top) * fy);
 }
 
 /**

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { attr, buildModel, floatTensor, int64Tensor, node } from "../lib/onnx/mod.ts";
+import sharp from "sharp";
 import { decodeImage, encodePng } from "../lib/image.ts";
 import { loadDataset } from "../lib/datasets/mod.ts";
 import { loadCard } from "../lib/models/registry.ts";
@@ -13,6 +14,7 @@ import { Engine } from "../lib/engine.ts";
 import { predictDataset } from "../lib/predict.ts";
 import { parsePredictions, readPredictions } from "../lib/predictions.ts";
 import type { Emotion } from "../lib/taxonomy.ts";
+import type { Sample } from "../lib/sample.ts";
 import { createProgress, formatDuration, progressText } from "../lib/progress.ts";
 import { mulberry32 } from "../lib/random.ts";
 import { grayInput, kitCommand, randomBytes, withTempDir } from "./support.ts";
@@ -186,6 +188,92 @@ Deno.test("predictDataset: canonical columns, engine-checked probabilities, corr
     const third = await predictDataset(other, ds, { progress: false, chunkSize: 10, cacheDir });
     assert.equal(third.stats.inferred, 24);
     assert.notEqual(third.stats.cacheKey, res.stats.cacheKey);
+  });
+});
+
+Deno.test("images prepared on the worker thread give the same table as on the main thread", async () => {
+  await withTempDir("fer-predict-worker-", async (dir) => {
+    const model = await loadCard(await writeModel(dir, "m7", convModel(4, 1, 7), card(SEVEN)));
+    const r = mulberry32(11);
+    const samples: Sample[] = [];
+    const add = (id: string, source: Sample["source"], box?: Sample["box"]) =>
+      samples.push({ id, source, label: "happy", split: "test", ...(box ? { box } : {}) });
+    const file = async (name: string, bytes: Uint8Array) => {
+      await Deno.writeFile(join(dir, name), bytes);
+      return { kind: "file" as const, path: join(dir, name) };
+    };
+    for (let i = 0; i < 70; i++) {
+      const png = await encodePng({
+        data: randomBytes(40 * 40, r),
+        width: 40,
+        height: 40,
+        channels: 1,
+      });
+      add(`g${i}`, await file(`g${i}.png`, png));
+    }
+    // Formats the worker leaves to the main thread (sharp): JPEG, 16-bit PNG; an RGB PNG it does.
+    const rgb = randomBytes(30 * 50 * 3, r);
+    const raw = { raw: { width: 50, height: 30, channels: 3 as const } };
+    add("jpeg", await file("c.jpg", new Uint8Array(await sharp(rgb, raw).jpeg().toBuffer())));
+    add(
+      "rgb",
+      await file("c.png", await encodePng({ data: rgb, width: 50, height: 30, channels: 3 })),
+    );
+    add(
+      "png16",
+      await file(
+        "w.png",
+        new Uint8Array(await sharp(rgb, raw).png().toColourspace("rgb16").toBuffer()),
+      ),
+    );
+    add("corrupt", await file("bad.png", new TextEncoder().encode("not a png")));
+    add("missing", { kind: "file", path: join(dir, "nowhere.png") });
+    const big = await file(
+      "big.png",
+      await encodePng({ data: randomBytes(64 * 64, r), width: 64, height: 64, channels: 1 }),
+    );
+    add("face-a", big, { x: 4, y: 6, width: 30, height: 28 });
+    add("face-b", big, { x: 20, y: 10, width: 40, height: 40 });
+    add("face-out", big, { x: 100, y: 100, width: 10, height: 10 });
+    add("pixels", {
+      kind: "pixels",
+      width: 40,
+      height: 40,
+      channels: 1,
+      data: randomBytes(1600, r),
+    });
+    add("again", samples[3].source); // the same image twice: predicted once
+    const ds = { name: "mixed", samples, hash: "t" };
+    const run = (prepareInWorker: boolean, batchSize: number) =>
+      predictDataset(model, ds, { progress: false, cache: false, prepareInWorker, batchSize });
+    for (const batchSize of [1, 4, 32]) {
+      const main = await run(false, batchSize);
+      const worker = await run(true, batchSize);
+      assert.equal(main.stats.preparedInWorker, 0);
+      // 70 gray PNGs, the RGB PNG and the two faces of the plain PNG.
+      assert.equal(worker.stats.preparedInWorker, 73, `batch ${batchSize}`);
+      assert.equal(worker.stats.inferred, main.stats.inferred);
+      assert.equal(main.stats.inferred, 76);
+      assert.deepEqual(worker.stats.unreadable, main.stats.unreadable);
+      assert.deepEqual(
+        main.stats.unreadable.map((u) => u.file.split("/").pop()),
+        ["bad.png", "nowhere.png", "big.png"],
+      );
+      assert.deepEqual(worker.rows.map((x) => x.id), main.rows.map((x) => x.id));
+      worker.rows.forEach((row, i) => {
+        assert.deepEqual(Array.from(row.probs), Array.from(main.rows[i].probs), row.id);
+      });
+    }
+    // The default: on the worker from 64 images to run, on the main thread below.
+    assert.ok(
+      (await predictDataset(model, ds, { progress: false, cache: false })).stats.preparedInWorker >
+        0,
+    );
+    const few = { ...ds, samples: samples.slice(0, 10) };
+    assert.equal(
+      (await predictDataset(model, few, { progress: false, cache: false })).stats.preparedInWorker,
+      0,
+    );
   });
 });
 

@@ -10,11 +10,16 @@ import { decodeImage } from "../lib/image.ts";
 import {
   faceCropRect,
   type FloatImage,
+  grayToRgb,
   padToSquare,
   preprocess,
   type PreprocessSpec,
   type RawImage,
   resizeImage,
+  sampleLength,
+  tensorizeInto,
+  toFloatImage,
+  toGray,
   writeBatch,
 } from "../lib/preprocess.ts";
 import type { InputSpec, ResizeMethod } from "../lib/models/card.ts";
@@ -264,6 +269,96 @@ Deno.test("pipeline: gray weights, BGR order, NCHW/NHWC and normalisation by han
   // A gray image fed to an RGB model: the channel is replicated.
   const grayImg: RawImage = { data: new Uint8Array([7, 9]), width: 2, height: 1, channels: 1 };
   assert.deepEqual(Array.from(preprocess(grayImg, rgbHwc)), [3, 1.25, 0.5, 4, 1.75, 0.75]);
+});
+
+/**
+ * The preprocessing as separate steps, each storing its float32 result (the module's own
+ * step functions, composed in the documented order): the reference that the fused
+ * `tensorizeInto` must equal bit for bit.
+ */
+function stepwise(img: RawImage, input: InputSpec): Float32Array {
+  const gray = input.colorOrder === "gray";
+  const weights = input.grayWeights ?? [0.299, 0.587, 0.114];
+  let f = toFloatImage(img);
+  if (!gray && f.channels === 1) f = grayToRgb(f);
+  if (gray && f.channels === 3 && input.grayBeforeResize === true) f = toGray(f, weights);
+  f = padToSquare(f, input.padToSquare ?? "none");
+  f = resizeImage(f, input.width, input.height, input.resize);
+  if (gray && f.channels === 3) f = toGray(f, weights);
+  const { scale, mean, std } = input.normalization;
+  const c = input.channels, hw = input.width * input.height;
+  const out = new Float32Array(hw * c);
+  for (let k = 0; k < c; k++) {
+    const s = input.colorOrder === "BGR" ? c - 1 - k : k;
+    for (let i = 0; i < hw; i++) {
+      const at = input.layout === "NCHW" ? k * hw + i : i * c + k;
+      out[at] = (f.data[i * c + s] * scale - mean[k]) / std[k];
+    }
+  }
+  return out;
+}
+
+Deno.test("the fused tensorizeInto equals the step-by-step composition bit for bit", () => {
+  const rand = mulberry32(77);
+  const methods: ResizeMethod[] = [
+    "bilinear-tf-legacy",
+    "bilinear-half-pixel",
+    "bilinear-align-corners",
+    "nearest-tf-legacy",
+  ];
+  let cases = 0;
+  for (const [iw, ih] of [[48, 48], [60, 45], [31, 57], [64, 64], [1, 3]]) {
+    for (const channels of [1, 3] as const) {
+      const img: RawImage = {
+        data: randomBytes(iw * ih * channels, rand),
+        width: iw,
+        height: ih,
+        channels,
+      };
+      for (const colorOrder of ["gray", "RGB", "BGR"] as const) {
+        const c = colorOrder === "gray" ? 1 : 3;
+        for (const method of methods) {
+          for (const pad of ["none", "bottom-right", "center"] as const) {
+            for (const [ow, oh] of [[48, 48], [64, 64], [112, 112], [37, 29]]) {
+              const input: InputSpec = {
+                name: "x",
+                layout: cases % 2 === 0 ? "NCHW" : "NHWC",
+                height: oh,
+                width: ow,
+                channels: c,
+                colorOrder,
+                grayWeights: cases % 3 === 0 ? [0.2989, 0.587, 0.114] : undefined,
+                grayBeforeResize: cases % 4 < 2,
+                resize: method,
+                padToSquare: pad,
+                normalization: c === 1
+                  ? { scale: 1 / 255, mean: [0.5], std: [0.5] }
+                  : { scale: 1, mean: [122.782, 117.001, 104.298], std: [255, 57.3, 1] },
+                batch: "dynamic",
+              };
+              const want = stepwise(img, input);
+              // Written at an offset of a dirty buffer, as the batch writer does.
+              const got = new Float32Array(want.length + 5).fill(Number.NaN);
+              tensorizeInto(img, input, got, 5);
+              assert.equal(sampleLength(input), want.length);
+              const a = new Uint32Array(want.buffer);
+              const b = new Uint32Array(got.buffer, 20, want.length);
+              for (let i = 0; i < a.length; i++) {
+                if (a[i] !== b[i]) {
+                  assert.fail(
+                    `${iw}x${ih}x${channels} → ${JSON.stringify(input)}: value ${i} is ` +
+                      `${got[5 + i]}, the steps give ${want[i]}`,
+                  );
+                }
+              }
+              cases++;
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.equal(cases, 5 * 2 * 3 * 4 * 3 * 4);
 });
 
 Deno.test("padToSquare: face-api bottom-right and centred padding", () => {
