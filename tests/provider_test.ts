@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { PROJECT_ROOT } from "../lib/config.ts";
 import { Engine } from "../lib/engine.ts";
 import { extractEmbeddings } from "../lib/embeddings.ts";
 import { loadCard } from "../lib/models/registry.ts";
@@ -270,6 +272,89 @@ Deno.test("CLI: --provider/--strict are taken by every command and reach kit pre
       assert.equal(recs2[1].provider, "cuda");
     }
   });
+});
+
+Deno.test("FER_PROVIDER=webgpu report: a notebook's model runs, and the provenance names the provider that ran", async () => {
+  // Inside the project (its deno.json resolves the notebook's npm imports), removed afterwards.
+  await Deno.mkdir(join(PROJECT_ROOT, ".cache"), { recursive: true });
+  const dir = await Deno.makeTempDir({
+    dir: join(PROJECT_ROOT, ".cache"),
+    prefix: "test-provider-report-",
+  });
+  try {
+    const notebooks = join(dir, "notebooks");
+    await Deno.mkdir(join(dir, "images"), { recursive: true });
+    await Deno.mkdir(notebooks);
+    const paths = await writeRegionModel(dir, 8, (x) => x < 4, "provider report test");
+    // 80 images: enough for predictDataset's worker thread, which must run inside the kernel too.
+    const r = mulberry32(21);
+    const files: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      const data = randomBytes(64, r);
+      files.push(join(dir, "images", `i${i}.png`));
+      await Deno.writeFile(files[i], await encodePng({ data, width: 8, height: 8, channels: 1 }));
+    }
+    const lib = (m: string) => JSON.stringify(pathToFileURL(join(PROJECT_ROOT, "lib", m)).href);
+    const code = [
+      `import { loadCard } from ${lib("models/registry.ts")};`,
+      `import { predictDataset } from ${lib("predict.ts")};`,
+      `const files: string[] = ${JSON.stringify(files)};`,
+      `const model = await loadCard(${JSON.stringify(paths.card)});`,
+      "const samples = files.map((path, i) => ({",
+      '  id: `i${i}`, source: { kind: "file" as const, path }, label: "happy" as const,',
+      '  split: "test" as const,',
+      "}));",
+      'const res = await predictDataset(model, { name: "t", samples, hash: "t" }, {',
+      "  cache: false, progress: false,",
+      "});",
+      "console.log(`rows ${res.rows.length} worker ${res.stats.preparedInWorker} ` +",
+      "  `provider ${res.stats.provider}`);",
+    ].join("\n");
+    const nb = {
+      cells: [{
+        cell_type: "code",
+        execution_count: null,
+        metadata: {},
+        outputs: [],
+        source: code,
+      }],
+      metadata: {
+        kernelspec: {
+          display_name: "Deno (fer-kit)",
+          language: "typescript",
+          name: "fer-kit-deno",
+        },
+        language_info: { name: "typescript" },
+      },
+      nbformat: 4,
+      nbformat_minor: 5,
+    };
+    await Deno.writeTextFile(join(notebooks, "01-model.ipynb"), JSON.stringify(nb));
+    const out = join(dir, "site");
+    const res = await kitCommand(["report", "--notebooks", notebooks, "--out", out], {
+      env: { [PROVIDER_ENV]: "webgpu", FER_CACHE: join(dir, "cache") },
+    }).output();
+    const err = new TextDecoder().decode(res.stderr);
+    assert.equal(res.code, 0, err);
+    const ran = await Deno.readTextFile(join(out, "01-model.html"));
+    const m = ran.match(/rows (\d+) worker (\d+) provider (\w+)/);
+    assert.ok(m, "the notebook printed its run");
+    assert.deepEqual(m.slice(1, 3).map(Number), [80, 80]);
+    const index = await Deno.readTextFile(join(out, "index.html"));
+    assert.match(index, /requested webgpu/);
+    if (m[3] === "webgpu") {
+      assert.match(index, /webgpu \(onnxruntime [0-9.]+\): 1 session/);
+    } else {
+      // No GPU adapter here: the session ran on cpu, and the provenance says so and why.
+      assert.equal(m[3], "cpu");
+      assert.match(index, /cpu instead of webgpu \(onnxruntime [0-9.]+\): 1 session — .+/);
+    }
+    const json = JSON.parse(await Deno.readTextFile(join(out, "findings.json")));
+    assert.equal(json.kit.providerRequested, "webgpu");
+    assert.equal(json.kit.providers.length, 1, JSON.stringify(json.kit.providers));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("session summaries group providers and fallbacks for the report's provenance", () => {
