@@ -23,10 +23,10 @@ import time
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+from loop import evaluate, train_epoch  # noqa: E402
 import nets  # noqa: E402
 
 ARCH_KW = {
@@ -52,29 +52,6 @@ def augment(images: np.ndarray, rng: np.random.RandomState, max_rot: float, max_
         out[i] = cv2.warpAffine(np.ascontiguousarray(img), m, (48, 48), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REFLECT_101)
     return out
-
-
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 [N,48,48] -> float32 [N,1,48,48] = pixel/255, channels-last memory."""
-    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-    return x.contiguous(memory_format=torch.channels_last)
-
-
-@torch.no_grad()
-def evaluate(model, split: data.Split, batch: int = 500) -> dict:
-    """Loss, accuracy, confusion matrix (rows true, cols predicted) on one split."""
-    model.eval()
-    total_loss, preds = 0.0, []
-    for i in range(0, len(split.labels), batch):
-        x = to_tensor(split.images[i:i + batch])
-        y = torch.from_numpy(split.labels[i:i + batch])
-        logits = model(x)
-        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-        preds.append(logits.argmax(1).numpy())
-    pred = np.concatenate(preds)
-    cm = np.zeros((7, 7), dtype=np.int64)
-    np.add.at(cm, (split.labels, pred), 1)
-    return {"loss": total_loss / len(pred), "acc": float((pred == split.labels).mean()), "cm": cm}
 
 
 def main() -> int:
@@ -134,11 +111,11 @@ def main() -> int:
     t_train = time.time()
     budget_s = args.budget_minutes * 60
 
-    def progress() -> float:
+    def progress(steps_done: int) -> float:
         """Fraction of the schedule done: wall-clock budget used, or steps done."""
         if budget_s:
             return min(1.0, (time.time() - t_train) / budget_s)
-        return step / total_steps
+        return steps_done / total_steps
 
     for epoch in range(1, args.epochs + 1):
         te = time.time()
@@ -147,29 +124,20 @@ def main() -> int:
         order = rng.permutation(len(train.labels))
         images = augment(train.images[order], rng, **aug)
         labels = train.labels[order]
-        loss_sum, correct, seen = 0.0, 0, 0
-        for b in range(steps_per_epoch):
-            p = progress()
-            if budget_s and p >= 1.0:
-                break
-            lr = 0.5 * args.lr * (1 + math.cos(math.pi * p))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            x = to_tensor(images[b * args.batch:(b + 1) * args.batch])
-            y = torch.from_numpy(labels[b * args.batch:(b + 1) * args.batch])
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
+        step0 = step
+
+        def lr_before_step(b: int):
+            p = progress(step0 + b)
+            return None if budget_s and p >= 1.0 else 0.5 * args.lr * (1 + math.cos(math.pi * p))
+
+        ep = train_epoch(model, opt, images, labels, args.batch, lr_before_step)
+        step += ep["steps"]
+        loss_sum, correct, seen, lr = ep["loss_sum"], ep["correct"], ep["seen"], ep["lr"]
         if seen == 0:
             break
         train_s = time.time() - te
-        pub, pri = evaluate(model, public), evaluate(model, private)
+        pub = evaluate(model, public.images, public.labels, 7)
+        pri = evaluate(model, private.images, private.labels, 7)
         row = {
             "epoch": epoch, "steps": step, "images": seen, "lr_end": round(lr, 6),
             "train_loss": round(loss_sum / seen, 5), "train_acc": round(correct / seen, 5),
@@ -186,7 +154,7 @@ def main() -> int:
             w = csv.DictWriter(f, fieldnames=list(row))
             w.writeheader()
             w.writerows(rows)
-        if budget_s and progress() >= 1.0:
+        if budget_s and progress(step) >= 1.0:
             break
 
     cm = best["private"]["cm"]

@@ -29,41 +29,17 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuB
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import nets  # noqa: E402
+from loop import evaluate, train_epoch  # noqa: E402
 from train import ARCH_KW, augment  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 AUGMENTATION = ("per image, per epoch: horizontal flip p=0.5, rotation uniform +-10 deg, scale "
                 "uniform 0.9..1.1, shift uniform +-4 px (x and y), one bilinear cv2.warpAffine "
                 "with reflect-101 border")
-
-
-def to_tensor(images: np.ndarray, device) -> torch.Tensor:
-    """uint8 [N,48,48] -> float32 [N,1,48,48] = pixel/255."""
-    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1).to(device)
-    return x.contiguous(memory_format=torch.channels_last)
-
-
-@torch.no_grad()
-def evaluate(model, part: data.Part, k: int, device, batch: int = 500) -> dict:
-    """Loss, accuracy and confusion matrix (rows true, cols predicted) on one part."""
-    model.eval()
-    if len(part.labels) == 0:
-        return {"loss": float("nan"), "acc": float("nan"), "cm": np.zeros((k, k), np.int64)}
-    total, preds = 0.0, []
-    for i in range(0, len(part.labels), batch):
-        logits = model(to_tensor(part.images[i:i + batch], device))
-        y = torch.from_numpy(part.labels[i:i + batch]).to(device)
-        total += F.cross_entropy(logits, y, reduction="sum").item()
-        preds.append(logits.argmax(1).cpu().numpy())
-    pred = np.concatenate(preds)
-    cm = np.zeros((k, k), np.int64)
-    np.add.at(cm, (part.labels, pred), 1)
-    return {"loss": total / len(pred), "acc": float((pred == part.labels).mean()), "cm": cm}
 
 
 def figures(ev: dict, classes: list) -> dict:
@@ -174,27 +150,22 @@ def main() -> int:
         order = rng.permutation(len(train.labels))
         images = augment(train.images[order], rng, **aug)
         labels = train.labels[order]
-        loss_sum, correct, seen = 0.0, 0, 0
-        for b in range(steps_per_epoch):
-            lr = 0.5 * args.lr * (1 + math.cos(math.pi * step / total_steps))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            x = to_tensor(images[b * args.batch:(b + 1) * args.batch], device)
-            y = torch.from_numpy(labels[b * args.batch:(b + 1) * args.batch]).to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
+        step0 = step
+
+        def lr_before_step(b: int) -> float:
+            return 0.5 * args.lr * (1 + math.cos(math.pi * (step0 + b) / total_steps))
+
+        def note(b: int) -> None:
             if (b + 1) % 50 == 0:
                 print(f"  epoch {epoch} step {b + 1}/{steps_per_epoch} "
                       f"{time.time() - te:.0f} s", flush=True)
+
+        ep = train_epoch(model, opt, images, labels, args.batch, lr_before_step, device, note)
+        step += ep["steps"]
+        loss_sum, correct, seen, lr = ep["loss_sum"], ep["correct"], ep["seen"], ep["lr"]
         train_s = time.time() - te
-        ev_val, ev_test = evaluate(model, val, k, device), evaluate(model, test, k, device)
+        ev_val = evaluate(model, val.images, val.labels, k, device)
+        ev_test = evaluate(model, test.images, test.labels, k, device)
         row = {
             "epoch": epoch, "steps": step, "lr_end": round(lr, 6),
             "train_loss": round(loss_sum / seen, 5), "train_acc": round(correct / seen, 5),
