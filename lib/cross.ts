@@ -84,6 +84,11 @@ export interface CrossSettings {
   cacheDir?: string;
   /** Progress lines on stderr [true]. */
   progress?: boolean;
+  /**
+   * Keep each cell's per-image outcome (`correct`) and each test part's image ids (`test_ids`),
+   * for intervals that resample clusters of images or pair two cells [false].
+   */
+  perItem?: boolean;
 }
 
 /** Scores of one probe on one test part. */
@@ -108,6 +113,11 @@ export interface CrossCell extends CellScores {
   in_domain: boolean;
   /** Test images (content and box) that are also in the training part; absent when none. */
   shared_images?: number;
+  /**
+   * With `perItem`: "1" where the probe is right, "0" where wrong, one character per image of
+   * the test part in `test_ids` order.
+   */
+  correct?: string;
 }
 
 /** How one probe was fitted. */
@@ -150,6 +160,8 @@ export interface CrossResult {
   probes: ProbeSummary[];
   cells: CrossCell[];
   unreadable: { part: string; file: string; reason: string }[];
+  /** With `perItem`: the ids of each test part's scored images, in cell order (`correct`). */
+  test_ids?: Record<string, string[]>;
   notes: string[];
   seconds: { embeddings: number; probes: number };
 }
@@ -403,12 +415,14 @@ export async function runCross(
   let dim = 0;
   const cells: CrossCell[] = [];
   const testLabels: string[] = [];
+  const testIds: Record<string, string[]> = {};
   for (const spec of testParts) {
     const part = await loadPart(spec, maxTest, seed, settings.dataRoot);
     testLabels.push(part.label);
     const e = await embed(part);
     dim = e.dim;
     const x = embeddingMatrix(e);
+    if (settings.perItem) testIds[part.label] = e.ids;
     const testKeys = await partImageKeys(part);
     for (const { part: trainPart, probe, keys } of probes) {
       const shared = testKeys.filter((k) => keys.has(k)).length;
@@ -433,6 +447,9 @@ export async function runCross(
         in_domain: trainPart.name === part.name,
         ...(shared > 0 ? { shared_images: shared } : {}),
         ...scoreProbe(e.labels, pred, probe.classes),
+        ...(settings.perItem
+          ? { correct: pred.map((p, i) => (p === e.labels[i] ? "1" : "0")).join("") }
+          : {}),
       });
     }
   }
@@ -459,6 +476,7 @@ export async function runCross(
     probes: summaries,
     cells,
     unreadable,
+    ...(settings.perItem ? { test_ids: testIds } : {}),
     notes: notesFor([...trainParts, ...testParts]),
     seconds: { embeddings: embedSeconds, probes: probeSeconds },
   };

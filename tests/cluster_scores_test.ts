@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  accuracyIntervalFromCounts,
   accuracyStatistic,
   classificationResamples,
   clusterBootstrapInterval,
@@ -22,6 +23,7 @@ import {
   crossDatasetDrops,
   type DropCell,
   probeColumnGaps,
+  probeIntervals,
   type ProbeStudy,
   restrictToModel,
   sameFaces,
@@ -29,6 +31,7 @@ import {
   type StudyGrid,
 } from "../lib/studies/mod.ts";
 import { clusteredDifference } from "../lib/studies/clusters.ts";
+import type { CrossResult } from "../lib/cross.ts";
 
 function row(id: string, label: Emotion, pred: Emotion): Prediction {
   const probs = new Float64Array(BASIC7.length);
@@ -260,4 +263,47 @@ Deno.test("probe transfer is read down a column: own-dataset probe minus another
   const g = gaps[2];
   assert.ok(Math.abs(g.gap.estimate - 0.3) < 1e-12);
   assert.ok(Math.abs(g.gap.lower - 0.2) < 1e-12 && Math.abs(g.gap.upper - 0.4) < 1e-12);
+});
+
+Deno.test("probe cells with per-image outcomes: clustered intervals and a paired column gap", () => {
+  // ckplus test: 6 faces of subjects s0 (3) and s1 (3). Own probe right on 0,1,2,3; the FER2013
+  // probe right on 0,1 only. fer2013 test: 4 faces, no clusters (counts fallback).
+  const cells = [
+    { train: "ckplus:train", test: "ckplus:test", accuracy: 4 / 6, n_test: 6, correct: "111100" },
+    { train: "fer2013:train", test: "ckplus:test", accuracy: 2 / 6, n_test: 6, correct: "110000" },
+    { train: "fer2013:train", test: "fer2013:test", accuracy: 3 / 4, n_test: 4 },
+    { train: "ckplus:train", test: "fer2013:test", accuracy: 1 / 4, n_test: 4 },
+  ];
+  const r = {
+    cells,
+    test_ids: { "ckplus:test": ["a", "b", "c", "d", "e", "f"] },
+  } as unknown as CrossResult;
+  const keys = ["s0", "s0", "s0", "s1", "s1", "s1"];
+  const iv = probeIntervals(r, { clusters: { "ckplus:test": keys } });
+  const own = [1, 1, 1, 1, 0, 0];
+  const mean = (x: number[]) => (idx: Int32Array) => idx.reduce((s, i) => s + x[i], 0) / idx.length;
+  const want = clusterBootstrapInterval(keys, mean(own), { resamples: 1000, seed: 0 });
+  assert.deepEqual(
+    [iv[0].accuracy.lower, iv[0].accuracy.upper],
+    [want.lower, want.upper],
+  );
+  // Without per-image outcomes: the image bootstrap from the counts, as before.
+  const counts = accuracyIntervalFromCounts(3, 4);
+  assert.deepEqual([iv[2].accuracy.lower, iv[2].accuracy.upper], [counts.lower, counts.upper]);
+  // The column gap on ckplus pairs the two probes on the same subjects' faces.
+  const p = {
+    backbone: "b",
+    result: r,
+    intervals: iv,
+    clusters: { "ckplus:test": keys },
+  } as unknown as ProbeStudy;
+  const gaps = probeColumnGaps(p);
+  const ck = gaps.find((g) => g.test === "ckplus" && g.train === "fer2013")!;
+  assert.equal(ck.method, "paired cluster bootstrap");
+  const diff = [0, 0, 1, 1, 0, 0];
+  const pw = clusterBootstrapInterval(keys, mean(diff), { resamples: 1000, seed: 0 });
+  assert.ok(Math.abs(ck.gap.estimate - 2 / 6) < 1e-12);
+  assert.deepEqual([ck.gap.lower, ck.gap.upper], [pw.lower, pw.upper]);
+  const fer = gaps.find((g) => g.test === "fer2013" && g.train === "ckplus")!;
+  assert.equal(fer.method, "conservative");
 });

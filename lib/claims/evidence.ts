@@ -195,8 +195,7 @@ function probeTransfer(inputs: EvidenceInputs): Finding[] {
       `claim.jamroz-probe-transfer.${g.backbone}.${g.test}-vs-${g.train}`,
       `${g.backbone} probes on ${g.test} test: trained on ${g.test} minus trained on ${g.train}`,
       g.gap,
-      "same test faces; conservative interval from the two cells' intervals (by image: the " +
-        "probe matrix keeps no per-image predictions)",
+      `same test faces; ${g.method}; ${unitNote(g.test)}`,
     )
   );
 }

@@ -160,7 +160,9 @@ export async function showProbeColumns(t: ProbeTransfer): Promise<void> {
       {
         caption: `${p.backbone} probes: accuracy on each test set of the probe trained on its ` +
           "own dataset, minus that of the probe trained on another dataset (same test faces; " +
-          "conservative interval from the two cells' 95 % intervals)",
+          `95 % ${listText([...new Set(gaps.map((g) => g.method))])} intervals, resampling ${
+            resamplingUnits(tests)
+          })`,
         formats: { "probe trained on it": 3 },
         columns: [
           "tested on",

@@ -17,17 +17,12 @@ import {
   type PartSpec,
   runCross,
 } from "../cross.ts";
-import {
-  accuracyIntervalFromCounts,
-  type BootstrapInterval,
-  hitsOf,
-  hitsStatistic,
-  independentDifference,
-} from "../metrics/mod.ts";
+import { type BootstrapInterval, hitsOf, hitsStatistic } from "../metrics/mod.ts";
 import { loadCard } from "../models/registry.ts";
 import { DEFAULT_LAMBDA } from "../probe/mod.ts";
 import type { Split } from "../sample.ts";
 import { cachedJson, type CachedResult } from "./cache.ts";
+import { clusteredDifference, clusterInterval, clusterKeys } from "./clusters.ts";
 import type { Missing } from "./grid.ts";
 
 /** A bootstrap interval as stored with a probe matrix. */
@@ -41,7 +36,7 @@ export interface StoredInterval {
 export interface ProbeCellIntervals {
   train: string;
   test: string;
-  /** Accuracy with its bootstrap interval (from the cell's counts). */
+  /** Accuracy with its bootstrap interval (see probeIntervals for what it resamples). */
   accuracy: StoredInterval;
   /**
    * In-domain accuracy minus this cell's (independent bootstrap); null for the in-domain cell
@@ -54,8 +49,13 @@ export interface ProbeCellIntervals {
 export interface ProbeStudy {
   backbone: string;
   result: CrossResult;
-  /** Accuracy and drop intervals of every cell (STUDY_BOOTSTRAP settings). */
+  /**
+   * Accuracy and drop intervals of every cell (STUDY_BOOTSTRAP settings), resampling each test
+   * part's clusters (CK+ subjects, ExpW photographs) where `clusters` has them.
+   */
   intervals: ProbeCellIntervals[];
+  /** Cluster key of each image of a test part, in `result.test_ids` order, by part label. */
+  clusters: Record<string, string[]>;
   /** Datasets left out (not under the data root, or without the split). */
   missing: Missing[];
   /** Whether the matrix came from the study cache, and the seconds spent. */
@@ -94,10 +94,13 @@ export async function probeStudy(
   const missing: Missing[] = [];
   const hashes: Record<string, string> = {};
   const known = new Map<string, string>();
+  // Test splits (for the cluster keys of their images: CK+ subjects, ExpW photographs).
+  const testSets = new Map<string, Pick<LoadedDataset, "name" | "samples">>();
   for (const d of opts.loaded ?? []) {
     const split = d.samples[0]?.split;
     if (split !== undefined && d.samples.every((x) => x.split === split)) {
       known.set(`${d.name}:${split}`, d.hash);
+      if (split === "test") testSets.set(d.name, d);
     }
   }
   // Each dataset's splits, loaded at once (the loads are file-system bound).
@@ -113,6 +116,7 @@ export async function probeStudy(
         const d = await loadDataset(name, { split, dataRoot: opts.dataRoot });
         if (d.samples.length === 0) throw new Error(`no ${split} samples`);
         out[`${name}:${split}`] = d.hash;
+        if (split === "test") testSets.set(name, d);
       }
       return { name, out };
     } catch (e) {
@@ -140,35 +144,41 @@ export async function probeStudy(
     lambda: s.lambda ?? DEFAULT_LAMBDA,
     classWeight: s.classWeight ?? "balanced",
   };
-  const cached: CachedResult<{ result: CrossResult; intervals: ProbeCellIntervals[] }> =
-    await cachedJson(
-      "cross",
-      {
-        version: 2,
-        backbone,
-        model: model.sha256,
-        train: train.map(partLabel),
-        test: test.map(partLabel),
-        hashes,
-        settings: resolved,
-        labelRule: LABEL_RULE,
-      },
-      async () => {
-        const result = await runCross(backbone, train, test, {
-          ...resolved,
-          dataRoot: opts.dataRoot,
-          batchSize: s.batchSize,
-          cache: s.cache,
-          progress: opts.progress ?? false,
-        });
-        return { result, intervals: probeIntervals(result) };
-      },
-      { root: opts.cacheDir },
-    );
+  const cached: CachedResult<{ result: CrossResult }> = await cachedJson(
+    "cross",
+    {
+      version: 3,
+      backbone,
+      model: model.sha256,
+      train: train.map(partLabel),
+      test: test.map(partLabel),
+      hashes,
+      settings: resolved,
+      labelRule: LABEL_RULE,
+    },
+    async () => ({
+      result: await runCross(backbone, train, test, {
+        ...resolved,
+        dataRoot: opts.dataRoot,
+        batchSize: s.batchSize,
+        cache: s.cache,
+        progress: opts.progress ?? false,
+        perItem: true,
+      }),
+    }),
+    { root: opts.cacheDir },
+  );
+  const result = cached.value.result;
+  const clusters: Record<string, string[]> = {};
+  for (const [part, ids] of Object.entries(result.test_ids ?? {})) {
+    const d = testSets.get(part.split(":")[0]);
+    if (d) clusters[part] = clusterKeys(d, ids);
+  }
   return {
     backbone,
-    result: cached.value.result,
-    intervals: cached.value.intervals,
+    result,
+    intervals: probeIntervals(result, { clusters }),
+    clusters,
     missing,
     cacheHit: cached.hit,
     seconds: cached.seconds,
@@ -188,37 +198,70 @@ export function probeMatrix(
   );
 }
 
+/** A cell's per-image outcomes (1 right, 0 wrong), or null without `correct`. */
+export function cellOutcomes(
+  c: Pick<CrossResult["cells"][number], "correct">,
+): Float64Array | null {
+  return c.correct === undefined
+    ? null
+    : Float64Array.from(c.correct, (ch) => (ch === "1" ? 1 : 0));
+}
+
+/** Mean of per-item outcomes over the drawn indices. */
+function outcomeMean(x: Float64Array) {
+  return (idx: Int32Array): number => {
+    let h = 0;
+    for (let i = 0; i < idx.length; i++) h += x[idx[i]];
+    return h / idx.length;
+  };
+}
+
 /**
- * Every cell's accuracy interval (from its counts) and its drop from the in-domain cell of the
- * same probe (`<dataset>:train` → `<dataset>:test`), with independent bootstrap intervals. Pure.
+ * Every cell's accuracy interval and its drop from the in-domain cell of the same probe
+ * (`<dataset>:train` → `<dataset>:test`; independent samples). Where the cell keeps its
+ * per-image outcomes and `clusters` has its test part's keys, the intervals resample those
+ * clusters (CK+ subjects, ExpW photographs); else they resample images, from the counts. Pure.
  */
 export function probeIntervals(
   r: CrossResult,
-  opts: { resamples?: number; seed?: number; level?: number } = {},
+  opts: {
+    resamples?: number;
+    seed?: number;
+    level?: number;
+    clusters?: Readonly<Record<string, readonly string[]>>;
+  } = {},
 ): ProbeCellIntervals[] {
+  const { clusters: byPart, ...boot } = opts;
   const stored = (iv: BootstrapInterval): StoredInterval => ({
     estimate: iv.estimate,
     lower: iv.lower,
     upper: iv.upper,
   });
+  // Each cell as clusters and a statistic (per-image clusters from the counts otherwise).
+  const sample = (c: CrossResult["cells"][number]) => {
+    const x = cellOutcomes(c);
+    const keys = byPart?.[c.test];
+    if (x !== null && keys !== undefined && keys.length === x.length) {
+      return { clusters: keys, stat: outcomeMean(x) };
+    }
+    return {
+      clusters: Array.from({ length: c.n_test }, (_, i) => String(i)),
+      stat: hitsStatistic(hitsOf(c.accuracy, c.n_test)),
+    };
+  };
   return r.cells.map((c) => {
-    const hits = hitsOf(c.accuracy, c.n_test);
     const own = r.cells.find((x) =>
       x.train === c.train && x.test === `${c.train.split(":")[0]}:test`
     );
-    const drop = own === undefined || own === c ? null : stored(
-      independentDifference(
-        own.n_test,
-        hitsStatistic(hitsOf(own.accuracy, own.n_test)),
-        c.n_test,
-        hitsStatistic(hits),
-        opts,
-      ),
-    );
+    const a = sample(c);
+    const drop = own === undefined || own === c ? null : (() => {
+      const o = sample(own);
+      return stored(clusteredDifference(o.clusters, o.stat, a.clusters, a.stat, boot));
+    })();
     return {
       train: c.train,
       test: c.test,
-      accuracy: stored(accuracyIntervalFromCounts(hits, c.n_test, opts)),
+      accuracy: stored(clusterInterval(a.clusters, a.stat, boot)),
       drop,
     };
   });

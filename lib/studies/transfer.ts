@@ -7,9 +7,9 @@ import { ciPair, type Finding } from "../findings.ts";
 import { accuracyStatistic, type BootstrapInterval, macroF1Statistic } from "../metrics/mod.ts";
 import { modelsWithRole, trainingDatasetOf } from "../models/registry.ts";
 import { gridModel, type Missing, type StudyGrid } from "./grid.ts";
-import { type ProbeStudy, probeStudy, type StoredInterval } from "./probes.ts";
+import { cellOutcomes, type ProbeStudy, probeStudy, type StoredInterval } from "./probes.ts";
 import { type CellScore, labelArrays } from "./scoring.ts";
-import { clusteredDifference, clusterUnit } from "./clusters.ts";
+import { clusteredDifference, clusterInterval, clusterUnit } from "./clusters.ts";
 import { flaggedModels, gridContamination } from "./contamination.ts";
 
 /** One model's drop from its training dataset's test split to another test set. */
@@ -151,11 +151,14 @@ export interface ProbeColumnGap {
   ownAccuracy: number;
   otherAccuracy: number;
   /**
-   * ownAccuracy − otherAccuracy. The matrix keeps each cell's hit count, not its per-image
-   * predictions, so the two cells' (image-level) intervals are combined conservatively:
-   * [own.lower − other.upper, own.upper − other.lower].
+   * ownAccuracy − otherAccuracy. Paired: both cells score the same images, so each resample
+   * draws the test part's clusters (CK+ subjects, ExpW photographs; else images) once for both.
+   * A matrix without per-image outcomes falls back on a conservative interval from the two
+   * cells' intervals, [own.lower − other.upper, own.upper − other.lower].
    */
   gap: StoredInterval;
+  /** How the interval was made. */
+  method: "paired cluster bootstrap" | "conservative";
 }
 
 /** The probe matrices of every available probe backbone. */
@@ -178,7 +181,11 @@ export function probeColumnGaps(p: ProbeStudy): ProbeColumnGap[] {
     const i = p.result.cells.findIndex((c) =>
       c.train === `${train}:train` && c.test === `${test}:test`
     );
-    return i < 0 ? null : { cell: p.result.cells[i], iv: p.intervals[i].accuracy };
+    return i < 0 ? null : {
+      cell: p.result.cells[i],
+      iv: p.intervals[i].accuracy,
+      x: cellOutcomes(p.result.cells[i]),
+    };
   };
   const out: ProbeColumnGap[] = [];
   for (const test of DROP_TEST_SETS) {
@@ -187,17 +194,33 @@ export function probeColumnGaps(p: ProbeStudy): ProbeColumnGap[] {
     for (const train of DROP_TEST_SETS.filter((d) => !sameFaces(d, test))) {
       const other = cell(train, test);
       if (other === null) continue;
+      const keys = p.clusters?.[`${test}:test`];
+      const a = own.x, b = other.x;
+      const paired = a !== null && b !== null && keys !== undefined &&
+        keys.length === a.length && a.length === b.length;
+      let gap: StoredInterval;
+      if (paired) {
+        const iv = clusterInterval(keys, (idx) => {
+          let d = 0;
+          for (let k = 0; k < idx.length; k++) d += a[idx[k]] - b[idx[k]];
+          return d / idx.length;
+        });
+        gap = { estimate: iv.estimate, lower: iv.lower, upper: iv.upper };
+      } else {
+        gap = {
+          estimate: own.iv.estimate - other.iv.estimate,
+          lower: own.iv.lower - other.iv.upper,
+          upper: own.iv.upper - other.iv.lower,
+        };
+      }
       out.push({
         backbone: p.backbone,
         test,
         train,
         ownAccuracy: own.cell.accuracy,
         otherAccuracy: other.cell.accuracy,
-        gap: {
-          estimate: own.iv.estimate - other.iv.estimate,
-          lower: own.iv.lower - other.iv.upper,
-          upper: own.iv.upper - other.iv.lower,
-        },
+        gap,
+        method: paired ? "paired cluster bootstrap" : "conservative",
       });
     }
   }
@@ -215,7 +238,7 @@ function gapFindings(g: ProbeColumnGap): Finding {
     group: "Cross-dataset drops",
     note: `same test faces; accuracy ${g.ownAccuracy.toFixed(3)} against ${
       g.otherAccuracy.toFixed(3)
-    }; conservative interval from the two cells' 95 % intervals`,
+    }; 95 % ${g.method} interval (${g.test} resampled by ${clusterUnit(g.test)})`,
   };
 }
 
