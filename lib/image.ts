@@ -49,7 +49,10 @@ export function sourceName(source: ImageSource): string {
  * scaled to 8 bits by libvips. A PixelSource is returned as is (its buffer is shared, not copied).
  * Throws ImageError naming the file when it is missing, empty, truncated or not an image.
  */
-export async function decodeImage(source: ImageSource): Promise<RawImage> {
+export async function decodeImage(
+  source: ImageSource,
+  beforeDecode?: (bytes: number) => Promise<void>,
+): Promise<RawImage> {
   if (source.kind === "pixels") {
     const need = source.width * source.height * source.channels;
     if (source.data.length !== need) {
@@ -74,23 +77,29 @@ export async function decodeImage(source: ImageSource): Promise<RawImage> {
     throw new ImageError(why, file);
   }
   if (bytes.length === 0) throw new ImageError("empty file", file);
-  return await decodeImageBytes(bytes, file);
+  return await decodeImageBytes(bytes, file, maxImagePixels(), beforeDecode);
 }
 
 /**
  * Decode encoded image bytes (PNG, JPEG, TIFF, WebP) as decodeImage does; `name` is used in
  * error messages. An image of more than `maxPixels` pixels (default: maxImagePixels()) is an
  * ImageError naming its size, raised from its header before any pixel is decoded.
+ * `beforeDecode` is called (and awaited) with the bytes the decoded pixels will take, from the
+ * header, before any pixel is decoded: a read-ahead waits there for room (lib/read_ahead.ts).
  */
 export async function decodeImageBytes(
   bytes: Uint8Array,
   name: string,
   maxPixels: number = maxImagePixels(),
+  beforeDecode?: (bytes: number) => Promise<void>,
 ): Promise<RawImage> {
   const png = pngSize(bytes);
-  if (png !== null) checkPixelLimit(png.width, png.height, name, maxPixels);
-  const fast = decodeSimplePng(bytes);
-  if (fast !== null) return fast;
+  if (png !== null) {
+    checkPixelLimit(png.width, png.height, name, maxPixels);
+    await beforeDecode?.(png.width * png.height * (png.gray ? 1 : 3));
+    const fast = decodeSimplePng(bytes);
+    if (fast !== null) return fast;
+  }
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata(); // header only
@@ -98,10 +107,11 @@ export async function decodeImageBytes(
     throw new ImageError(`cannot decode image: ${errorText(e)}`, name);
   }
   checkPixelLimit(meta.width ?? 0, meta.height ?? 0, name, maxPixels);
+  const gray = meta.space === "b-w" || meta.space === "grey16";
+  if (png === null) await beforeDecode?.((meta.width ?? 0) * (meta.height ?? 0) * (gray ? 1 : 3));
   try {
     // failOn "error": a truncated or corrupt file is an error, not a partially grey image.
     const img = sharp(bytes, { failOn: "error", limitInputPixels: maxPixels });
-    const gray = meta.space === "b-w" || meta.space === "grey16";
     img.toColourspace(gray ? "b-w" : "srgb").removeAlpha();
     const { data, info } = await img.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 1 && info.channels !== 3) {

@@ -15,13 +15,19 @@ export interface PngPixels {
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
-/** Width and height from a PNG's IHDR chunk (first chunk), or null when not a PNG. */
-export function pngSize(bytes: Uint8Array): { width: number; height: number } | null {
-  if (bytes.length < 24) return null;
+/**
+ * Width and height from a PNG's IHDR chunk (first chunk), and whether it decodes to one channel
+ * (colour type gray or gray + alpha); null when not a PNG.
+ */
+export function pngSize(
+  bytes: Uint8Array,
+): { width: number; height: number; gray: boolean } | null {
+  if (bytes.length < 26) return null;
   for (let i = 0; i < 8; i++) if (bytes[i] !== PNG_SIGNATURE[i]) return null;
   if (String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
+  const gray = bytes[25] === 0 || bytes[25] === 4;
+  return { width: view.getUint32(16), height: view.getUint32(20), gray };
 }
 
 /**

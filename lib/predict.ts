@@ -49,6 +49,7 @@ import type { FaceBox, Sample } from "./sample.ts";
 import { inShard, type Shard } from "./shard.ts";
 import type { Emotion } from "./taxonomy.ts";
 import { createDetector, type DetectorName, type FaceDetector, pickFace } from "./detect/mod.ts";
+import { ReadAhead } from "./read_ahead.ts";
 
 /** The parts of a loaded dataset that prediction needs. */
 export type PredictableDataset = Pick<LoadedDataset, "name" | "samples" | "hash">;
@@ -73,8 +74,14 @@ export interface PredictOptions {
   cacheDir?: string;
   /** Results per cache chunk file (default 256). */
   chunkSize?: number;
-  /** Images decoded ahead of inference (default max(16, 2 × batch); also capped at 256 MiB). */
+  /** Images decoded ahead of inference on the main thread (default max(16, 2 × batch)). */
   prefetch?: number;
+  /**
+   * Bytes of decoded pixels held ahead of inference on the main thread, decoding included
+   * (default 256 MiB); an image larger than this is decoded alone. (The worker decodes one image
+   * at a time.)
+   */
+  prefetchBytes?: number;
   /**
    * Read, decode and preprocess the images on a worker thread, blocks ahead of inference, so
    * that they overlap with `session.run` (which holds the main thread); default: when no
@@ -114,6 +121,8 @@ export interface PredictStats {
   seconds: number;
   /** Inferred samples per second over the call (0 when everything came from the cache). */
   imagesPerSecond: number;
+  /** The most bytes of decoded pixels held ahead of inference at once on the main thread. */
+  aheadPeakBytes: number;
   /** Cache key (the model key, lib/prediction_cache.ts) and the model's cache folder. */
   cacheKey: string;
   cacheDir: string;
@@ -181,11 +190,14 @@ export async function modelKey(fields: ModelKeyFields): Promise<string> {
 
 /** A sample ready for the model (or why it is not). */
 type Prepared =
-  | { status: "ok"; img: RawImage; box?: FaceBox; detected?: FaceBox }
-  | { status: "unreadable"; file: string; reason: string }
-  | { status: "noface" };
+  & { reserved: number }
+  & (
+    | { status: "ok"; img: RawImage; box?: FaceBox; detected?: FaceBox }
+    | { status: "unreadable"; file: string; reason: string }
+    | { status: "noface" }
+  );
 
-/** Decoded pixels held ahead of inference, at most about this many bytes (besides the window). */
+/** Default bytes of decoded pixels held ahead of inference (lib/read_ahead.ts). */
 const PREFETCH_BYTES = 256 * 2 ** 20;
 
 /** Tag of a file that could not be stat-ed (lib/datasets/content.ts). */
@@ -249,6 +261,7 @@ export async function predictDataset(
   let inferred = 0;
   let preparedInWorker = 0;
   let cacheWriteError: string | undefined;
+  const ahead = new ReadAhead(opts.prefetchBytes ?? PREFETCH_BYTES);
   if (todo.length > 0) {
     if (useCache) {
       try {
@@ -341,6 +354,7 @@ export async function predictDataset(
           todo,
           chunkSize,
           opts.prefetch,
+          ahead,
           flush,
         );
       }
@@ -369,6 +383,7 @@ export async function predictDataset(
       noFace: table.noFace,
       seconds,
       imagesPerSecond: inferred > 0 ? inferred / seconds : 0,
+      aheadPeakBytes: ahead.peak,
       cacheKey: key,
       cacheDir: dir,
       provider,
@@ -419,36 +434,54 @@ function cacheWarning(dir: string, e: unknown): string {
   return why;
 }
 
-/** Decode (and detect) one sample; never throws for a bad image. */
+/**
+ * Decode (and detect) one sample; never throws for a bad image. With `ahead`, its decoded pixels
+ * are counted there under its ticket (asked for from the header, before decoding); a sample that
+ * shares another's decode, or fails before its header, asks for 0 bytes so later tickets go on.
+ * `reserved` in the result is what the caller gives back once the sample is used.
+ */
 async function prepare(
   s: Sample,
   detector: FaceDetector | undefined,
   decoded: Map<string, Promise<RawImage>>,
+  ahead?: { budget: ReadAhead; ticket: number },
 ): Promise<Prepared> {
+  let reserved: number | undefined;
+  const reserve = async (bytes: number) => {
+    reserved = bytes;
+    await ahead?.budget.acquire(ahead.ticket, bytes);
+  };
   let img: RawImage;
   try {
     if (s.source.kind === "file") {
       // Samples of one image (several faces) are adjacent: decode the file once.
       let p = decoded.get(s.source.path);
       if (p === undefined) {
-        p = decodeImage(s.source);
+        p = decodeImage(s.source, reserve);
+        decoded.clear(); // only the latest file: the ones before are done or held by their samples
         decoded.set(s.source.path, p);
-        if (decoded.size > 8) decoded.delete(decoded.keys().next().value as string);
       }
       img = await p;
     } else {
-      img = await decodeImage(s.source);
+      img = await decodeImage(s.source); // pixels already in memory
     }
   } catch (e) {
     if (e instanceof ImageError) {
-      return { status: "unreadable", file: e.file, reason: e.message.slice(e.file.length + 2) };
+      if (reserved === undefined) await reserve(0);
+      return {
+        status: "unreadable",
+        file: e.file,
+        reason: e.message.slice(e.file.length + 2),
+        reserved: reserved!,
+      };
     }
     throw e;
   }
-  if (detector === undefined) return { status: "ok", img, box: s.box };
+  if (reserved === undefined) await reserve(0);
+  if (detector === undefined) return { status: "ok", img, box: s.box, reserved: reserved! };
   const face = pickFace(await detector.detect(img), s.box);
-  if (face === undefined) return { status: "noface" };
-  return { status: "ok", img, box: face.box, detected: face.box };
+  if (face === undefined) return { status: "noface", reserved: reserved! };
+  return { status: "ok", img, box: face.box, detected: face.box, reserved: reserved! };
 }
 
 /**
@@ -462,6 +495,7 @@ async function runMissing(
   todo: readonly number[],
   chunkSize: number,
   prefetch: number | undefined,
+  budget: ReadAhead,
   flush: (done: [number, CachedPrediction][]) => Promise<void>,
 ): Promise<number> {
   const card = engine.model.card;
@@ -470,20 +504,14 @@ async function runMissing(
   const decoded = new Map<string, Promise<RawImage>>();
   const pending = new Map<number, Promise<Prepared>>();
   let launched = 0;
-  let held = 0; // bytes of decoded pixels waiting for the model
   const launchOne = () => {
     const i = todo[launched++];
-    pending.set(
-      i,
-      prepare(samples[i], detector, decoded).then((r) => {
-        if (r.status === "ok") held += r.img.data.length;
-        return r;
-      }),
-    );
+    pending.set(i, prepare(samples[i], detector, decoded, { budget, ticket: budget.ticket() }));
   };
-  // Decode ahead: at most `window` images and about PREFETCH_BYTES of pixels.
+  // Decode ahead: at most `window` images, and at most `budget.limit` bytes of pixels decoded
+  // or being decoded (tickets in the order of use, lib/read_ahead.ts).
   const launch = (upTo: number) => {
-    while (launched < todo.length && launched < upTo && held < PREFETCH_BYTES) launchOne();
+    while (launched < todo.length && launched < upTo) launchOne();
   };
   const buffer = new Float32Array(batch * engine.sampleLength);
   let done: [number, CachedPrediction][] = [];
@@ -498,7 +526,7 @@ async function runMissing(
       const p = pending.get(i)!;
       pending.delete(i);
       const r = await p;
-      if (r.status === "ok") held -= r.img.data.length;
+      budget.release(r.reserved);
       if (r.status === "unreadable") {
         done.push([i, { status: "unreadable", reason: r.reason }]);
         continue;

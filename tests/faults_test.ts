@@ -13,6 +13,7 @@ import { predictDataset } from "../lib/predict.ts";
 import { cacheRoot, PROJECT_ROOT } from "../lib/config.ts";
 import { decodeImageBytes, ImageError } from "../lib/image.ts";
 import { mapPeak } from "../lib/saliency/mod.ts";
+import { ReadAhead } from "../lib/read_ahead.ts";
 import { kitCommand, pathExists, withTempDir, writeRegionModel } from "./support.ts";
 
 /** A gray 8x8 PNG stored without compression: its size depends on its shape only. */
@@ -361,6 +362,72 @@ Deno.test("a decompression bomb is refused before decoding, naming the file and 
       );
     }
   }
+});
+
+Deno.test("read-ahead: grants in order of use, within the byte limit, one oversized image alone", async () => {
+  const ahead = new ReadAhead(10);
+  const order: number[] = [];
+  const t = [0, 1, 2, 3].map(() => ahead.ticket());
+  const asks = [
+    ahead.acquire(t[2], 4).then(() => order.push(2)), // its header came first: waits for 0 and 1
+    ahead.acquire(t[1], 6).then(() => order.push(1)),
+  ];
+  await Promise.resolve();
+  assert.deepEqual([...order], []);
+  asks.push(ahead.acquire(t[0], 3).then(() => order.push(0)));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([...order].sort(), [0, 1], "3 + 6 fit in 10; 3 + 6 + 4 does not");
+  assert.equal(ahead.held, 9);
+  ahead.release(3); // image 0 used
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([...order].sort(), [0, 1, 2]);
+  const big = ahead.acquire(t[3], 25).then(() => order.push(3));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([...order].sort(), [0, 1, 2], "an oversized image waits until nothing is held");
+  ahead.release(6);
+  ahead.release(4);
+  await big;
+  assert.equal(ahead.held, 25);
+  assert.equal(ahead.peak, 25);
+  assert.throws(() => ahead.acquire(t[3], 0), /asked twice/);
+});
+
+Deno.test("predict: images decoded ahead are bounded in bytes, decoding included, and results do not change", async () => {
+  await withTempDir("fer-fault-ahead-", async (dir) => {
+    const data = join(dir, "data", "happy");
+    await Deno.mkdir(data, { recursive: true });
+    const png = (side: number, v: number) =>
+      sharp(new Uint8Array(side * side).fill(v), {
+        raw: { width: side, height: side, channels: 1 },
+      }).toColourspace("b-w").png().toBuffer();
+    for (let i = 0; i < 24; i++) {
+      await Deno.writeFile(join(data, `${String(i).padStart(2, "0")}.png`), await png(1000, i * 9));
+    }
+    // One image over the limit, in the middle: decoded alone.
+    await Deno.writeFile(join(data, "12-big.png"), await png(2000, 77));
+    const model = await loadCard((await writeRegionModel(dir, 8, () => true, "all pixels")).card);
+    const ds = await loadDataset(join(dir, "data"));
+    const opts = {
+      progress: false as const,
+      cache: false,
+      batchSize: 4,
+      prefetch: 16,
+      prepareInWorker: false,
+    };
+    const bounded = await predictDataset(model, ds, { ...opts, prefetchBytes: 2_500_000 });
+    assert.equal(bounded.stats.inferred, 25);
+    assert.equal(bounded.stats.aheadPeakBytes, 4_000_000, "the big image, held alone");
+    const free = await predictDataset(model, ds, opts);
+    assert.ok(free.stats.aheadPeakBytes >= 16_000_000, `${free.stats.aheadPeakBytes}`);
+    assert.deepEqual(bounded.rows, free.rows);
+    const tight = await predictDataset(model, ds, {
+      ...opts,
+      prefetchBytes: 2_500_000,
+      prefetch: 1,
+    });
+    assert.ok(tight.stats.aheadPeakBytes <= 4_000_000);
+    assert.deepEqual(tight.rows, free.rows);
+  });
 });
 
 // --- write failures ------------------------------------------------------------------------------
