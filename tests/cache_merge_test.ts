@@ -13,7 +13,7 @@ import { run as cacheCli } from "../lib/cli/cache.ts";
 import { run as predictCli } from "../lib/cli/predict.ts";
 import { loadDataset } from "../lib/datasets/mod.ts";
 import { decodeVector, encodeVector } from "../lib/embedding_cache.ts";
-import { extractEmbeddings } from "../lib/embeddings.ts";
+import { extractEmbeddings } from "../lib/probe/embeddings.ts";
 import { encodePng } from "../lib/image.ts";
 import { loadCard, type ResolvedModel } from "../lib/models/registry.ts";
 import { predictDataset } from "../lib/predict.ts";

@@ -31,7 +31,7 @@ import {
   type StudyGrid,
 } from "../lib/studies/mod.ts";
 import { clusteredDifference } from "../lib/studies/clusters.ts";
-import type { CrossResult } from "../lib/cross.ts";
+import type { CrossResult } from "../lib/probe/cross.ts";
 
 function row(id: string, label: Emotion, pred: Emotion): Prediction {
   const probs = new Float64Array(BASIC7.length);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run as runCrossCli } from "../lib/cli/cross.ts";
 import { run as runProbeCli } from "../lib/cli/probe.ts";
-import { type CrossResult, parsePartSpec, runCross, scoreProbe } from "../lib/cross.ts";
+import { type CrossResult, parsePartSpec, runCross, scoreProbe } from "../lib/probe/cross.ts";
 import { encodePng } from "../lib/image.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { attr, buildModel, floatTensor, node } from "../lib/onnx/mod.ts";

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { embeddingMatrix, extractEmbeddings } from "../lib/embeddings.ts";
+import { embeddingMatrix, extractEmbeddings } from "../lib/probe/embeddings.ts";
 import { loadDataset } from "../lib/datasets/mod.ts";
 import { readSampleImage } from "../lib/image.ts";
 import type { ModelCard } from "../lib/models/card.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { Engine } from "../lib/engine.ts";
-import { extractEmbeddings } from "../lib/embeddings.ts";
+import { extractEmbeddings } from "../lib/probe/embeddings.ts";
 import { loadCard } from "../lib/models/registry.ts";
 import { EngineScorer } from "../lib/saliency/engine_scorer.ts";
 import { OrtScorer } from "../lib/saliency/scorer.ts";

@@ -37,7 +37,7 @@ import {
   upperShare,
   voteTable,
 } from "../lib/studies/mod.ts";
-import type { CrossResult } from "../lib/cross.ts";
+import type { CrossResult } from "../lib/probe/cross.ts";
 import {
   accuracyIntervalFromCounts,
   accuracyStatistic,

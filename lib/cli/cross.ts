@@ -18,7 +18,6 @@ import {
   usageExit,
 } from "./args.ts";
 import {
-  crossMarkdown,
   type CrossResult,
   type CrossSettings,
   DEFAULT_MAX_TRAIN,
@@ -26,9 +25,9 @@ import {
   embedShard,
   parsePartSpec,
   type PartSpec,
-  recordMarkdown,
   runCross,
-} from "../cross.ts";
+} from "../probe/cross.ts";
+import { crossMarkdown, recordMarkdown } from "./cross_markdown.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import { DEFAULT_LAMBDA } from "../probe/mod.ts";
 
@@ -96,7 +95,7 @@ export function settingsFromArgs(p: ParsedArgs): CrossSettings {
 }
 
 /**
- * With --shard: the embedding step of that shard alone (lib/cross.ts embedShard), a line per part;
+ * With --shard: the embedding step of that shard alone (lib/probe/cross.ts embedShard), a line per part;
  * undefined without --shard.
  */
 export async function runShardStep(

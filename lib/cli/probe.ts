@@ -3,7 +3,7 @@
  * one linear probe on a frozen backbone's embeddings, one test part (one cell of `cross`).
  */
 import { flag, noPositionals, parseArgs, required, UsageError, usageExit } from "./args.ts";
-import { type CrossResult, parsePartSpec, runCross } from "../cross.ts";
+import { type CrossResult, parsePartSpec, runCross } from "../probe/cross.ts";
 import {
   resultJson,
   runShardStep,

@@ -1,8 +1,8 @@
 /**
- * Trained on A, tested on B with linear probes (notebook 01): `runCross` (lib/cross.ts) on a
+ * Trained on A, tested on B with linear probes (notebook 01): `runCross` (lib/probe/cross.ts) on a
  * frozen backbone, with the whole matrix cached under `<cacheRoot()>/studies/cross/` keyed by the
  * backbone's ONNX hash, every part's dataset hash and the settings. The embeddings underneath are
- * cached by lib/embeddings.ts, so a cold run costs the probe fits (tens of seconds per backbone)
+ * cached by lib/probe/embeddings.ts, so a cold run costs the probe fits (tens of seconds per backbone)
  * once the embeddings exist, and a warm run costs reading one JSON file.
  */
 import { loadDataset } from "../datasets/mod.ts";
@@ -16,7 +16,7 @@ import {
   partLabel,
   type PartSpec,
   runCross,
-} from "../cross.ts";
+} from "../probe/cross.ts";
 import { type BootstrapInterval, hitsOf, hitsStatistic } from "../metrics/mod.ts";
 import { loadCard } from "../models/registry.ts";
 import { DEFAULT_LAMBDA } from "../probe/mod.ts";
@@ -67,7 +67,7 @@ export interface ProbeStudy {
 export interface ProbeStudyOptions {
   /** Data root (default FER_DATA, then data/raw). */
   dataRoot?: string;
-  /** runCross settings (defaults: lib/cross.ts). */
+  /** runCross settings (defaults: lib/probe/cross.ts). */
   settings?: Omit<CrossSettings, "dataRoot" | "progress">;
   /** Progress lines on stderr (default false). */
   progress?: boolean;

@@ -12,8 +12,8 @@
  * shards of a run (`shard`) fill caches that `kit cache merge` joins.
  */
 import { join } from "node:path";
-import { cacheRoot } from "./config.ts";
-import { sourceTags } from "./datasets/content.ts";
+import { cacheRoot } from "../config.ts";
+import { sourceTags } from "../datasets/content.ts";
 import {
   decodeVector,
   EMBEDDING_CACHE_VERSION,
@@ -22,24 +22,24 @@ import {
   encodeVector,
   readEmbeddingCache,
   writeEmbeddingChunk,
-} from "./embedding_cache.ts";
-import { Engine, type EngineOptions } from "./engine.ts";
-import { exists, writeFileAtomic } from "./fsutil.ts";
+} from "../embedding_cache.ts";
+import { Engine, type EngineOptions } from "../engine.ts";
+import { exists, writeFileAtomic } from "../fsutil.ts";
 import {
   ImageError,
   type RawImage,
   readSampleImage,
   sourceName,
   type UnreadableFile,
-} from "./image.ts";
-import { ModelCardError, type ResolvedModel } from "./models/registry.ts";
-import { imageKey } from "./prediction_cache.ts";
-import { preprocessKey } from "./preprocess.ts";
-import type { FeatureMatrix } from "./probe/matrix.ts";
-import { createProgress } from "./progress.ts";
-import type { FaceBox, Sample } from "./sample.ts";
-import { inShard, type Shard } from "./shard.ts";
-import type { Emotion } from "./taxonomy.ts";
+} from "../image.ts";
+import { ModelCardError, type ResolvedModel } from "../models/registry.ts";
+import { imageKey } from "../prediction_cache.ts";
+import { preprocessKey } from "../preprocess.ts";
+import type { FeatureMatrix } from "./matrix.ts";
+import { createProgress } from "../progress.ts";
+import type { FaceBox, Sample } from "../sample.ts";
+import { inShard, type Shard } from "../shard.ts";
+import type { Emotion } from "../taxonomy.ts";
 
 export { EMBEDDING_CACHE_VERSION };
 

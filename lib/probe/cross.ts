@@ -1,27 +1,25 @@
 /**
  * Trained on A, tested on B: one linear probe per training part (a frozen backbone's embeddings,
- * lib/embeddings.ts; a multinomial L2 logistic regression, lib/probe), each scored on every test
+ * lib/probe/embeddings.ts; a multinomial L2 logistic regression, lib/probe/mod.ts), each scored on every test
  * part. The label rule when label sets differ is `LABEL_RULE` (docs/probes.md).
  */
-import { loadDataset } from "./datasets/mod.ts";
-import { sourceTags } from "./datasets/content.ts";
-import { InputError } from "./errors.ts";
-import { imageKey } from "./prediction_cache.ts";
+import { loadDataset } from "../datasets/mod.ts";
+import { sourceTags } from "../datasets/content.ts";
+import { InputError } from "../errors.ts";
+import { imageKey } from "../prediction_cache.ts";
 import { embeddingMatrix, type Embeddings, extractEmbeddings } from "./embeddings.ts";
-import { PROJECT_ROOT } from "./config.ts";
-import { writeFileAtomic } from "./fsutil.ts";
-import { accuracy, macroF1FromScores, perClassScores } from "./metrics/classification.ts";
-import { loadCard } from "./models/registry.ts";
+import { accuracy, macroF1FromScores, perClassScores } from "../metrics/classification.ts";
+import { loadCard } from "../models/registry.ts";
 import {
   DEFAULT_LAMBDA,
   type LinearProbe,
   probePredict,
   stratifiedSubsample,
   trainProbe,
-} from "./probe/mod.ts";
-import type { Sample, Split } from "./sample.ts";
-import type { Shard } from "./shard.ts";
-import { type Emotion, emotionIndex, EMOTIONS } from "./taxonomy.ts";
+} from "./mod.ts";
+import type { Sample, Split } from "../sample.ts";
+import type { Shard } from "../shard.ts";
+import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
 
 /** The label rule every cell follows, also written into the JSON. */
 export const LABEL_RULE =
@@ -480,119 +478,4 @@ export async function runCross(
     notes: notesFor([...trainParts, ...testParts]),
     seconds: { embeddings: embedSeconds, probes: probeSeconds },
   };
-}
-
-function pct(v: number): string {
-  return Number.isFinite(v) ? (100 * v).toFixed(1) : "n/a";
-}
-
-/**
- * Markdown of a result: accuracy and macro-F1 matrices (rows = trained on, columns = tested on,
- * in-domain cells in bold), the probes' fits, and the notes.
- */
-export function crossMarkdown(r: CrossResult): string {
-  const cell = (train: string, test: string) =>
-    r.cells.find((c) => c.train === train && c.test === test);
-  const table = (title: string, pick: (c: CrossCell) => number): string[] => {
-    const lines = [
-      `${title} (%; rows: trained on, columns: tested on)`,
-      "",
-      `| trained on \\ tested on | ${r.test_parts.join(" | ")} |`,
-      `| --- | ${r.test_parts.map(() => "---:").join(" | ")} |`,
-    ];
-    for (const train of r.train_parts) {
-      const row = r.test_parts.map((test) => {
-        const c = cell(train, test);
-        if (c === undefined) return "";
-        return c.in_domain ? `**${pct(pick(c))}**` : pct(pick(c));
-      });
-      lines.push(`| ${train} | ${row.join(" | ")} |`);
-    }
-    return [...lines, ""];
-  };
-  const s = r.settings;
-  const out = [
-    `Backbone \`${r.backbone}\` (model SHA-256 ${r.model_sha256.slice(0, 12)}), embedding ` +
-    `\`${r.tensor}\` (${r.dim} floats); probe: multinomial L2 logistic regression, lambda ${s.lambda}, ` +
-    `class weights ${s.class_weight}, ${s.standardize}; training parts capped at ` +
-    `${s.max_train || "all"} items (seeded stratified subsample, seed ${s.seed}), test parts ` +
-    `${s.max_test ? `capped at ${s.max_test}` : "whole"}.`,
-    "",
-    ...table("Accuracy", (c) => c.accuracy),
-    ...table("Macro-F1 over the test part's classes", (c) => c.macro_f1),
-    ...table("Accuracy on the classes both parts share", (c) => c.shared.accuracy),
-    "| probe | classes | n train | iterations | gradient norm | stop | fit s |",
-    "| --- | --- | ---: | ---: | ---: | --- | ---: |",
-    ...r.probes.map((p) =>
-      `| ${p.train} | ${p.classes.length} | ${p.n_train} | ${p.iterations} | ` +
-      `${p.gradient_norm.toExponential(2)} | ${p.stop} | ${p.fit_seconds.toFixed(1)} |`
-    ),
-    "",
-    `Label rule: ${r.label_rule}`,
-    "",
-    ...r.notes.map((n) => `- ${n}`),
-    ...(r.unreadable.length > 0 ? [`- ${r.unreadable.length} unreadable image(s) skipped.`] : []),
-    "",
-    `Embedding extraction ${r.seconds.embeddings.toFixed(0)} s (cache hits count as ~0), ` +
-    `probe fits ${r.seconds.probes.toFixed(0)} s.`,
-  ];
-  return out.join("\n") + "\n";
-}
-
-/**
- * Write `r` as the section for its backbone in the Markdown file at `path`, between the markers
- * `<!-- cross:<backbone> -->` and `<!-- /cross:<backbone> -->`, keeping the rest of the file
- * (other backbones' sections). Creates the file with a title when missing.
- */
-export async function recordMarkdown(path: string, r: CrossResult, command: string): Promise<void> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    text = "# Trained on A, tested on B: linear probes on frozen backbones\n\n" +
-      "Generated by `deno task kit cross ... --record bench/results/cross.md`; do not edit by " +
-      "hand. Method and label rule: docs/probes.md.\n";
-  }
-  const open = `<!-- cross:${r.backbone} -->`;
-  const close = `<!-- /cross:${r.backbone} -->`;
-  const section = [
-    open,
-    "",
-    `## ${r.backbone}`,
-    "",
-    `Command: \`${command}\``,
-    "",
-    crossMarkdown(r).trimEnd(),
-    close,
-  ].join("\n");
-  const a = text.indexOf(open);
-  const b = text.indexOf(close);
-  if (a >= 0 && b > a) {
-    text = text.slice(0, a) + section + text.slice(b + close.length);
-  } else {
-    text = text.trimEnd() + "\n\n" + section + "\n";
-  }
-  await writeFileAtomic(path, text);
-  await denoFmt(path);
-}
-
-/**
- * Format a Markdown file with `deno fmt` under the project's configuration, so that a generated
- * record passes `deno fmt --check`. A failure is reported on stderr, never thrown.
- */
-async function denoFmt(path: string): Promise<void> {
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["fmt", "--quiet", path],
-      cwd: PROJECT_ROOT,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      console.error(`deno fmt ${path} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-    }
-  } catch (e) {
-    console.error(`deno fmt ${path} failed: ${e instanceof Error ? e.message : e}`);
-  }
 }
