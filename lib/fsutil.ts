@@ -49,7 +49,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * naming it otherwise. Leaves no file behind.
  */
 export async function checkWritable(path: string): Promise<void> {
-  await writeFileAtomic(`${path}.probe`, "");
+  try {
+    await writeFileAtomic(`${path}.probe`, "");
+  } catch (e) {
+    throw e instanceof WriteError ? new WriteError(path, e.reason) : e;
+  }
   await Deno.remove(`${path}.probe`).catch(() => {});
 }
 

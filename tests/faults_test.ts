@@ -13,6 +13,7 @@ import { predictDataset } from "../lib/predict.ts";
 import { cacheRoot, PROJECT_ROOT } from "../lib/config.ts";
 import { decodeImageBytes, ImageError } from "../lib/image.ts";
 import { mapPeak } from "../lib/saliency/mod.ts";
+import { checkWritable, WriteError, writeFileAtomic } from "../lib/fsutil.ts";
 import { ReadAhead } from "../lib/read_ahead.ts";
 import { kitCommand, pathExists, withTempDir, writeRegionModel } from "./support.ts";
 
@@ -260,7 +261,24 @@ Deno.test("agreement: a file given twice, or a copy of it, is refused", async ()
     const copy = await kit(["agreement", a, join(dir, "b.csv")]);
     assert.equal(copy.code, 1);
     assert.match(copy.err, /are the same content/);
-    assertClean(same.err + copy.err);
+    // The same checks as metrics: a row that is not probabilities, a missing class column.
+    const bad = join(dir, "bad.csv");
+    await Deno.writeTextFile(
+      bad,
+      `${HEADER}\nx,happy,happy,0,0,0,1,0,0,0\ny,sad,sad,1,1,1,0,0,0,0\n`,
+    );
+    const sum = await kit(["agreement", a, bad]);
+    assert.equal(sum.code, 1);
+    assert.match(sum.err, /bad\.csv:3: probabilities sum to 3\.000000/);
+    const nocol = join(dir, "nocol.csv");
+    await Deno.writeTextFile(
+      nocol,
+      `${HEADER.replace(",p_neutral", "")}\nx,happy,happy,0,0,0,1,0,0\ny,sad,sad,0,0,0,0,1,0\n`,
+    );
+    const col = await kit(["agreement", a, nocol]);
+    assert.equal(col.code, 1);
+    assert.match(col.err, /nocol\.csv:1: missing probability column p_neutral/);
+    assertClean(same.err + copy.err + sum.err + col.err);
   });
 });
 
@@ -443,17 +461,37 @@ Deno.test("predict: an output that cannot be written is an error before inferenc
       env: { FER_CACHE: join(dir, "cache") },
     });
     assert.equal(r.code, 1, r.out + r.err);
-    assert.match(
-      r.err,
-      new RegExp(
-        `cannot write ${target.replaceAll("/", "\\/")}\\.probe|cannot write ${
-          target.replaceAll("/", "\\/")
-        }`,
-      ),
-    );
-    assert.doesNotMatch(r.err, /\.tmp-/);
+    assert.ok(r.err.includes(`cannot write ${target}: `), r.err);
+    assert.doesNotMatch(r.err, /\.tmp-|\.probe/);
     assertClean(r.err);
     await assert.rejects(() => Deno.stat(join(dir, "cache", "predictions")), "no inference ran");
+  });
+});
+
+Deno.test("a failed write names its target, never the temporary file, and leaves no temporary file", async () => {
+  await withTempDir("fer-fault-write-", async (dir) => {
+    // The rename onto a folder fails after the temporary file was written.
+    const target = join(dir, "out.csv");
+    await Deno.mkdir(target);
+    await assert.rejects(
+      () => writeFileAtomic(target, "a,b\n"),
+      (e: Error) =>
+        e instanceof WriteError && e.path === target &&
+        e.message.startsWith(`cannot write ${target}: `) && !e.message.includes(".tmp-"),
+    );
+    // A folder that cannot be made.
+    await Deno.writeTextFile(join(dir, "afile"), "");
+    const inFile = join(dir, "afile", "x.json");
+    await assert.rejects(
+      () => writeFileAtomic(inFile, "{}"),
+      (e: Error) => e instanceof WriteError && e.message.startsWith(`cannot write ${inFile}: `),
+    );
+    await assert.rejects(
+      () => checkWritable(inFile),
+      (e: Error) => e instanceof WriteError && e.path === inFile && !e.message.includes(".probe"),
+    );
+    const left = await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
+    assert.deepEqual(left.sort(), ["afile", "out.csv"], "no temporary file left");
   });
 });
 
