@@ -4,7 +4,7 @@
  * or silently wrong one.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import sharp from "sharp";
 import { loadDataset } from "../lib/datasets/mod.ts";
 import { RACY_MS, sourceTags } from "../lib/datasets/content.ts";
@@ -13,6 +13,13 @@ import { predictDataset } from "../lib/predict.ts";
 import { cacheRoot, PROJECT_ROOT } from "../lib/config.ts";
 import { decodeImageBytes, ImageError } from "../lib/image.ts";
 import { mapPeak } from "../lib/saliency/mod.ts";
+import {
+  decodeVector,
+  EMBEDDING_CACHE_VERSION,
+  encodeVector,
+  readEmbeddingCache,
+  writeEmbeddingChunk,
+} from "../lib/embedding_cache.ts";
 import { checkWritable, WriteError, writeFileAtomic } from "../lib/fsutil.ts";
 import { ReadAhead } from "../lib/read_ahead.ts";
 import { kitCommand, pathExists, withTempDir, writeRegionModel } from "./support.ts";
@@ -149,6 +156,33 @@ Deno.test("cache: an edited chunk (still valid JSON) is recomputed with a warnin
     assert.ok(after.includes(`bad-${files[0]}`), "the bad chunk is moved aside, kept for a look");
     const third = await predictDataset(model, ds, opts);
     assert.equal(third.stats.inferred, 0);
+  });
+});
+
+Deno.test("embedding cache: an edited chunk (still valid JSON) is listed as bad, moved aside, never used", async () => {
+  await withTempDir("fer-fault-emb-chunk-", async (dir) => {
+    const key = "k".repeat(64);
+    const vector = encodeVector(Float32Array.of(1, 2, 3));
+    const path = await writeEmbeddingChunk(dir, {
+      v: EMBEDDING_CACHE_VERSION,
+      key,
+      dim: 3,
+      entries: { a: { f32: vector } },
+    });
+    const good = await readEmbeddingCache(dir, key);
+    assert.deepEqual(
+      decodeVector((good.entries.get("a") as { f32: string }).f32, 3),
+      Float32Array.of(1, 2, 3),
+    );
+    const chunk = JSON.parse(await Deno.readTextFile(path));
+    chunk.entries.a.f32 = encodeVector(Float32Array.of(3, 2, 1));
+    await Deno.writeTextFile(path, JSON.stringify(chunk));
+    const edited = await readEmbeddingCache(dir, key);
+    assert.equal(edited.entries.size, 0, "the edited vector is not used");
+    assert.equal(edited.bad.length, 1);
+    assert.match(edited.bad[0].reason, /checksum mismatch/);
+    const names = await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
+    assert.deepEqual(names, [`bad-${basename(path)}`]);
   });
 });
 
