@@ -7,21 +7,10 @@
 import { basename, extname, resolve } from "node:path";
 import { dataRoot } from "../config.ts";
 import { loadDataset } from "../datasets/mod.ts";
-import { writeFileAtomic } from "../fsutil.ts";
 import { decodeImage, ImageError } from "../image.ts";
 import { loadCard, ModelCardError, type ResolvedModel } from "../models/registry.ts";
-import { formatNumber } from "../present/format.ts";
-import { writeSaliencyFiles } from "../present/saliency_files.ts";
-import {
-  type BaselineKind,
-  describeMethod,
-  EngineScorer,
-  explainImage,
-  type FacePixels,
-  mapPeak,
-  mapRaster,
-  overlayPng,
-} from "../saliency/mod.ts";
+import { writeImageSaliency, writeSaliencyFiles } from "../present/saliency_files.ts";
+import { type BaselineKind, EngineScorer, explainImage } from "../saliency/mod.ts";
 import {
   DEFAULT_SALIENCY_SETTINGS,
   methodOptionsOf,
@@ -129,18 +118,7 @@ async function openScorer(p: ParsedArgs): Promise<{ model: ResolvedModel; scorer
   return { model, scorer: await EngineScorer.open(model, engine, batch) };
 }
 
-const fmt = (v: number, digits = 3) => formatNumber(v, digits);
-
-/** The one colour of a face whose pixels are all equal ("128" or "12,34,56"), else undefined. */
-function uniformColour(face: FacePixels): string | undefined {
-  const c = face.channels;
-  for (let i = c; i < face.data.length; i++) {
-    if (face.data[i] !== face.data[i % c]) return undefined;
-  }
-  return Array.from(face.data.subarray(0, c)).join(",");
-}
-
-// One image: lib/saliency explainImage, printed and written as an overlay.
+// One image: lib/saliency explainImage, written and reported by lib/present/saliency_files.ts.
 
 async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
   const settings = { ...DEFAULT_SALIENCY_SETTINGS, ...methodSettings(p, 2000) };
@@ -148,60 +126,29 @@ async function runImage(p: ParsedArgs, imagePath: string): Promise<number> {
   const layout = choiceFlag(p, "layout", ["overlay", "side-by-side"] as const) ?? "overlay";
   const { model, scorer } = await openScorer(p);
   try {
-    const card = model.card;
     const requested = str(p, "class");
-    const steps = flag(p, "faithfulness") ? intFlag(p, "steps", 2) ?? 48 : undefined;
     const image = await decodeImage({ kind: "file", path: resolve(imagePath) });
-    const classIndex = requested === undefined
-      ? undefined
-      : resolveClass(requested, scorer.classes);
-    const r = await explainImage(scorer, card, image, {
+    const r = await explainImage(scorer, model.card, image, {
       method,
       opts,
-      classIndex,
-      faithfulnessSteps: steps,
+      classIndex: requested === undefined ? undefined : resolveClass(requested, scorer.classes),
+      faithfulnessSteps: flag(p, "faithfulness") ? intFlag(p, "steps", 2) ?? 48 : undefined,
     });
     const out = str(p, "out") ??
       `saliency-${basename(imagePath, extname(imagePath))}-${method}.png`;
-    await writeFileAtomic(out, await overlayPng(r.face, r.map, { layout }));
-    const ranked = scorer.classes.map((name, i) => ({ name, p: r.probs[i] }))
-      .sort((a, b) => b.p - a.p).map((x) => `${x.name} ${fmt(x.p)}`).join(", ");
-    const peak = mapPeak(r.map);
-    const uniform = uniformColour(r.face);
-    const cls = scorer.classes[r.classIndex];
-    console.log([
-      `model:      ${card.id} (${card.input.width}x${card.input.height})`,
-      `image:      ${imagePath}`,
-      `prediction: ${ranked}`,
-      `explained:  ${cls}${requested === undefined ? " (top class)" : ""}`,
-      `method:     ${describeMethod(method, opts, card.input.width, card.input.height)}`,
-      `time:       ${r.ms.toFixed(0)} ms`,
-      peak.flat
-        ? `peak:       none (the map is flat: every value ${fmt(peak.value, 4)})`
-        : `peak:       x=${peak.x} y=${peak.y} value=${fmt(peak.value, 4)}`,
-      `overlay:    ${out}`,
-    ].join("\n"));
-    if (uniform !== undefined) {
-      console.error(
-        `saliency: note: ${imagePath} is uniform (every pixel ${uniform} as the model sees it); ` +
-          "there is no feature for the map to locate, only the model's response to the method's " +
-          "perturbations",
-      );
-    }
-    const json = str(p, "json");
-    if (json !== undefined) {
-      const raster = mapRaster(r.map);
-      await writeFileAtomic(
-        json,
-        JSON.stringify({ model: card.id, image: imagePath, class: cls, method, ...raster }),
-      );
-      console.log(`map data:   ${json}`);
-    }
-    const f = r.faithfulness;
-    for (const [k, better] of f ? [["deletion", "lower"], ["insertion", "higher"]] as const : []) {
-      const [map, random] = [fmt(f!.map[k].auc), fmt(f!.random[k].auc)];
-      console.log(`${k} AUC: ${map} (random map ${random}; ${better} is better)`);
-    }
+    const report = await writeImageSaliency(r, {
+      card: model.card,
+      classes: scorer.classes,
+      imagePath,
+      method,
+      opts,
+      requested: requested !== undefined,
+      out,
+      layout,
+      json: str(p, "json"),
+    });
+    console.log(report.lines.join("\n"));
+    if (report.note !== undefined) console.error(`saliency: note: ${report.note}`);
   } finally {
     await scorer.dispose();
   }

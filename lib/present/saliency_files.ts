@@ -1,6 +1,7 @@
 /**
  * The files `kit saliency --dataset` writes from a saliency study (lib/studies/saliency.ts): the
- * same study notebook 04 shows, written as artefacts for a paper or a folder of results.
+ * same study notebook 04 shows, written as artefacts for a paper or a folder of results; and what
+ * `kit saliency --image` writes and prints for one explained image (writeImageSaliency).
  *
  *   class_means.png / .json   mean face and map per true label and per prediction
  *   cases.png / cases.csv     representative cases per class, with their predicted-class maps
@@ -11,7 +12,14 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../fsutil.ts";
 import { meanSd } from "../metrics/descriptive.ts";
-import { describeMethod } from "../saliency/explain.ts";
+import {
+  describeMethod,
+  type ImageExplanation,
+  type MethodName,
+  type MethodOptions,
+} from "../saliency/explain.ts";
+import type { ModelCard } from "../models/card.ts";
+import { type FacePixels, mapPeak, mapRaster, overlayPng } from "../saliency/mod.ts";
 import { methodOptionsOf, type SaliencyStudy, upperShare } from "../studies/saliency.ts";
 import { meanParts } from "../studies/saliency.ts";
 import { casesPng, classMeansPng } from "./saliency.ts";
@@ -178,4 +186,74 @@ export async function writeSaliencyFiles(st: SaliencyStudy, outDir: string): Pro
     ),
   );
   return md;
+}
+
+/** The one colour of a face whose pixels are all equal ("128" or "12,34,56"), else undefined. */
+function uniformColour(face: FacePixels): string | undefined {
+  const c = face.channels;
+  for (let i = c; i < face.data.length; i++) {
+    if (face.data[i] !== face.data[i % c]) return undefined;
+  }
+  return Array.from(face.data.subarray(0, c)).join(",");
+}
+
+/** What one explained image is, and where its files go (`kit saliency --image`). */
+export interface ImageSaliencyFiles {
+  card: ModelCard;
+  /** The model's class names, in output order. */
+  classes: readonly string[];
+  imagePath: string;
+  method: MethodName;
+  opts: MethodOptions;
+  /** Whether the class was asked for (else the top class was explained). */
+  requested: boolean;
+  /** The overlay PNG. */
+  out: string;
+  layout: "overlay" | "side-by-side";
+  /** The map as {width, height, values} JSON (for Observable Plot), when given. */
+  json?: string;
+}
+
+/**
+ * Write one explained image's overlay (and map JSON) and return the report `kit saliency
+ * --image` prints (`lines`), with a `note` when the face is uniform.
+ */
+export async function writeImageSaliency(
+  r: ImageExplanation,
+  f: ImageSaliencyFiles,
+): Promise<{ lines: string[]; note?: string }> {
+  const { card, classes } = f;
+  await writeFileAtomic(f.out, await overlayPng(r.face, r.map, { layout: f.layout }));
+  const ranked = classes.map((name, i) => ({ name, p: r.probs[i] }))
+    .sort((a, b) => b.p - a.p).map((x) => `${x.name} ${fmt(x.p)}`).join(", ");
+  const peak = mapPeak(r.map);
+  const cls = classes[r.classIndex];
+  const lines = [
+    `model:      ${card.id} (${card.input.width}x${card.input.height})`,
+    `image:      ${f.imagePath}`,
+    `prediction: ${ranked}`,
+    `explained:  ${cls}${f.requested ? "" : " (top class)"}`,
+    `method:     ${describeMethod(f.method, f.opts, card.input.width, card.input.height)}`,
+    `time:       ${r.ms.toFixed(0)} ms`,
+    peak.flat
+      ? `peak:       none (the map is flat: every value ${fmt(peak.value, 4)})`
+      : `peak:       x=${peak.x} y=${peak.y} value=${fmt(peak.value, 4)}`,
+    `overlay:    ${f.out}`,
+  ];
+  if (f.json !== undefined) {
+    const raster = mapRaster(r.map);
+    const data = { model: card.id, image: f.imagePath, class: cls, method: f.method, ...raster };
+    await writeFileAtomic(f.json, JSON.stringify(data));
+    lines.push(`map data:   ${f.json}`);
+  }
+  const fa = r.faithfulness;
+  for (const [k, better] of fa ? [["deletion", "lower"], ["insertion", "higher"]] as const : []) {
+    const [map, random] = [fmt(fa!.map[k].auc), fmt(fa!.random[k].auc)];
+    lines.push(`${k} AUC: ${map} (random map ${random}; ${better} is better)`);
+  }
+  const uniform = uniformColour(r.face);
+  const note = uniform === undefined ? undefined : `${f.imagePath} is uniform (every pixel ` +
+    `${uniform} as the model sees it); there is no feature for the map to locate, only the ` +
+    "model's response to the method's perturbations";
+  return { lines, note };
 }
