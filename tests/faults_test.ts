@@ -13,6 +13,8 @@ import { predictDataset } from "../lib/predict.ts";
 import { cacheRoot, PROJECT_ROOT } from "../lib/config.ts";
 import { decodeImageBytes, ImageError } from "../lib/image.ts";
 import { mapPeak } from "../lib/saliency/mod.ts";
+import { reportError } from "../lib/cli/errors.ts";
+import { InputError } from "../lib/errors.ts";
 import {
   decodeVector,
   EMBEDDING_CACHE_VERSION,
@@ -384,6 +386,25 @@ Deno.test("relative paths mean the caller's folder, through ./fer-kit and deno t
     assert.ok((await Deno.stat(join(dir, "out", "rel.csv"))).isFile);
     await assert.rejects(() => Deno.stat(join(PROJECT_ROOT, "out", "rel.csv")));
   });
+});
+
+Deno.test("error boundary: an unexpected error is one short line and a hint, its stack only with --debug", async () => {
+  const bug = new TypeError("x.y is undefined");
+  const plain = await capturingErrors(() => Promise.resolve(reportError("predict", bug, false)));
+  assert.equal(plain.value, 70);
+  assert.deepEqual(plain.lines, [
+    "fer-kit predict: unexpected error: TypeError: x.y is undefined",
+    "  run again with --debug for the stack trace, and please report it",
+  ]);
+  const debug = await capturingErrors(() => Promise.resolve(reportError("predict", bug, true)));
+  assert.equal(debug.value, 70);
+  assert.match(debug.lines.join("\n"), /^\s+at /m, "--debug prints the stack");
+  // A known error: exit 1, what and where, then what to do.
+  const known = await capturingErrors(() =>
+    Promise.resolve(reportError("metrics", new InputError("p.csv:3: bad row", "fix it"), false))
+  );
+  assert.equal(known.value, 1);
+  assert.deepEqual(known.lines, ["fer-kit metrics: p.csv:3: bad row", "  fix it"]);
 });
 
 // --- images and memory ---------------------------------------------------------------------------
