@@ -21,8 +21,8 @@ import {
   confusionMatrix,
   countConfusion,
   expectedCalibrationError,
+  f1Score,
   headlineFromCounts,
-  macroF1,
   negativeLogLikelihood,
   normalizeConfusionRows,
   perClassScores,
@@ -30,7 +30,6 @@ import {
   resolveLabels,
   type ScoreMatrix,
   topKAccuracy,
-  weightedF1,
   Xoshiro128,
 } from "../lib/metrics/mod.ts";
 
@@ -96,8 +95,8 @@ export function runMetricsBench(items = 1_000_000, resamples = 1000): MetricsBen
     accuracy(y, p);
     balancedAccuracy(y, p);
     perClassScores(y, p);
-    macroF1(y, p);
-    weightedF1(y, p);
+    f1Score(y, p, { average: "macro" });
+    f1Score(y, p, { average: "weighted" });
     for (const weights of ["none", "linear", "quadratic"] as const) cohenKappa(y, p, { weights });
     for (const k of [1, 2, 3]) topKAccuracy(y, probs, k);
     expectedCalibrationError(y, probs);

@@ -17,9 +17,9 @@ import {
   drawBinomial,
   drawMultinomial,
   expectedCalibrationError,
+  f1Score,
   headlineFromCounts,
   logGamma,
-  macroF1,
   pairedBootstrap,
   percentileInterval,
   ResampleStream,
@@ -129,7 +129,7 @@ Deno.test("generic bootstrap of any statistic equals scikit-learn on the same in
     accuracy(Array.from(idx, (i) => g.y_true[i]), Array.from(idx, (i) => g.y_pred[i]));
   const labels = [...new Set([...g.y_true, ...g.y_pred])].sort((a, b) => a - b);
   const f1 = (idx: Int32Array) =>
-    macroF1(Array.from(idx, (i) => g.y_true[i]), Array.from(idx, (i) => g.y_pred[i]), { labels });
+    f1Score(Array.from(idx, (i) => g.y_true[i]), Array.from(idx, (i) => g.y_pred[i]), { labels });
   const values = bootstrapValues(g.y_true.length, acc, { seed: g.seed, resamples: g.resamples });
   assertAllClose(values.subarray(0, 5), g.first_values, "first resample values");
   const ci95 = bootstrapInterval(g.y_true.length, acc, { seed: g.seed, resamples: g.resamples });
@@ -460,7 +460,7 @@ Deno.test("paired bootstrap equals paired item resampling in distribution", () =
     metric === "accuracy"
       ? accuracy(t, q)
       : metric === "macro_f1"
-      ? macroF1(t, q, { labels })
+      ? f1Score(t, q, { labels, average: "macro" })
       : cohenKappa(t, q, { labels });
   const t = new Int32Array(n);
   const a = new Int32Array(n);

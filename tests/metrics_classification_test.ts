@@ -5,11 +5,10 @@ import {
   balancedAccuracy,
   cohenKappa,
   confusionMatrix,
-  macroF1,
+  f1Score,
   normalizeConfusionRows,
   perClassScores,
   topKAccuracy,
-  weightedF1,
 } from "../lib/metrics/mod.ts";
 import { assertAllClose, assertClose, loadFixture } from "./fixtures/metrics/fixtures.ts";
 
@@ -78,8 +77,12 @@ for (const c of cases) {
     assertAllClose(per.map((s) => s.recall), e.recall, `${c.name} recall`);
     assertAllClose(per.map((s) => s.f1), e.f1, `${c.name} f1`);
     assert.deepEqual(per.map((s) => s.support), e.support);
-    assertClose(macroF1(yt, yp, opts), e.macro_f1, `${c.name} macro F1`);
-    assertClose(weightedF1(yt, yp, opts), e.weighted_f1, `${c.name} weighted F1`);
+    assertClose(f1Score(yt, yp, { ...opts, average: "macro" }), e.macro_f1, `${c.name} macro F1`);
+    assertClose(
+      f1Score(yt, yp, { ...opts, average: "weighted" }),
+      e.weighted_f1,
+      `${c.name} weighted F1`,
+    );
     assertClose(cohenKappa(yt, yp, opts), e.kappa, `${c.name} kappa`);
     assertClose(
       cohenKappa(yt, yp, { ...opts, weights: "linear" }),
@@ -102,15 +105,17 @@ for (const c of cases) {
 Deno.test("edge cases: perfect predictions, one class, absent classes", () => {
   const y = [0, 1, 2, 2, 1];
   assert.equal(accuracy(y, y), 1);
-  assert.equal(macroF1(y, y), 1);
+  assert.equal(f1Score(y, y), 1);
   assert.equal(cohenKappa(y, y), 1);
   // one class in both: kappa undefined (0/0), F1 of that class 1
   assert.ok(Number.isNaN(cohenKappa([3, 3, 3], [3, 3, 3])));
-  assert.equal(macroF1([3, 3, 3], [3, 3, 3]), 1);
+  assert.equal(f1Score([3, 3, 3], [3, 3, 3]), 1);
   // contempt (7) requested but absent: its scores are 0 (zero_division=0) and macro F1 averages it
   const per = perClassScores([0, 1], [0, 1], { labels: [0, 1, 7] });
   assert.deepEqual(per[2], { label: 7, precision: 0, recall: 0, f1: 0, support: 0 });
-  assert.equal(macroF1([0, 1], [0, 1], { labels: [0, 1, 7] }), 2 / 3);
+  assert.equal(f1Score([0, 1], [0, 1], { labels: [0, 1, 7] }), 2 / 3);
+  // weighted by support: contempt has none, so the mean of the two present classes
+  assert.equal(f1Score([0, 1], [0, 1], { labels: [0, 1, 7], average: "weighted" }), 1);
   // a class only predicted: precision 0 there, and balanced accuracy ignores it
   assert.equal(balancedAccuracy([0, 0, 1, 1], [0, 2, 1, 1]), (0.5 + 1) / 2);
 });
@@ -119,7 +124,7 @@ Deno.test("bad input is an error naming the problem", () => {
   assert.throws(() => accuracy([], []), /empty input/);
   assert.throws(() => accuracy([1, 2], [1]), /lengths differ \(2 and 1\)/);
   assert.throws(() => accuracy([1, -1], [1, 1]), /y_true\[1\] = -1 is not a class id/);
-  assert.throws(() => macroF1([0, 1.5], [0, 1]), /y_true\[1\] = 1.5/);
+  assert.throws(() => f1Score([0, 1.5], [0, 1]), /y_true\[1\] = 1.5/);
   assert.throws(() => confusionMatrix([0], [0], { labels: [0, 0] }), /listed twice/);
   assert.throws(() => confusionMatrix([0], [0], { labels: [] }), /empty label list/);
   assert.throws(

@@ -93,22 +93,23 @@ export function perClassFromCounts(c: ConfusionCounts, labels: Int32Array): Clas
   return out;
 }
 
-/** Unweighted mean of per-class F1 over `labels` (absent classes count as 0). */
-export function macroF1FromScores(scores: readonly ClassScores[]): number {
-  let s = 0;
-  for (const c of scores) s += c.f1;
-  return s / scores.length;
-}
+/**
+ * How per-class F1 scores are averaged (scikit-learn's `average`): "macro", their unweighted mean
+ * over the labels (a label with no items or predictions counts as 0); "weighted", their mean
+ * weighted by support (0 when no item's label is among the labels).
+ */
+export type F1Average = "macro" | "weighted";
 
-/** Support-weighted mean of per-class F1; 0 when no item's label is in `labels`. */
-export function weightedF1FromScores(scores: readonly ClassScores[]): number {
+/** Per-class F1 scores averaged as `average` ("macro" unless given). */
+export function averageF1(scores: readonly ClassScores[], average: F1Average = "macro"): number {
   let s = 0;
   let w = 0;
   for (const c of scores) {
-    s += c.f1 * c.support;
-    w += c.support;
+    const weight = average === "macro" ? 1 : c.support;
+    s += c.f1 * weight;
+    w += weight;
   }
-  return w === 0 ? 0 : s / w;
+  return average === "weighted" && w === 0 ? 0 : s / w;
 }
 
 /**
@@ -120,8 +121,8 @@ export function headlineFromCounts(c: ConfusionCounts, labels: Int32Array): Head
   return {
     accuracy: accuracyFromCounts(c),
     balancedAccuracy: balancedAccuracyFromCounts(c),
-    macroF1: macroF1FromScores(per),
-    weightedF1: weightedF1FromScores(per),
+    macroF1: averageF1(per, "macro"),
+    weightedF1: averageF1(per, "weighted"),
     cohenKappa: cohenKappaFromMatrix(selectConfusion(c, labels), labels.length, "none"),
   };
 }
@@ -152,14 +153,16 @@ export function perClassScores(
   );
 }
 
-/** Macro-averaged F1 over `opts.labels` (scikit-learn `f1_score(average="macro", zero_division=0)`). */
-export function macroF1(yTrue: LabelArray, yPred: LabelArray, opts: LabelOptions = {}): number {
-  return macroF1FromScores(perClassScores(yTrue, yPred, opts));
-}
-
-/** Support-weighted F1 over `opts.labels` (scikit-learn `f1_score(average="weighted")`). */
-export function weightedF1(yTrue: LabelArray, yPred: LabelArray, opts: LabelOptions = {}): number {
-  return weightedF1FromScores(perClassScores(yTrue, yPred, opts));
+/**
+ * F1 over `opts.labels` averaged as `opts.average` ("macro" unless given), as scikit-learn
+ * `f1_score(y_true, y_pred, labels=..., average=..., zero_division=0)`.
+ */
+export function f1Score(
+  yTrue: LabelArray,
+  yPred: LabelArray,
+  opts: LabelOptions & { average?: F1Average } = {},
+): number {
+  return averageF1(perClassScores(yTrue, yPred, opts), opts.average);
 }
 
 /**

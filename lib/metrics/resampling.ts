@@ -12,7 +12,7 @@ import {
   bootstrapValues,
   intervalFromValues,
 } from "./bootstrap.ts";
-import { macroF1FromScores, perClassFromCounts } from "./classification.ts";
+import { averageF1, perClassFromCounts } from "./classification.ts";
 import { countConfusion } from "./confusion.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
 
@@ -49,7 +49,7 @@ export function macroF1Statistic(
       tt[i] = yTrue[idx[i]];
       pp[i] = yPred[idx[i]];
     }
-    return macroF1FromScores(perClassFromCounts(countConfusion(tt, pp, EMOTIONS.length), labels));
+    return averageF1(perClassFromCounts(countConfusion(tt, pp, EMOTIONS.length), labels));
   };
 }
 

@@ -8,7 +8,7 @@ import { sourceTags } from "../datasets/content.ts";
 import { InputError } from "../errors.ts";
 import { imageKey } from "../prediction_cache.ts";
 import { embeddingMatrix, type Embeddings, extractEmbeddings } from "./embeddings.ts";
-import { accuracy, macroF1FromScores, perClassScores } from "../metrics/classification.ts";
+import { accuracy, averageF1, perClassScores } from "../metrics/classification.ts";
 import { loadCard } from "../models/registry.ts";
 import {
   DEFAULT_LAMBDA,
@@ -199,12 +199,12 @@ export function scoreProbe(
       classes: sharedClasses,
       n: keep.length,
       accuracy: accuracy(st, sp),
-      macro_f1: macroF1FromScores(perClassScores(st, sp, { labels: sharedIds })),
+      macro_f1: averageF1(perClassScores(st, sp, { labels: sharedIds })),
     };
   }
   return {
     accuracy: accuracy(yTrue, yPred),
-    macro_f1: macroF1FromScores(per),
+    macro_f1: averageF1(per),
     per_class_f1: perClass,
     n_test: truth.length,
     n_unpredictable: truth.length - keep.length,
