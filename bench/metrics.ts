@@ -24,7 +24,6 @@ import {
   f1Score,
   headlineFromCounts,
   negativeLogLikelihood,
-  normalizeConfusionRows,
   perClassScores,
   ResampleStream,
   resolveLabels,
@@ -91,7 +90,7 @@ function time<T>(f: () => T): [T, number, number] {
 export function runMetricsBench(items = 1_000_000, resamples = 1000): MetricsBenchResult {
   const { y, p, probs } = synthetic(items);
   const [, pointMetricsMs, pointMetricsCpuMs] = time(() => {
-    normalizeConfusionRows(confusionMatrix(y, p));
+    confusionMatrix(y, p, { normalize: "true" });
     accuracy(y, p);
     balancedAccuracy(y, p);
     perClassScores(y, p);

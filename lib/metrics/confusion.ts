@@ -5,6 +5,7 @@
  * non-negative integers) as an Int32Array, a number[] or any array-like. A `labels` argument fixes
  * the class set and its order exactly as scikit-learn's `labels=` does.
  */
+import { type ConfusionNormalize, normalizeCounts } from "./confusion_table.ts";
 
 /** One class id per item (Int32Array, number[] or any array-like of non-negative integers). */
 export type LabelArray = ArrayLike<number>;
@@ -130,31 +131,22 @@ export function toRows(flat: Float64Array, k: number): number[][] {
 }
 
 /**
- * Confusion matrix of counts (scikit-learn `confusion_matrix`): rows = true label, columns =
- * prediction, over `opts.labels` in that order (default: sorted union of present ids). Items with
- * a label or prediction outside `labels` are not counted.
+ * Confusion matrix (scikit-learn `confusion_matrix`): rows = true label, columns = prediction,
+ * over `opts.labels` in that order (default: sorted union of present ids). Items with a label or
+ * prediction outside `labels` are not counted. `normalize` ("true": each row sums to 1, "pred":
+ * each column, "all": the whole matrix; default counts) divides as lib/metrics/confusion_table.ts
+ * normalizeCounts does; an empty row or column stays 0, as scikit-learn's nan_to_num leaves it.
  */
 export function confusionMatrix(
   yTrue: LabelArray,
   yPred: LabelArray,
-  opts: LabelOptions = {},
+  opts: LabelOptions & { normalize?: ConfusionNormalize } = {},
 ): ConfusionMatrix {
   const c = countConfusion(yTrue, yPred);
   const labels = resolveLabels([yTrue, yPred], opts.labels);
-  return { labels: Array.from(labels), matrix: toRows(selectConfusion(c, labels), labels.length) };
-}
-
-/**
- * Row-normalised confusion matrix (scikit-learn `normalize="true"`): each row divided by its sum,
- * so cell [i][j] = share of items of class labels[i] predicted labels[j]. A row with no items
- * (class absent from y_true) stays all zeros, as scikit-learn's nan_to_num leaves it.
- */
-export function normalizeConfusionRows(cm: ConfusionMatrix): ConfusionMatrix {
+  const counts = toRows(selectConfusion(c, labels), labels.length);
   return {
-    labels: [...cm.labels],
-    matrix: cm.matrix.map((row) => {
-      const sum = row.reduce((s, v) => s + v, 0);
-      return row.map((v) => (sum === 0 ? 0 : v / sum));
-    }),
+    labels: Array.from(labels),
+    matrix: normalizeCounts(counts, opts.normalize ?? "none", 0),
   };
 }
