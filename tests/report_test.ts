@@ -326,6 +326,7 @@ Deno.test("site: a rebuild drops the page, executed copy and downloads of a remo
     await Deno.mkdir(join(out, "downloads", "02-gone"), { recursive: true });
     await Deno.writeTextFile(join(out, "downloads", "02-gone", "figure-1.svg"), "<svg/>");
     await Deno.writeTextFile(join(out, "03-mine.html"), "<p>a page the kit did not make</p>");
+    await Deno.writeTextFile(join(out, "report.pdf"), "%PDF- printed with 02-gone in it");
     assert.deepEqual(await pdfPageOrder(out), [
       "index.html",
       "01-kept.html",
@@ -343,8 +344,12 @@ Deno.test("site: a rebuild drops the page, executed copy and downloads of a remo
       log: (l) => lines.push(l),
     });
     assert.ok(second.ok);
-    assert.ok(lines.includes("report: removed 02-gone from the site (its notebook is gone)"));
-    for (const gone of ["02-gone.html", "notebooks/02-gone.ipynb", "downloads/02-gone"]) {
+    assert.ok(
+      lines.includes("report: removed 02-gone from the site (its notebook is gone)"),
+    );
+    for (
+      const gone of ["02-gone.html", "notebooks/02-gone.ipynb", "downloads/02-gone", "report.pdf"]
+    ) {
       assert.equal(await pathExists(join(out, gone)), false, `${gone} left in the site`);
     }
     assert.ok(await pathExists(join(out, "03-mine.html")), "a page the kit did not make is kept");

@@ -15,7 +15,13 @@ import {
   usageExit,
 } from "./args.ts";
 import { join } from "node:path";
-import { buildReport, discoverNotebooks, selectNotebooks, SITE_DIR } from "../report/site.ts";
+import {
+  buildReport,
+  discoverNotebooks,
+  PDF_FILE,
+  selectNotebooks,
+  SITE_DIR,
+} from "../report/site.ts";
 import { dataRoot, PROJECT_ROOT } from "../config.ts";
 import { whereToGetData } from "../datasets/catalog.ts";
 import { findDatasets } from "../datasets/mod.ts";
@@ -72,7 +78,7 @@ async function prepare(data: string | undefined): Promise<void> {
 async function writePdf(outDir: string): Promise<boolean> {
   const t0 = performance.now();
   try {
-    const r = await printSitePdf(outDir, join(outDir, "report.pdf"));
+    const r = await printSitePdf(outDir, join(outDir, PDF_FILE));
     const mb = (r.bytes / 1e6).toFixed(1);
     const took = formatDuration(performance.now() - t0);
     console.log(`report: ${r.pdfPath} (${r.pages.length} pages of the site, ${mb} MB, ${took})`);

@@ -179,17 +179,21 @@ function runMeta(
   };
 }
 
+/** File name of the site's PDF (`report --pdf`), in the site folder. */
+export const PDF_FILE = "report.pdf";
+
 /**
  * Remove what earlier builds left of notebooks that are gone from the notebooks folder: the
  * executed copy `notebooks/<slug>.ipynb`, the page `<slug>.html` and `downloads/<slug>/`, so a
- * rebuild neither shows nor prints (PDF) a page whose notebook no longer exists. Only names of
- * the notebook pattern are touched, and a page only when the kit made it (executed copy or
- * site navigation). Returns the slugs removed.
+ * rebuild neither shows nor prints (PDF) a page whose notebook no longer exists; the PDF printed
+ * before, which holds those pages, goes too. Only names of the notebook pattern are touched, and
+ * a page only when the kit made it (executed copy or site navigation). Returns the slugs removed
+ * and whether a PDF was.
  */
 export async function dropRemovedNotebooks(
   outDir: string,
   present: readonly NotebookFile[],
-): Promise<string[]> {
+): Promise<{ slugs: string[]; pdf: boolean }> {
   const keep = new Set(present.map((n) => n.slug));
   const stale = new Set<string>();
   const executedDir = join(outDir, "notebooks");
@@ -216,7 +220,14 @@ export async function dropRemovedNotebooks(
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
   }
-  return [...stale].sort();
+  let pdf = false;
+  if (stale.size > 0) {
+    pdf = await Deno.remove(join(outDir, PDF_FILE)).then(() => true, (e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      return false;
+    });
+  }
+  return { slugs: [...stale].sort(), pdf };
 }
 
 /** Default output folder of the site. */
@@ -260,9 +271,11 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
     executed.push(nb.slug);
   });
 
-  for (const slug of await dropRemovedNotebooks(outDir, all)) {
+  const dropped = await dropRemovedNotebooks(outDir, all);
+  for (const slug of dropped.slugs) {
     log(`report: removed ${slug} from the site (its notebook is gone)`);
   }
+  if (dropped.pdf) log(`report: removed ${PDF_FILE}, which printed them (--pdf prints it again)`);
   // Load every notebook's latest executed copy (this build's, or an earlier one).
   const loaded: { file: NotebookFile; nb: Notebook | null }[] = [];
   for (const file of all) {
