@@ -347,6 +347,7 @@ Deno.test("site: a rebuild drops the page, executed copy and downloads of a remo
     assert.ok(
       lines.includes("report: removed 02-gone from the site (its notebook is gone)"),
     );
+    assert.ok(lines.some((l) => l.startsWith("report: removed report.pdf, which printed them")));
     for (
       const gone of ["02-gone.html", "notebooks/02-gone.ipynb", "downloads/02-gone", "report.pdf"]
     ) {
