@@ -16,3 +16,4 @@ export * from "./saliency.ts";
 export * from "./minority.ts";
 export * from "./agreement.ts";
 export * from "./fer2013_cnns.ts";
+export * from "./training.ts";

@@ -12,9 +12,6 @@ import { predictDataset } from "../predict.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, type Emotion, emotionIndex } from "../taxonomy.ts";
 import type { Finding } from "../findings.ts";
-import { lineChart, type LineSeries } from "../present/plots.ts";
-import type { Row } from "../present/tables.ts";
-import { intervalText } from "../present/format.ts";
 import { accuracyStatistic, recallStatistic } from "../metrics/mod.ts";
 import { labelArrays, studyInterval } from "./scoring.ts";
 
@@ -152,20 +149,6 @@ export async function trainingSizeCurve(opts: TrainingStudyOptions = {}): Promis
   return out.sort((a, b) => a.fraction - b.fraction);
 }
 
-/** Table rows of Tao's split: per model, accuracy and the neutral class's figures. */
-export function taoRows(study: TaoSplitStudy, cls: Emotion = "neutral"): Row[] {
-  return study.models.map((m) => ({
-    model: m.model,
-    "test images": m.n,
-    accuracy: intervalText(m.accuracy),
-    [`${cls} recall`]: intervalText(m.classes[cls].recall),
-    [`${cls} precision`]: intervalText(m.classes[cls].precision),
-    [`predicted ${cls}`]: intervalText(m.classes[cls].predictedShare),
-    [`true ${cls}`]: m.classes[cls].trueShare.toFixed(3),
-    [`${cls} recall rank (1 = lowest)`]: m.byRecall.indexOf(cls) + 1,
-  }));
-}
-
 /** Findings of Tao's split: per model, accuracy and the class's recall, precision, share. */
 export function taoFindings(study: TaoSplitStudy, cls: Emotion = "neutral"): Finding[] {
   return study.models.flatMap((m) => {
@@ -188,28 +171,6 @@ export function taoFindings(study: TaoSplitStudy, cls: Emotion = "neutral"): Fin
   });
 }
 
-/** Table rows of the training-size curve: fraction, accuracy, per-class recall. */
-export function sizeRows(points: readonly SizePoint[]): Row[] {
-  return points.map((p) => ({
-    model: p.model,
-    "training fraction": p.fraction,
-    accuracy: intervalText(p.accuracy),
-    ...Object.fromEntries(BASIC7.map((c) => [c, p.classes[c].recall.estimate.toFixed(3)])),
-  }));
-}
-
-/** Line series of the curve: accuracy and each class's recall against the training fraction. */
-export function sizeSeries(points: readonly SizePoint[]): LineSeries[] {
-  const line = (name: string, y: (p: SizePoint) => number): LineSeries => ({
-    name,
-    points: points.map((p) => ({ x: p.fraction, y: y(p) })),
-  });
-  return [
-    line("accuracy", (p) => p.accuracy.estimate),
-    ...BASIC7.map((c) => line(`${c} recall`, (p) => p.classes[c].recall.estimate)),
-  ];
-}
-
 /** Findings of the curve: accuracy per training fraction. */
 export function sizeFindings(points: readonly SizePoint[]): Finding[] {
   return points.map((p) => ({
@@ -221,15 +182,4 @@ export function sizeFindings(points: readonly SizePoint[]): Finding[] {
     group: "Training-size curve",
     note: `${p.model}; ${p.n} test images; item bootstrap`,
   }));
-}
-
-/** The curve as an SVG line chart: accuracy and per-class recall against the training share. */
-export function sizeCurveChart(points: readonly SizePoint[]): string {
-  return lineChart(sizeSeries(points), {
-    title: "Accuracy and recall vs share of FER2013 training",
-    xDomain: [0, 1],
-    yDomain: [0, 1],
-    xLabel: "share of FER2013 training",
-    yLabel: "on FER2013 test",
-  });
 }
