@@ -41,12 +41,12 @@ import {
   scoreUnderRules,
   seededSubset,
   singleFaceSamples,
-  tensorToImage,
   thresholdSweep,
   variantSkipReason,
   type VotedImage,
 } from "../lib/studies/pitfalls/mod.ts";
 import { preprocess } from "../lib/preprocess.ts";
+import { tensorToImage } from "../lib/present/pitfalls.ts";
 import { grayInput, withTempDir } from "./support.ts";
 
 function row(id: string, label: Emotion, pred: Emotion, top = 1): Prediction {

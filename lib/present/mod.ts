@@ -17,3 +17,4 @@ export * from "./minority.ts";
 export * from "./agreement.ts";
 export * from "./fer2013_cnns.ts";
 export * from "./training.ts";
+export * from "./pitfalls.ts";

@@ -2,7 +2,7 @@
  * The pitfalls notebook's sections as typed results: each section function gathers its data
  * from the prediction grid (every model on every test split, cached) or the data root, runs its
  * study, and returns either the result or the reason it could not (a dataset or model missing),
- * so the notebook's cells never branch: lib/studies/pitfalls/present.ts shows either.
+ * so the notebook's cells never branch: lib/present/pitfalls.ts shows either.
  */
 import { join } from "node:path";
 import { dataRoot as defaultDataRoot } from "../../config.ts";
@@ -20,7 +20,6 @@ import {
 import type { PredictionTable } from "../../predictions.ts";
 import type { Sample } from "../../sample.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
-import { emitGridProvenance } from "../../present/grid.ts";
 import {
   defaultModelIds,
   gridCell,
@@ -93,12 +92,11 @@ export interface PitfallsContext {
 
 /**
  * Load the prediction grid (every registered model with its ONNX file on every test split under
- * the data root; FER_MODELS restricts the models) and emit its provenance records.
+ * the data root; FER_MODELS restricts the models); showContext emits its provenance records.
  */
 export async function pitfallsContext(opts: { dataRoot?: string } = {}): Promise<PitfallsContext> {
   const dataRoot = opts.dataRoot ?? defaultDataRoot();
   const grid = await modelsOnDatasets({ dataRoot, models: await pitfallsModelIds() });
-  await emitGridProvenance(grid);
   return { dataRoot, grid };
 }
 

@@ -1,31 +1,31 @@
 /**
- * How the pitfalls notebook shows each section: tables, figures, a generated sentence with every
+ * How the pitfalls notebook (05) shows each section of lib/studies/pitfalls: tables, figures, a generated sentence with every
  * number computed, and key findings (group "Pitfalls" on the report's index). Each `show*`
  * accepts a section Outcome: with a result it shows it; without one it prints what is missing
  * and emits the section's findings with no value and the reason, so the notebook runs the same
  * cells on any data root.
  */
-import { show, showMarkdown, showTable } from "../../present/display.ts";
-import { ciPair, type Finding } from "../../findings.ts";
-import { emitFinding } from "../../present/emit.ts";
-import type { BootstrapInterval } from "../../metrics/mod.ts";
-import { montageSvg } from "../../present/montage.ts";
-import { barChart, heatmap, lineChart } from "../../present/plots.ts";
-import type { Sample } from "../../sample.ts";
-import { decodeImage, type RawImage } from "../../image.ts";
-import type { InputSpec, ModelCard } from "../../models/card.ts";
-import { preprocess } from "../../preprocess.ts";
-import { EMOTIONS } from "../../taxonomy.ts";
-import { intervalText, listText, pct, pp } from "../../present/format.ts";
-import { shortModelName } from "../models.ts";
-import { showGridGaps } from "../../present/grid.ts";
-import { conditionSamples, CROP_CONDITIONS } from "./cropping.ts";
-import { LABEL_RULES } from "./labels.ts";
+import { show, showMarkdown, showTable } from "./display.ts";
+import { ciPair, type Finding } from "../findings.ts";
+import { emitFinding } from "./emit.ts";
+import type { BootstrapInterval } from "../metrics/mod.ts";
+import { montageSvg } from "./montage.ts";
+import { barChart, heatmap, lineChart } from "./plots.ts";
+import type { Sample } from "../sample.ts";
+import { decodeImage, type RawImage } from "../image.ts";
+import type { InputSpec, ModelCard } from "../models/card.ts";
+import { preprocess } from "../preprocess.ts";
+import { EMOTIONS } from "../taxonomy.ts";
+import { intervalText, listText, pct, pp } from "./format.ts";
+import { shortModelName } from "../studies/models.ts";
+import { emitGridProvenance, showGridGaps } from "./grid.ts";
+import { conditionSamples, CROP_CONDITIONS } from "../studies/pitfalls/cropping.ts";
+import { LABEL_RULES } from "../studies/pitfalls/labels.ts";
 import {
   PREPROCESSING_VARIANTS,
   type PreprocessingResult,
   type VariantFamily,
-} from "./preprocessing.ts";
+} from "../studies/pitfalls/preprocessing.ts";
 import type {
   CalibrationRow,
   ContaminationRow,
@@ -37,8 +37,8 @@ import type {
   PitfallsContext,
   SizeRow,
   SmallTestRow,
-} from "./sections.ts";
-import type { CroppingResult } from "./cropping.ts";
+} from "../studies/pitfalls/sections.ts";
+import type { CroppingResult } from "../studies/pitfalls/cropping.ts";
 
 /** Group of every finding the pitfalls notebook emits (the index's "Pitfalls" group). */
 export const PITFALLS_GROUP = "Pitfalls";
@@ -62,6 +62,7 @@ function ppInterval(x: BootstrapInterval): string {
 
 /** What the notebook has to work with: models, datasets, and what is missing. */
 export async function showContext(ctx: PitfallsContext): Promise<void> {
+  await emitGridProvenance(ctx.grid);
   await showGridGaps(ctx.grid);
   const models = ctx.grid.models.map((m) => `\`${m.card.id}\``);
   const data = ctx.grid.datasets.map((d) => `${d.name} (${d.samples.length} test faces)`);
