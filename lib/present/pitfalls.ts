@@ -18,6 +18,7 @@ import { preprocess } from "../preprocess.ts";
 import { EMOTIONS } from "../taxonomy.ts";
 import { intervalText, listText, pct, pp } from "./format.ts";
 import { shortModelName } from "../studies/models.ts";
+import { STUDY_BOOTSTRAP } from "../studies/scoring.ts";
 import { emitGridProvenance, showGridGaps } from "./grid.ts";
 import { conditionSamples, CROP_CONDITIONS } from "../studies/pitfalls/cropping.ts";
 import { LABEL_RULES } from "../studies/pitfalls/labels.ts";
@@ -71,7 +72,8 @@ export async function showContext(ctx: PitfallsContext): Promise<void> {
       `(${listText(models) || "none"}) and ${data.length} test split${
         data.length === 1 ? "" : "s"
       }` +
-      ` (${listText(data) || "none"}).`,
+      ` (${listText(data) || "none"}). Intervals are ${100 * STUDY_BOOTSTRAP.level} % percentile ` +
+      `bootstrap intervals (${STUDY_BOOTSTRAP.resamples} resamples, seed ${STUDY_BOOTSTRAP.seed}).`,
   );
 }
 
