@@ -215,6 +215,40 @@ export async function predictDataset(
 ): Promise<PredictResult> {
   const t0 = performance.now();
   const card = model.card;
+  const batch = opts.engine?.batchSize ??
+    (typeof card.input.batch === "number"
+      ? card.input.batch
+      : Math.max(1, Math.floor(opts.batchSize ?? 32)));
+  const perBlock = blockSize(card.input, batch);
+  const start = () => new BatchPreparer(card, perBlock, sampleLength(card.input), maxImagePixels());
+  // Without a cache every image is run: the worker thread starts while the images are hashed.
+  let early = opts.cache === false && opts.detect === undefined &&
+      opts.prepareInWorker !== false &&
+      (opts.prepareInWorker === true || dataset.samples.length >= WORKER_MIN_SAMPLES)
+    ? start()
+    : undefined;
+  const takePreparer = () => {
+    const p = early ?? start();
+    early = undefined;
+    return p;
+  };
+  try {
+    return await predictSamples(model, dataset, opts, t0, perBlock, takePreparer);
+  } finally {
+    early?.close(); // started early but not used: nothing to run, or an error before
+  }
+}
+
+/** predictDataset's work, with the batch preparer to use when it runs images on a worker. */
+async function predictSamples(
+  model: ResolvedModel,
+  dataset: PredictableDataset,
+  opts: PredictOptions,
+  t0: number,
+  perBlock: number,
+  takePreparer: () => BatchPreparer,
+): Promise<PredictResult> {
+  const card = model.card;
   const nClasses = card.output.classes.length;
   const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? 256));
   const useCache = opts.cache !== false;
@@ -271,14 +305,9 @@ export async function predictDataset(
       }
     }
     // The worker starts reading and preprocessing while the session loads.
-    const batch = opts.engine?.batchSize ??
-      (typeof card.input.batch === "number"
-        ? card.input.batch
-        : Math.max(1, Math.floor(opts.batchSize ?? 32)));
-    const perBlock = blockSize(card.input, batch);
     const useWorker = opts.detect === undefined &&
       (opts.prepareInWorker ?? (todo.length >= WORKER_MIN_SAMPLES || todo.length > perBlock));
-    const feed = useWorker ? new BlockFeed(model, samples, todo, perBlock) : undefined;
+    const feed = useWorker ? new BlockFeed(takePreparer(), samples, todo) : undefined;
     let engine: Engine;
     try {
       engine = opts.engine ?? await Engine.create(model, {
@@ -591,20 +620,16 @@ function blockSize(input: InputSpec, batch: number): number {
  */
 class BlockFeed {
   readonly blocks: number[][] = [];
-  private readonly prep: BatchPreparer;
   private readonly pending: Promise<PreparedBlock>[] = [];
 
   constructor(
-    model: ResolvedModel,
+    private readonly prep: BatchPreparer,
     private readonly samples: readonly Sample[],
     todo: readonly number[],
-    perBlock: number,
   ) {
-    const len = sampleLength(model.card.input);
-    for (let b = 0; b < todo.length; b += perBlock) {
-      this.blocks.push(todo.slice(b, b + perBlock));
+    for (let b = 0; b < todo.length; b += prep.blockSize) {
+      this.blocks.push(todo.slice(b, b + prep.blockSize));
     }
-    this.prep = new BatchPreparer(model.card, perBlock, len, maxImagePixels());
     this.fill();
   }
 

@@ -47,8 +47,18 @@ const loaded = new Map<string, Record<string, IndexEntry>>();
 
 let warnedUnwritable = false;
 
+/** Index file paths already computed, by "indexDir\0dir" (a dataset has few image folders). */
+const indexPaths = new Map<string, string>();
+
 function indexPath(indexDir: string, dir: string): string {
-  return join(indexDir, `${createHash("sha256").update(dir).digest("hex").slice(0, 32)}.json`);
+  const key = `${indexDir}\0${dir}`;
+  let p = indexPaths.get(key);
+  if (p === undefined) {
+    p = join(indexDir, `${createHash("sha256").update(dir).digest("hex").slice(0, 32)}.json`);
+    if (indexPaths.size >= 4096) indexPaths.clear();
+    indexPaths.set(key, p);
+  }
+  return p;
 }
 
 async function readIndex(path: string, dir: string): Promise<Record<string, IndexEntry>> {
@@ -111,7 +121,9 @@ async function fileTag(
 ): Promise<string> {
   let st: Deno.FileInfo;
   try {
-    st = await Deno.stat(path);
+    // Synchronous: a stat is a few microseconds, an async one costs several times that in
+    // scheduling, and a dataset stats every image on every run.
+    st = Deno.statSync(path);
   } catch {
     return "file:missing";
   }
@@ -128,7 +140,7 @@ async function fileTag(
   const name = basename(path);
   const ipath = indexDir === null ? null : indexPath(indexDir, dir);
   if (ipath !== null) {
-    const e = (await readIndex(ipath, dir))[name];
+    const e = (loaded.get(ipath) ?? await readIndex(ipath, dir))[name];
     if (
       e !== undefined && e[0] === now[0] && e[1] === now[1] && e[2] === now[2] && e[3] === now[3]
     ) {
