@@ -53,6 +53,8 @@ interface OpenCvResult {
 interface Round {
   raw: number;
   pipeline: number;
+  /** The pipeline with everything on the main thread (PredictOptions.prepareInWorker false). */
+  mainThread: number;
   rawCpuMs: number;
   pipelineCpuMs: number;
 }
@@ -242,11 +244,12 @@ async function benchModel(
   });
   const rounds: Round[] = [];
   let preparedInWorker = 0;
-  const pipelineRun = () =>
+  const pipelineRun = (prepareInWorker?: boolean) =>
     predictDataset(model, { name: ds.name, samples: roundSamples, hash: "bench" }, {
       cache: false,
       progress: false,
       engine,
+      prepareInWorker,
     });
   await pipelineRun(); // warm-up: file cache, content index, worker module
   for (let r = 0; r < nRounds; r++) {
@@ -257,11 +260,13 @@ async function benchModel(
       inferred = res.stats.inferred;
       preparedInWorker = res.stats.preparedInWorker;
     });
+    const [mainThread] = await timed(nRound, () => pipelineRun(false));
     // Duplicate images are predicted once: count what ran.
     const scale = inferred / nRound;
     rounds.push({
       raw,
       pipeline: pipeline * scale,
+      mainThread: mainThread * scale,
       rawCpuMs,
       pipelineCpuMs: pipelineCpuMs / scale,
     });
@@ -388,6 +393,7 @@ function roundStats(r: ModelResult) {
     ratio: median(ratios),
     lo: Math.min(...ratios),
     hi: Math.max(...ratios),
+    mainRatio: median(r.rounds.map((x) => x.mainThread / x.raw)),
     rawCpuMs: median(r.rounds.map((x) => x.rawCpuMs)),
     pipelineCpuMs: median(r.rounds.map((x) => x.pipelineCpuMs)),
   };
@@ -395,8 +401,8 @@ function roundStats(r: ModelResult) {
 
 function report(results: ModelResult[], meta: Record<string, string>): string {
   const lines = [
-    "| model | raw b1 | raw best (batch) | pipeline, session open (rounds × images) | pipeline/raw, median of rounds [range] | CPU ms/img raw → pipeline | whole call (images) | whole call/raw | OpenCV raw b1 | OpenCV raw best | OpenCV pipeline | kit/OpenCV raw | kit/OpenCV pipeline | top-1 agreement ORT vs OpenCV | peak RSS |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| model | raw b1 | raw best (batch) | pipeline, session open (rounds × images) | pipeline/raw, median of rounds [range] | same, all on the main thread | CPU ms/img raw → pipeline | whole call (images) | whole call/raw | OpenCV raw b1 | OpenCV raw best | OpenCV pipeline | kit/OpenCV raw | kit/OpenCV pipeline | top-1 agreement ORT vs OpenCV | peak RSS |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of results) {
     const cv = r.opencv;
@@ -406,15 +412,17 @@ function report(results: ModelResult[], meta: Record<string, string>): string {
         f1(st.pipeline)
       } (${r.rounds.length} × ${r.nRound}) | ${st.ratio.toFixed(2)}× [${st.lo.toFixed(2)}–${
         st.hi.toFixed(2)
-      }] | ${st.rawCpuMs.toFixed(2)} → ${st.pipelineCpuMs.toFixed(2)} | ${
-        f1(r.pipeline.imagesPerSecond)
-      } (${r.pipeline.images}) | ${ratio(r.pipeline.imagesPerSecond, r.rawBest)} | ${
-        cv.error ? "fails to load" : f1(cv.raw_b1)
-      } | ${cv.error ? "–" : `${f1(cv.raw_best)} (${cv.raw_batch})`} | ${f1(cv.pipeline)} | ${
-        ratio(r.rawBest, cv.raw_best)
-      } | ${ratio(st.pipeline, cv.pipeline)} | ${
-        r.agreement === undefined ? "–" : `${(100 * r.agreement).toFixed(1)} %`
-      } | ${(r.pipeline.peakRssBytes / 2 ** 20).toFixed(0)} MiB |`,
+      }] | ${st.mainRatio.toFixed(2)}× | ${st.rawCpuMs.toFixed(2)} → ${
+        st.pipelineCpuMs.toFixed(2)
+      } | ${f1(r.pipeline.imagesPerSecond)} (${r.pipeline.images}) | ${
+        ratio(r.pipeline.imagesPerSecond, r.rawBest)
+      } | ${cv.error ? "fails to load" : f1(cv.raw_b1)} | ${
+        cv.error ? "–" : `${f1(cv.raw_best)} (${cv.raw_batch})`
+      } | ${f1(cv.pipeline)} | ${ratio(r.rawBest, cv.raw_best)} | ${
+        ratio(st.pipeline, cv.pipeline)
+      } | ${r.agreement === undefined ? "–" : `${(100 * r.agreement).toFixed(1)} %`} | ${
+        (r.pipeline.peakRssBytes / 2 ** 20).toFixed(0)
+      } MiB |`,
     );
   }
   return [
@@ -474,7 +482,8 @@ async function main(): Promise<number> {
           f1(st.pipeline)
         } = ${st.ratio.toFixed(2)}× raw [${st.lo.toFixed(2)}–${
           st.hi.toFixed(2)
-        }] over ${r.rounds.length} rounds of ${r.nRound} images (${r.preparedInWorker} prepared on the worker); ` +
+        }] over ${r.rounds.length} rounds of ${r.nRound} images (${r.preparedInWorker} prepared ` +
+          `on the worker; ${st.mainRatio.toFixed(2)}× all on the main thread); ` +
           `CPU ms/img ${st.rawCpuMs.toFixed(2)} → ${st.pipelineCpuMs.toFixed(2)}; whole call ${
             f1(r.pipeline.imagesPerSecond)
           } over ${r.pipeline.images} images = ${
