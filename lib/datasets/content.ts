@@ -61,18 +61,28 @@ function indexPath(indexDir: string, dir: string): string {
   return p;
 }
 
-async function readIndex(path: string, dir: string): Promise<Record<string, IndexEntry>> {
+/** Index files being read: the concurrent callers of one folder share one read and parse. */
+const reading = new Map<string, Promise<Record<string, IndexEntry>>>();
+
+function readIndex(path: string, dir: string): Promise<Record<string, IndexEntry>> {
   const have = loaded.get(path);
-  if (have !== undefined) return have;
-  let files: Record<string, IndexEntry> = {};
-  try {
-    const f = JSON.parse(await Deno.readTextFile(path)) as IndexFile;
-    if (f.v === INDEX_VERSION && f.dir === dir && typeof f.files === "object") files = f.files;
-  } catch {
-    // Missing or damaged: start empty (files get read again).
+  if (have !== undefined) return Promise.resolve(have);
+  let p = reading.get(path);
+  if (p === undefined) {
+    p = (async () => {
+      let files: Record<string, IndexEntry> = {};
+      try {
+        const f = JSON.parse(await Deno.readTextFile(path)) as IndexFile;
+        if (f.v === INDEX_VERSION && f.dir === dir && typeof f.files === "object") files = f.files;
+      } catch {
+        // Missing or damaged: start empty (files get read again).
+      }
+      loaded.set(path, files);
+      return files;
+    })().finally(() => reading.delete(path));
+    reading.set(path, p);
   }
-  loaded.set(path, files);
-  return files;
+  return p;
 }
 
 /** The content tag of one source (see the module comment). */
