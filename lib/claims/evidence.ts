@@ -195,7 +195,9 @@ function probeTransfer(inputs: EvidenceInputs): Finding[] {
       `claim.jamroz-probe-transfer.${g.backbone}.${g.test}-vs-${g.train}`,
       `${g.backbone} probes on ${g.test} test: trained on ${g.test} minus trained on ${g.train}`,
       g.gap,
-      `same test faces; ${g.method}; ${unitNote(g.test)}`,
+      g.method === "conservative"
+        ? "same test faces; conservative interval from the two cells' intervals"
+        : `same test faces, paired: ${unitNote(g.test)}`,
     )
   );
 }

@@ -116,7 +116,9 @@ export async function showProbeMatrices(t: ProbeTransfer): Promise<void> {
       {
         caption:
           `${p.backbone} probes (${r.dim}-float embedding, at most ${r.settings.max_train} ` +
-          `training faces per dataset; ${
+          `training faces per dataset; accuracy with 95 % bootstrap intervals resampling ${
+            resamplingUnits(cols)
+          }; ${
             p.cacheHit
               ? "matrix read from the study cache"
               : `computed in ${p.seconds.toFixed(0)} s`
