@@ -353,13 +353,20 @@ async function predictSamples(
           results.set(keys[i], r);
           producers.set(keys[i], producer);
         }
-        if (useCache && cacheWriteError === undefined) {
+        // One chunk per `chunkSize` results, whatever the batches that produced them.
+        for (
+          let s = 0;
+          s < done.length && useCache && cacheWriteError === undefined;
+          s += chunkSize
+        ) {
           try {
             await writePredictionChunk(dir, {
               v: PREDICTION_CACHE_VERSION,
               key,
               producer,
-              entries: Object.fromEntries(done.map(([i, r]) => [keys[i], r])),
+              entries: Object.fromEntries(
+                done.slice(s, s + chunkSize).map(([i, r]) => [keys[i], r]),
+              ),
             });
           } catch (e) {
             cacheWriteError = cacheWarning(dir, e);

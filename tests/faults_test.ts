@@ -608,11 +608,13 @@ Deno.test({
           for await (const f of Deno.readDir(join(cache, "predictions", e.name))) left.push(f.name);
         }
         assert.ok(!left.some((f) => f.includes(".tmp-")), left.join(" "));
-        // The chunks that fit are kept and used by the next run.
+        // The chunks that fit (4 results each: --chunk-size, whatever the batch) are kept and
+        // used by the next run.
         const again = await kit(args, { env: { FER_CACHE: cache } });
         assert.equal(again.code, 0);
         const m2 = again.out.match(/(\d+) from cache, (\d+) inferred/);
         assert.ok(m2 && Number(m2[1]) > 0 && Number(m2[1]) + Number(m2[2]) === 200, again.out);
+        assert.equal(Number(m2[1]) % 4, 0, again.out);
       } finally {
         await new Deno.Command("umount", { args: [cache] }).output();
       }
