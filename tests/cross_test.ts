@@ -10,6 +10,7 @@ import { run as runProbeCli } from "../lib/cli/probe.ts";
 import { type CrossResult, parsePartSpec, runCross, scoreProbe } from "../lib/probe/cross.ts";
 import { encodePng } from "../lib/image.ts";
 import type { ModelCard } from "../lib/models/card.ts";
+import { resolveOnnxPath } from "../lib/models/registry.ts";
 import { attr, buildModel, floatTensor, node } from "../lib/onnx/mod.ts";
 import { probePredict, stratifiedSubsample, trainProbe } from "../lib/probe/mod.ts";
 import { mulberry32, uniformFloat32 } from "../lib/random.ts";
@@ -417,9 +418,15 @@ Deno.test("cross: bad command lines exit 2 with a message", async () => {
 });
 
 const FER_DATA = Deno.env.get("FER_DATA");
-const haveMiniXception = await pathExists(
-  join(import.meta.dirname!, "..", "models", "mini-xception-fer2013.json"),
-);
+const MINI_XCEPTION_CARD = join(import.meta.dirname!, "..", "models", "mini-xception-fer2013.json");
+/** The card and the ONNX file `deno task setup` builds from it. */
+const haveMiniXception = await pathExists(MINI_XCEPTION_CARD) &&
+  await pathExists(
+    resolveOnnxPath(
+      JSON.parse(await Deno.readTextFile(MINI_XCEPTION_CARD)).onnx,
+      MINI_XCEPTION_CARD,
+    ),
+  );
 
 Deno.test({
   name: "cross: real data, mini-xception: in-domain cells beat cross-domain cells (FER2013 x CK+)",

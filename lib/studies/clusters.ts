@@ -12,7 +12,9 @@ import {
   type IndexStatistic,
   intervalFromValues,
 } from "../metrics/mod.ts";
-import { STUDY_BOOTSTRAP } from "./scoring.ts";
+
+/** Default bootstrap settings of the studies: 1000 resamples, seed 0, 95 % percentile. */
+export const STUDY_BOOTSTRAP = { resamples: 1000, seed: 0, level: 0.95 } as const;
 
 /** The unit the studies resample for each dataset that has one, and what it is. */
 export const CLUSTER_UNITS: Readonly<Record<string, string>> = {

@@ -22,7 +22,7 @@ import {
 import type { PredictionTable } from "../predictions.ts";
 import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../taxonomy.ts";
-import { clusterKeys, clusterUnit } from "./clusters.ts";
+import { clusterKeys, clusterUnit, STUDY_BOOTSTRAP } from "./clusters.ts";
 
 /** The rule every score in the study notebooks follows (printed in the notebooks). */
 export const SCORING_RULE =
@@ -31,8 +31,8 @@ export const SCORING_RULE =
   "a prediction of a class the dataset lacks (neutral on CK+) stays in and is an error. " +
   "Macro-F1 is the unweighted mean of the per-class F1 over the scored classes.";
 
-/** Default bootstrap settings of the studies: 1000 resamples, seed 0, 95 % percentile. */
-export const STUDY_BOOTSTRAP = { resamples: 1000, seed: 0, level: 0.95 } as const;
+/** The studies' bootstrap settings (defined with the cluster intervals that use them). */
+export { STUDY_BOOTSTRAP };
 
 /** A prediction table restricted to the items a model can be scored on. */
 export interface ScoredTable {
