@@ -15,7 +15,6 @@ import {
   accuracyStatistic,
   type BootstrapInterval,
   countConfusion,
-  fleissStatistic,
   type IndexStatistic,
   macroF1Statistic,
   meanProbability,
@@ -45,8 +44,7 @@ import {
   modelsOnDatasets,
   type StudyGrid,
 } from "../studies/grid.ts";
-import { countsPerItem } from "../studies/agreement.ts";
-import { joinPredictions } from "../predictions.ts";
+import { type AgreementByDataset, agreementByDataset } from "../studies/agreement.ts";
 import { trainingDatasetOf } from "../studies/models.ts";
 import type { ProbeStudy } from "../studies/probes.ts";
 import { labelArrays, restrictToModel, type ScoredTable } from "../studies/scoring.ts";
@@ -309,27 +307,24 @@ function imbalanceCause(inputs: EvidenceInputs): Finding[] {
   });
 }
 
-/** Roles of the kit's many small recipe networks, left out of the benchmark's model set. */
-const NOT_BENCHMARKED: readonly string[] = ["training-matrix", "training-size"];
+/** Notebook 03's agreement study of each grid (computed once per grid). */
+const AGREEMENT = new WeakMap<StudyGrid, AgreementByDataset>();
 
 /**
- * The benchmark claims' models on one dataset: the open pretrained models and the kit's own
- * FER2013 CNNs, not the training-matrix and training-size networks; joined on their common
- * images, with cluster keys.
+ * The benchmark claims' models on one dataset, as notebook 03 joins them (agreementByDataset:
+ * the open pretrained models and the kit's own FER2013 CNNs, on the images every one of them can
+ * be scored on), with cluster keys and the models' Fleiss' κ.
  */
 function joined(inputs: EvidenceInputs, dataset: string) {
+  let byDataset = AGREEMENT.get(inputs.grid);
+  if (byDataset === undefined) {
+    byDataset = agreementByDataset(inputs.grid);
+    AGREEMENT.set(inputs.grid, byDataset);
+  }
+  const a = byDataset.datasets.find((x) => x.dataset === dataset);
   const d = gridDataset(inputs.grid, dataset);
-  if (!d) return null;
-  const benchmarked = inputs.grid.models.filter((m) =>
-    !(m.card.roles ?? []).some((r) => NOT_BENCHMARKED.includes(r))
-  );
-  const tables = benchmarked.flatMap((m) => {
-    const c = gridCell(inputs.grid, m.card.id, dataset);
-    return c ? [{ name: m.card.id, table: c.table }] : [];
-  });
-  if (tables.length < 2) return null;
-  const j = joinPredictions(tables);
-  return { d, j, clusters: clusterKeys(d, j.ids) };
+  if (!a || !d) return null;
+  return { d, j: a.joined, clusters: clusterKeys(d, a.joined.ids), fleiss: a.agreement.fleiss };
 }
 
 /** benchmark-low-kappa: Fleiss' κ among the models on FER2013, CK+ and ExpW test. */
@@ -337,11 +332,10 @@ function lowKappa(inputs: EvidenceInputs): Finding[] {
   return ["fer2013", "ckplus", "expw"].flatMap((name) => {
     const x = joined(inputs, name);
     if (!x) return [];
-    const counts = countsPerItem(x.j.preds);
     return [finding(
       `claim.benchmark-low-kappa.${name}`,
       `Fleiss' κ among ${x.j.names.length} models on ${name} test`,
-      clusterInterval(x.clusters, fleissStatistic(counts)),
+      x.fleiss,
       `${x.j.ids.length} images; ${unitNote(x.d.name)}`,
       "κ",
     )];

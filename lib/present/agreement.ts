@@ -23,6 +23,7 @@ export async function showModelAgreement(a: AgreementByDataset): Promise<void> {
         "what they would show.",
     );
   }
+  const repeated = a.datasets.filter((d) => !a.ranked.includes(d)).map((d) => d.dataset);
   await showTable(
     a.datasets.map((d) => ({
       dataset: d.dataset,
@@ -36,7 +37,13 @@ export async function showModelAgreement(a: AgreementByDataset): Promise<void> {
     {
       caption: "Agreement among the models on the images every model can be scored on (left " +
         "out: labels some model cannot output, or unreadable; 95 % bootstrap interval " +
-        `resampling ${resamplingUnits(a.datasets.map((d) => d.dataset))})`,
+        `resampling ${resamplingUnits(a.datasets.map((d) => d.dataset))})` +
+        (repeated.length > 0
+          ? `; ${
+            listText(repeated)
+          } holds the faces of another test set above, so it is not ranked below (kept for the ` +
+            "crowd comparison)"
+          : ""),
     },
   );
   await show(

@@ -25,6 +25,8 @@ import { ciPair, type Finding } from "../findings.ts";
 import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { restrictToModel, studyInterval } from "./scoring.ts";
 import { clusterInterval, clusterKeys } from "./clusters.ts";
+import { isBenchmarked } from "./models.ts";
+import { sameFaces } from "./transfer.ts";
 
 /** Per-item category counts (items × EMOTIONS) of raters' class ids. Pure. */
 export function countsPerItem(raters: readonly Int32Array[]): number[][] {
@@ -248,7 +250,10 @@ export interface DatasetAgreement {
 /** Agreement among the models on every dataset that at least two models were run on. */
 export interface AgreementByDataset {
   datasets: DatasetAgreement[];
-  /** Datasets sorted by Fleiss' κ, highest first. */
+  /**
+   * Datasets sorted by Fleiss' κ, highest first, each set of faces once (FER+ holds FER2013's
+   * faces: the models' κ there is theirs on FER2013, so FER+ is kept only for the crowd).
+   */
   ranked: DatasetAgreement[];
   /** Highest and lowest per-category κ over all datasets (null when none is defined). */
   highestCategory: (CategoryKappa & { dataset: string }) | null;
@@ -256,14 +261,17 @@ export interface AgreementByDataset {
 }
 
 /**
- * Join the models' predictions per dataset on the images every model can be scored on (labels
- * all of them can output, so agreement, accuracy and the human reference use the same faces),
- * and measure their agreement.
+ * Join the benchmarked models' predictions (isBenchmarked: not the kit's matrix and
+ * training-size networks) per dataset on the images every model can be scored on (labels all of
+ * them can output, so agreement, accuracy and the human reference use the same faces), and
+ * measure their agreement; Fleiss' κ resamples CK+ subjects and ExpW photographs.
  */
 export function agreementByDataset(grid: StudyGrid): AgreementByDataset {
   const datasets: DatasetAgreement[] = [];
   for (const d of grid.datasets) {
-    const cells = grid.cells.filter((c) => c.dataset === d.name);
+    const cells = grid.cells.filter((c) =>
+      c.dataset === d.name && isBenchmarked(gridModel(grid, c.model)!.card)
+    );
     if (cells.length < 2) continue;
     const common = EMOTIONS.filter((e) =>
       cells.every((c) => gridModel(grid, c.model)!.card.output.classes.includes(e))
@@ -289,7 +297,9 @@ export function agreementByDataset(grid: StudyGrid): AgreementByDataset {
     );
   return {
     datasets,
-    ranked: [...datasets].sort((a, b) => b.agreement.fleiss.estimate - a.agreement.fleiss.estimate),
+    ranked: datasets.filter((d, i) =>
+      !datasets.slice(0, i).some((e) => sameFaces(e.dataset, d.dataset))
+    ).sort((a, b) => b.agreement.fleiss.estimate - a.agreement.fleiss.estimate),
     highestCategory: pick((b, a) => b > a),
     lowestCategory: pick((b, a) => b < a),
   };

@@ -3,6 +3,19 @@
  * `training` fields (lib/models/registry.ts), so no notebook types a model list or a training set.
  */
 export { modelsWithRole, trainingDatasetOf } from "../models/registry.ts";
+import type { ModelCard } from "../models/card.ts";
+
+/**
+ * Roles of the kit's many small recipe networks (the trained-on × tested-on matrix, the
+ * training-size curve), which the agreement benchmark leaves out: it compares the open
+ * pretrained models and the kit's FER2013 CNNs, as the benchmark compared published models.
+ */
+export const NOT_BENCHMARKED_ROLES: readonly string[] = ["training-matrix", "training-size"];
+
+/** True when a model belongs to the agreement benchmark's model set (notebook 03, its claims). */
+export function isBenchmarked(card: Pick<ModelCard, "roles">): boolean {
+  return !(card.roles ?? []).some((r) => NOT_BENCHMARKED_ROLES.includes(r));
+}
 
 /**
  * A short display name for figures: the model id without "fer2013" segments, cut to its first
