@@ -16,6 +16,7 @@ import { shortModelName } from "../studies/models.ts";
 import type { CellScore } from "../studies/scoring.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
 import { intervalText, listText, pct, pp } from "./format.ts";
+import { resamplingUnits } from "./grid.ts";
 import { barChart, heatmap, scatter } from "./plots.ts";
 
 /** Scatter of accuracy against macro-F1, the gap table, and the gap in words. */
@@ -49,7 +50,10 @@ export async function showAccuracyMacroGaps(study: GapStudy): Promise<void> {
       dataset: s.dataset,
       "accuracy − macro-F1": intervalText(gap),
     })),
-    { caption: "The gap, with a paired 95 % bootstrap interval" },
+    {
+      caption: "The gap, with a paired 95 % bootstrap interval (resampling " +
+        `${resamplingUnits([...new Set(gaps.map((g) => g.score.dataset))])})`,
+    },
   );
   const w = widest.score, n = narrowest.score;
   await showMarkdown(
