@@ -24,9 +24,10 @@ const SETUP_DIFFERENCES: Readonly<Record<ScorecardRow["paper"], string>> = {
   jamroz2024: "The kit's models are pretrained open models and small CNNs trained on CPU, not " +
     "the paper's networks; the kit's ExpW is a class-balanced subset and CK+ a 48×48 crop of " +
     "peak frames.",
-  benchmark9: "Five open models stand in for the nine benchmarked ones (POSTER++, DAN, DMUE and " +
-    "others are not obtainable here), so agreement and ensembles are measured on another set of " +
-    "models; RAF-DB, AffectNet and Emognition are not at hand.",
+  benchmark9: "The open pretrained models and the kit's own FER2013 CNNs stand in for the nine " +
+    "benchmarked ones (POSTER++, DAN, DMUE and others are not obtainable here), so agreement and " +
+    "ensembles are measured on another set of models; RAF-DB, AffectNet and Emognition are not at " +
+    "hand.",
   tao2023: "The kit's CNNs are trained on FER2013's published Training split under a CPU " +
     "budget (models/recipes), not on Tao's own split and schedule; the claim's networks are not " +
     "available.",
