@@ -51,15 +51,28 @@ export function clusterBootstrapValues(
   const stream = new ResampleStream(members.length, seed);
   const draw = new Int32Array(members.length);
   const out = new Float64Array(resamples);
+  // The members flattened (cluster g's items are flat[start[g] .. start[g + 1])), copied item by
+  // item below: a TypedArray.set call per cluster costs more than its few items.
+  const start = new Int32Array(members.length + 1);
+  members.forEach((m, g) => (start[g + 1] = start[g] + m.length));
+  const flat = new Int32Array(start[members.length]);
+  members.forEach((m, g) => flat.set(m, start[g]));
+  const singletons = flat.length === members.length;
   for (let b = 0; b < resamples; b++) {
     stream.next(draw);
-    let size = 0;
-    for (let g = 0; g < draw.length; g++) size += members[draw[g]].length;
-    const idx = new Int32Array(size);
-    let at = 0;
-    for (let g = 0; g < draw.length; g++) {
-      idx.set(members[draw[g]], at);
-      at += members[draw[g]].length;
+    let idx: Int32Array;
+    if (singletons) {
+      // One item a cluster (FER2013, FER+): the drawn items are the drawn clusters' items.
+      idx = new Int32Array(draw.length);
+      for (let g = 0; g < draw.length; g++) idx[g] = flat[draw[g]];
+    } else {
+      let size = 0;
+      for (let g = 0; g < draw.length; g++) size += start[draw[g] + 1] - start[draw[g]];
+      idx = new Int32Array(size);
+      let at = 0;
+      for (let g = 0; g < draw.length; g++) {
+        for (let i = start[draw[g]], end = start[draw[g] + 1]; i < end; i++) idx[at++] = flat[i];
+      }
     }
     out[b] = statistic(idx);
   }
