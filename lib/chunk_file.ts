@@ -3,7 +3,7 @@
  * (lib/prediction_cache.ts, lib/embedding_cache.ts): a chunk is JSON stored as
  * `chunk-<SHA-256 hex of the file's bytes>.json`, written atomically and never rewritten. A chunk
  * is read only when its bytes still hash to its name and parse; each cache then checks its own
- * version, key and entries.
+ * version, key and entries. {@link readChunkFolder} walks a cache folder for all of them.
  */
 import { join } from "node:path";
 import { sha256Hex, writeFileAtomic } from "./fsutil.ts";
@@ -40,4 +40,40 @@ export async function writeChecksummedChunk(dir: string, value: unknown): Promis
   const path = join(dir, `chunk-${await sha256Hex(bytes)}.json`);
   await writeFileAtomic(path, bytes);
   return path;
+}
+
+/**
+ * Read every `chunk-*.json` of `dir` in name order (a missing folder holds none): `verify` checks
+ * each file, then `accept` may still refuse a verified chunk (returning the reason) or takes its
+ * entries (returning undefined). Refused files are returned and, unless `quarantine` is false,
+ * renamed `bad-<name>` so they are not read again.
+ */
+export async function readChunkFolder<T>(
+  dir: string,
+  verify: (path: string) => Promise<{ chunk: T } | { reason: string }>,
+  accept: (path: string, chunk: T) => string | undefined,
+  opts: { quarantine?: boolean } = {},
+): Promise<{ file: string; reason: string }[]> {
+  let names: string[];
+  try {
+    names = (await Array.fromAsync(Deno.readDir(dir)))
+      .filter((e) => e.isFile && e.name.startsWith("chunk-") && e.name.endsWith(".json"))
+      .map((e) => e.name)
+      .sort();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const bad: { file: string; reason: string }[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const r = await verify(path);
+    const reason = "reason" in r ? r.reason : accept(path, r.chunk);
+    if (reason === undefined) continue;
+    bad.push({ file: path, reason });
+    if (opts.quarantine !== false) {
+      await Deno.rename(path, join(dir, `bad-${name}`)).catch(() => {});
+    }
+  }
+  return bad;
 }

@@ -12,8 +12,7 @@
  * and every entry is well formed (the right number of finite floats).
  */
 import { Buffer } from "node:buffer";
-import { join } from "node:path";
-import { CHUNK_NAME, readChecksummedChunk, writeChecksummedChunk } from "./chunk_file.ts";
+import { readChecksummedChunk, readChunkFolder, writeChecksummedChunk } from "./chunk_file.ts";
 import { sha256Hex } from "./fsutil.ts";
 
 /** Version of the layout and key recipe; part of the model key. */
@@ -109,35 +108,15 @@ export async function readEmbeddingCache(
   opts: { quarantine?: boolean } = {},
 ): Promise<EmbeddingCacheContents> {
   const out: EmbeddingCacheContents = { entries: new Map(), dim: 0, chunks: [], bad: [] };
-  let names: string[];
-  try {
-    names = (await Array.fromAsync(Deno.readDir(dir)))
-      .filter((e) => e.isFile && CHUNK_NAME.test(e.name))
-      .map((e) => e.name)
-      .sort();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return out;
-    throw e;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    const r = await verifyEmbeddingChunk(path, key);
-    const reason = "reason" in r
-      ? r.reason
-      : out.dim !== 0 && r.chunk.dim !== out.dim
-      ? `vectors of ${r.chunk.dim} floats where the others have ${out.dim}`
-      : undefined;
-    if (reason !== undefined || "reason" in r) {
-      out.bad.push({ file: path, reason: reason! });
-      if (opts.quarantine !== false) {
-        await Deno.rename(path, join(dir, `bad-${name}`)).catch(() => {});
-      }
-      continue;
+  out.bad = await readChunkFolder(dir, (path) => verifyEmbeddingChunk(path, key), (path, chunk) => {
+    if (out.dim !== 0 && chunk.dim !== out.dim) {
+      return `vectors of ${chunk.dim} floats where the others have ${out.dim}`;
     }
-    out.dim = r.chunk.dim;
+    out.dim = chunk.dim;
     out.chunks.push(path);
-    for (const [k, v] of Object.entries(r.chunk.entries)) out.entries.set(k, v);
-  }
+    for (const [k, v] of Object.entries(chunk.entries)) out.entries.set(k, v);
+    return undefined;
+  }, opts);
   return out;
 }
 

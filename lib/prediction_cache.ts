@@ -13,8 +13,7 @@
  * and its images are recomputed. Chunks are written atomically and never rewritten, so two runs
  * on one cache, a killed run or merged shard caches (copy the chunk files) stay consistent.
  */
-import { join } from "node:path";
-import { readChecksummedChunk, writeChecksummedChunk } from "./chunk_file.ts";
+import { readChecksummedChunk, readChunkFolder, writeChecksummedChunk } from "./chunk_file.ts";
 import type { FaceBox } from "./sample.ts";
 import { probabilityProblem } from "./predictions.ts";
 
@@ -125,32 +124,14 @@ export async function readPredictionCache(
   opts: { quarantine?: boolean } = {},
 ): Promise<CacheContents> {
   const out: CacheContents = { entries: new Map(), producers: new Map(), chunks: [], bad: [] };
-  let names: string[];
-  try {
-    names = (await Array.fromAsync(Deno.readDir(dir)))
-      .filter((e) => e.isFile && e.name.startsWith("chunk-") && e.name.endsWith(".json"))
-      .map((e) => e.name)
-      .sort();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return out;
-    throw e;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    const r = await verifyChunk(path, key, classes);
-    if ("reason" in r) {
-      out.bad.push({ file: path, reason: r.reason });
-      if (opts.quarantine !== false) {
-        await Deno.rename(path, join(dir, `bad-${name}`)).catch(() => {});
-      }
-      continue;
-    }
+  out.bad = await readChunkFolder(dir, (path) => verifyChunk(path, key, classes), (path, chunk) => {
     out.chunks.push(path);
-    for (const [k, v] of Object.entries(r.chunk.entries)) {
+    for (const [k, v] of Object.entries(chunk.entries)) {
       out.entries.set(k, v);
-      out.producers.set(k, r.chunk.producer);
+      out.producers.set(k, chunk.producer);
     }
-  }
+    return undefined;
+  }, opts);
   return out;
 }
 
