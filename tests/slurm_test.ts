@@ -9,8 +9,32 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cacheRoot, dataRoot, PROJECT_ROOT } from "../lib/config.ts";
 import { loadCard } from "../lib/models/registry.ts";
-import { sbatch, startLocalSlurm, waitForJobs } from "./slurm_local.ts";
+import { type LocalSlurm, sbatch, startLocalSlurm, waitForJobs } from "./slurm_local.ts";
 import { kitCommand, pathExists } from "./support.ts";
+
+/**
+ * Wait for a 3-task array job and the job that depends on it; every one must end COMPLETED with
+ * exit 0 (ids compared as sorted strings on both sides: "10" sorts before "9_0").
+ */
+async function assertAllCompleted(
+  slurm: LocalSlurm,
+  array: string,
+  after: string,
+  timeoutMs: number,
+  logs?: () => Promise<string>,
+): Promise<void> {
+  const ends = await waitForJobs(slurm, [array, after], timeoutMs);
+  assert.deepEqual(
+    ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
+    [
+      [`${array}_0`, "COMPLETED", "0:0"],
+      [`${array}_1`, "COMPLETED", "0:0"],
+      [`${array}_2`, "COMPLETED", "0:0"],
+      [after, "COMPLETED", "0:0"],
+    ].sort(),
+    logs ? await logs() : undefined,
+  );
+}
 
 const start = await startLocalSlurm();
 const why = start.ok ? "" : ` (ignored: Slurm cannot start here: ${start.reason})`;
@@ -64,16 +88,7 @@ Deno.test({
         "--wrap",
         `cat ${out}/shard-0 ${out}/shard-1 ${out}/shard-2 > ${out}/merged`,
       ]);
-      const ends = await waitForJobs(slurm, [array, after], 60_000);
-      assert.deepEqual(
-        ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
-        [
-          [`${array}_0`, "COMPLETED", "0:0"],
-          [`${array}_1`, "COMPLETED", "0:0"],
-          [`${array}_2`, "COMPLETED", "0:0"],
-          [after, "COMPLETED", "0:0"],
-        ].sort(),
-      );
+      await assertAllCompleted(slurm, array, after, 60_000);
       assert.equal(await Deno.readTextFile(join(out, "merged")), "0/3\n1/3\n2/3\n");
     } finally {
       await stopAfterLastTest();
@@ -133,18 +148,14 @@ Deno.test({
       ], { env: { FER_CACHE: cache } }).output();
       assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
 
-      const ends = await waitForJobs(slurm, [array, merge], 240_000);
       const log = async (name: string) =>
         await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
-      assert.deepEqual(
-        ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
-        [
-          [`${array}_0`, "COMPLETED", "0:0"],
-          [`${array}_1`, "COMPLETED", "0:0"],
-          [`${array}_2`, "COMPLETED", "0:0"],
-          [merge, "COMPLETED", "0:0"],
-        ].sort(), // as strings: "10" sorts before "9_0"
-        `logs:\n${await log("predict-0.log")}\n${await log("merge.log")}`,
+      await assertAllCompleted(
+        slurm,
+        array,
+        merge,
+        240_000,
+        async () => `logs:\n${await log("predict-0.log")}\n${await log("merge.log")}`,
       );
       const mergeLog = await log("merge.log");
       assert.match(mergeLog, /cache merge: 3 source\(s\)/);
@@ -240,18 +251,14 @@ Deno.test({
       ], { env: { FER_CACHE: await ownCache(join(work, "full-cache")) } }).output();
       assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
 
-      const ends = await waitForJobs(slurm, [array, merge], 300_000);
       const log = async (name: string) =>
         await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
-      assert.deepEqual(
-        ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
-        [
-          [`${array}_0`, "COMPLETED", "0:0"],
-          [`${array}_1`, "COMPLETED", "0:0"],
-          [`${array}_2`, "COMPLETED", "0:0"],
-          [merge, "COMPLETED", "0:0"],
-        ].sort(), // as strings: "10" sorts before "9_0"
-        `logs:\n${await log("saliency-0.log")}\n${await log("merge.log")}`,
+      await assertAllCompleted(
+        slurm,
+        array,
+        merge,
+        300_000,
+        async () => `logs:\n${await log("saliency-0.log")}\n${await log("merge.log")}`,
       );
       const shardFaces = [];
       for (const i of [0, 1, 2]) {
