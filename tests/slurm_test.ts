@@ -21,7 +21,7 @@ async function assertAllCompleted(
   array: string,
   after: string,
   timeoutMs: number,
-  logs?: () => Promise<string>,
+  logs: () => Promise<string> = () => Promise.resolve(`array ${array}, then job ${after}`),
 ): Promise<void> {
   const ends = await waitForJobs(slurm, [array, after], timeoutMs);
   assert.deepEqual(
@@ -32,7 +32,7 @@ async function assertAllCompleted(
       [`${array}_2`, "COMPLETED", "0:0"],
       [after, "COMPLETED", "0:0"],
     ].sort(),
-    logs ? await logs() : undefined,
+    await logs(),
   );
 }
 
