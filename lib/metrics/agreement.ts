@@ -408,3 +408,68 @@ export function ratersToItems(raters: readonly LabelArray[]): Int32Array[] {
   for (let i = 0; i < n; i++) rows.push(Int32Array.from(raters, (r) => r[i]));
   return rows;
 }
+
+/** Two raters' class ids over the same items (ids in 0..categories-1). */
+export type RaterPair = readonly [LabelArray, LabelArray];
+
+/**
+ * Unweighted Cohen's κ of each pair of raters over the items drawn, as a bootstrap statistic
+ * (`categories`: number of class ids; each pair two label arrays of equal length): the returned
+ * function fills and returns one array of κ values, pair by pair (NaN where a pair's chance
+ * agreement is 1). The same code as `cohenKappa` on the drawn items, without building matrices.
+ */
+export function pairKappaStatistic(
+  pairs: readonly RaterPair[],
+  categories: number,
+): (idx: Int32Array) => Float64Array {
+  pairs.forEach(([a, b], p) => pairedLength(a, b, `pair ${p}`));
+  const out = new Float64Array(pairs.length);
+  const rowSum = new Float64Array(categories);
+  const colSum = new Float64Array(categories);
+  return (idx) => {
+    const n = idx.length;
+    pairs.forEach(([a, b], p) => {
+      rowSum.fill(0);
+      colSum.fill(0);
+      let agree = 0;
+      for (let r = 0; r < n; r++) {
+        const x = a[idx[r]], y = b[idx[r]];
+        rowSum[x]++;
+        colSum[y]++;
+        if (x === y) agree++;
+      }
+      let pe = 0;
+      for (let c = 0; c < categories; c++) pe += (rowSum[c] / n) * (colSum[c] / n);
+      out[p] = pe === 1 || n === 0 ? NaN : (agree / n - pe) / (1 - pe);
+    });
+    return out;
+  };
+}
+
+/**
+ * Mean unweighted Cohen's κ over `pairs` of raters as a bootstrap statistic of the items drawn:
+ * Light's κ (Light 1971) when the pairs are every pair of one set of raters. NaN when any pair's
+ * κ is undefined.
+ */
+export function meanPairKappaStatistic(
+  pairs: readonly RaterPair[],
+  categories: number,
+): (idx: Int32Array) => number {
+  if (pairs.length === 0) throw new Error("mean pairwise κ: no pairs");
+  const kappas = pairKappaStatistic(pairs, categories);
+  return (idx) => {
+    const k = kappas(idx);
+    let sum = 0;
+    for (const v of k) sum += v;
+    return sum / k.length;
+  };
+}
+
+/** Every pair (i < j) of the raters, in order. */
+export function allPairs<T>(raters: readonly T[]): (readonly [T, T])[] {
+  const pairs: (readonly [T, T])[] = [];
+  for (let a = 0; a < raters.length; a++) {
+    for (let b = a + 1; b < raters.length; b++) pairs.push([raters[a], raters[b]]);
+  }
+  return pairs;
+}

@@ -8,9 +8,15 @@ import type {
   HumanReferenceStudy,
 } from "../studies/agreement.ts";
 import { accuracyAtCoverage, COVERAGES } from "../studies/agreement.ts";
+import {
+  TRAINING_RELATIONS,
+  type TrainingAgreement,
+  type TrainingAgreementDataset,
+} from "../studies/training_agreement.ts";
 import { shortModelName } from "../studies/models.ts";
 import { EMOTIONS } from "../taxonomy.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
+import { emitFindings } from "./emit.ts";
 import { intervalText, listText, pct } from "./format.ts";
 import { resamplingUnits } from "./grid.ts";
 import { barChart, heatmap, lineChart } from "./plots.ts";
@@ -228,4 +234,96 @@ export async function showEnsembles(ensembles: readonly DatasetEnsemble[]): Prom
         `${pct(e.unanimous.accuracy)}.`,
     );
   }
+}
+
+/** What a difference's interval says, in words: "more", "less" or "no clearly different". */
+function gapWords(d: TrainingAgreementDataset): string {
+  const g = d.sameMinusDifferent!;
+  const verdict = g.lower > 0
+    ? "agree more than"
+    : g.upper < 0
+    ? "agree less than"
+    : "do not clearly agree more or less than";
+  return `on ${d.dataset}, models trained on the same dataset ${verdict} models trained on ` +
+    `different datasets (mean κ ${
+      intervalText(d.byRelation.find((r) => r.relation === "same dataset")!.kappa, 2)
+    } against ${
+      intervalText(d.byRelation.find((r) => r.relation === "different datasets")!.kappa, 2)
+    }; difference ${intervalText(g, 2)})`;
+}
+
+/**
+ * Mean pairwise Cohen's κ by how the models' training data relate, per test set: a table, a
+ * grouped bar chart, the pairwise κ heat map ordered by training data, the reading in words,
+ * and the findings.
+ */
+export async function showTrainingAgreement(t: TrainingAgreement): Promise<void> {
+  if (t.datasets.length === 0) {
+    await showMarkdown(
+      "**No test set has models from two training datasets**, so agreement cannot be split by " +
+        "training data here (the kit's matrix networks, models/matrix-*.onnx, bring four).",
+    );
+    return emitFindings(t.findings);
+  }
+  await showTable(
+    t.datasets.flatMap((d) => [
+      ...d.byRelation.map((r) => ({
+        "test set": d.dataset,
+        "pairs trained on": r.relation,
+        pairs: r.pairs,
+        "mean Cohen's κ": intervalText(r.kappa),
+      })),
+      ...(d.sameMinusDifferent === null ? [] : [{
+        "test set": d.dataset,
+        "pairs trained on": "same − different datasets",
+        pairs: null,
+        "mean Cohen's κ": intervalText(d.sameMinusDifferent),
+      }]),
+    ]),
+    {
+      caption: "Mean Cohen's κ over pairs of models, by how their training data relate (each " +
+        "pair on the classes both can output; 95 % bootstrap interval resampling " +
+        `${resamplingUnits(t.datasets.map((d) => d.dataset))}, one set of resamples per test set)` +
+        (t.leftOut.length > 0
+          ? `; left out: ${listText(t.leftOut.map((m) => `${shortModelName(m.id)} (${m.why})`))}`
+          : ""),
+    },
+  );
+  await show(
+    barChart(
+      t.datasets.flatMap((d) =>
+        TRAINING_RELATIONS.flatMap((relation) => {
+          const r = d.byRelation.find((x) => x.relation === relation);
+          return r === undefined ? [] : [{
+            label: d.dataset,
+            group: relation,
+            value: r.kappa.estimate,
+            lo: r.kappa.lower,
+            hi: r.kappa.upper,
+          }];
+        })
+      ),
+      { title: "Mean pairwise Cohen's κ by training data", xLabel: "Cohen's κ", domain: [0, 1] },
+    ),
+    "mean pairwise kappa by training data",
+  );
+  for (const d of t.datasets) {
+    const order = [...d.models].sort((a, b) => a.train.localeCompare(b.train));
+    const kappaOf = (a: string, b: string) =>
+      a === b ? 1 : d.pairs.find((p) => (p.a === a && p.b === b) || (p.a === b && p.b === a))
+        ?.kappa ?? NaN;
+    const names = order.map((m) => shortModelName(m.id));
+    await show(
+      heatmap(order.map((a) => order.map((b) => kappaOf(a.id, b.id))), names, names, {
+        title: `Cohen's κ between models on ${d.dataset}, ordered by training data`,
+        domain: [0, 1],
+        legendLabel: "Cohen's κ",
+        cellSize: 40,
+      }),
+      `pairwise Cohen kappa by training data on ${d.dataset}`,
+    );
+  }
+  const read = t.datasets.filter((d) => d.sameMinusDifferent !== null).map(gapWords);
+  if (read.length > 0) await showMarkdown(`Read: ${read.join("; ")}.`);
+  await emitFindings(t.findings);
 }

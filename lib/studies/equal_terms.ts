@@ -18,7 +18,13 @@
  */
 import type { LoadedDataset } from "../datasets/types.ts";
 import { ciPair, type Finding } from "../findings.ts";
-import { type BootstrapInterval, fleissStatistic, type IndexStatistic } from "../metrics/mod.ts";
+import {
+  allPairs,
+  type BootstrapInterval,
+  fleissStatistic,
+  type IndexStatistic,
+  meanPairKappaStatistic,
+} from "../metrics/mod.ts";
 import type { ModelCard } from "../models/card.ts";
 import { joinPredictions, type PredictionTable } from "../predictions.ts";
 import { BASIC7, emotionIndex, EMOTIONS } from "../taxonomy.ts";
@@ -85,36 +91,9 @@ function modelTable(preds: readonly Int32Array[], n: number): number[][] {
   });
 }
 
-/** Light's κ of fixed raters over items at `indices`: mean pairwise Cohen's κ. */
+/** Light's κ of fixed raters over the items drawn: mean pairwise Cohen's κ. */
 export function lightStatistic(preds: readonly Int32Array[]): IndexStatistic {
-  const k = EMOTIONS.length;
-  const counts = new Float64Array(k * k);
-  const rowSum = new Float64Array(k);
-  const colSum = new Float64Array(k);
-  return (idx) => {
-    let sum = 0, pairs = 0;
-    for (let a = 0; a < preds.length; a++) {
-      for (let b = a + 1; b < preds.length; b++) {
-        counts.fill(0);
-        rowSum.fill(0);
-        colSum.fill(0);
-        let agree = 0;
-        for (let r = 0; r < idx.length; r++) {
-          const x = preds[a][idx[r]], y = preds[b][idx[r]];
-          rowSum[x]++;
-          colSum[y]++;
-          if (x === y) agree++;
-        }
-        const n = idx.length;
-        let pe = 0;
-        for (let c = 0; c < k; c++) pe += (rowSum[c] / n) * (colSum[c] / n);
-        const po = agree / n;
-        sum += pe === 1 ? NaN : (po - pe) / (1 - pe);
-        pairs++;
-      }
-    }
-    return sum / pairs;
-  };
+  return meanPairKappaStatistic(allPairs(preds), EMOTIONS.length);
 }
 
 /**

@@ -8,6 +8,7 @@ export * from "./cache.ts";
 export * from "./grid.ts";
 export * from "./scoring.ts";
 export * from "./agreement.ts";
+export * from "./training_agreement.ts";
 export * from "./models.ts";
 export * from "./probes.ts";
 export * from "./saliency.ts";
