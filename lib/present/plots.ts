@@ -201,7 +201,10 @@ export function heatmap(
   const marginLeft = labelMargin(rowLabels) + (opts.yLabel ? 16 : 0);
   const width = opts.width ?? Math.max(240, marginLeft + 20 + size * colLabels.length);
   const rotate = colLabels.some((c) => c.length > 6);
-  const marginBottom = (rotate ? 44 : 26) + (opts.xLabel ? 14 : 0);
+  // Labels turned 30° reach down by half their length (7 px a character, as labelMargin).
+  const longest = Math.max(0, ...colLabels.map((c) => c.length));
+  const marginBottom = (rotate ? Math.max(44, 18 + Math.ceil(3.5 * longest)) : 26) +
+    (opts.xLabel ? 14 : 0);
   const chart = render({
     width,
     height: 12 + marginBottom + size * rowLabels.length,
