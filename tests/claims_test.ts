@@ -12,7 +12,12 @@ import {
   VERDICTS,
 } from "../lib/claims/mod.ts";
 import type { Finding } from "../lib/findings.ts";
-import { renderNotReproducedBody, scorecardTable } from "../lib/report/scorecard_page.ts";
+import {
+  renderNotReproducedBody,
+  SCORECARD_OPEN_FINDINGS,
+  scorecardTable,
+} from "../lib/report/scorecard_page.ts";
+import { REPORT_CSS } from "../lib/report/site.ts";
 
 const f = (id: string, value: number | null, ci?: [number, number]): Finding => ({
   id,
@@ -131,4 +136,53 @@ Deno.test("report: scorecard table and the not-reproduced page from rows", () =>
   assert.match(page, /<h2>reversed \(1\)<\/h2>/);
   assert.match(page, /data-claim-id="tao-neutral-weakness"/);
   assert.ok(!page.includes('data-claim-id="tao-mobilenet-60"'), "reproduced claims not listed");
+});
+
+Deno.test("scorecard: a long list of findings is folded, a short one is not; reasons name few ids", () => {
+  const many = Array.from(
+    { length: SCORECARD_OPEN_FINDINGS + 2 },
+    (_, i) => f(`claim.jamroz-cross-drop.m${i}.a-b`, 0.2, i === 0 ? [-0.1, 0.3] : [0.1, 0.3]),
+  );
+  const rows = scorecard([...many, f("claim.tao-neutral-weakness.cnn", 0.1, [0.05, 0.15])]);
+  const html = scorecardTable(rows, []);
+  const row = (id: string) => html.split("<tr ").find((t) => t.includes(`data-claim-id="${id}"`))!;
+  assert.match(
+    row("jamroz-cross-drop"),
+    new RegExp(
+      `<details class="scorecard-findings"><summary>the ${many.length} findings</summary>`,
+    ),
+  );
+  assert.equal((row("jamroz-cross-drop").match(/<li /g) ?? []).length, many.length);
+  assert.ok(!row("tao-neutral-weakness").includes("<details"), "one finding stays open");
+  const drop = rows.find((r) => r.id === "jamroz-cross-drop")!;
+  assert.equal(drop.verdict, "partly");
+  // 5 confirming findings: more than a reason names; the one with an interval across 0 is counted.
+  assert.equal(
+    drop.reason,
+    `${many.length - 1} of ${many.length} above 0; 0 below 0, 1 with an interval that includes 0`,
+  );
+});
+
+Deno.test("report.css: every block closes, so the scorecard's colours apply on screen", async () => {
+  const css = await Deno.readTextFile(REPORT_CSS);
+  let depth = 0, mediaPrint = -1;
+  const topLevel: string[] = [];
+  let start = 0;
+  for (let i = 0; i < css.length; i++) {
+    if (css[i] === "{") {
+      if (depth === 0) topLevel.push(css.slice(start, i).trim());
+      if (css.slice(start, i).includes("@media print")) mediaPrint = topLevel.length - 1;
+      depth++;
+    } else if (css[i] === "}") {
+      depth--;
+      assert.ok(depth >= 0, `report.css: "}" without "{" at offset ${i}`);
+      if (depth === 0) start = i + 1;
+    } else if (css[i] === ";" && depth === 0) start = i + 1;
+  }
+  assert.equal(depth, 0, "report.css: a block is not closed");
+  assert.ok(mediaPrint >= 0, "a print stylesheet");
+  assert.ok(
+    topLevel.some((sel) => sel.includes("span.verdict-reproduced")),
+    "the verdict colours are top-level rules, not print-only ones",
+  );
 });

@@ -59,6 +59,9 @@ function fmt(x: number, digits = 3): string {
   return x.toFixed(digits);
 }
 
+/** Most finding ids a reason names in one list. */
+const REASON_IDS = 4;
+
 /** The finding id without its `claim.<claim id>.` prefix. */
 function shortId(f: Finding): string {
   return f.id.split(".").slice(2).join(".") || f.id;
@@ -110,7 +113,9 @@ export function evaluateRule(rule: VerdictRule, findings: readonly Finding[]): R
   );
   const claimed = `${rule.side} ${t}`;
   const opposite = `${rule.side === "above" ? "below" : "above"} ${t}`;
-  const list = (fs: readonly Finding[]) => fs.map(shortId).join(", ");
+  // Ids are named when few; a longer list is the scorecard's own, beside the reason.
+  const list = (fs: readonly Finding[]) =>
+    fs.length <= REASON_IDS ? ` (${fs.map(shortId).join(", ")})` : "";
   if (confirms.length === n) {
     return { verdict: "reproduced", reason: `all ${n} of ${n} ${claimed}` };
   }
@@ -118,13 +123,13 @@ export function evaluateRule(rule: VerdictRule, findings: readonly Finding[]): R
     return { verdict: "reversed", reason: `all ${n} of ${n} ${opposite}` };
   }
   const rest = n - confirms.length - contradicts.length;
-  const against = contradicts.length ? ` (${list(contradicts)})` : "";
+  const against = contradicts.length ? list(contradicts) : "";
   const tail = `${contradicts.length} ${opposite}${against}, ` +
     `${rest} with an interval that includes ${t}`;
   if (confirms.length > 0) {
     return {
       verdict: "partly",
-      reason: `${confirms.length} of ${n} ${claimed} (${list(confirms)}); ${tail}`,
+      reason: `${confirms.length} of ${n} ${claimed}${list(confirms)}; ${tail}`,
     };
   }
   return { verdict: "not reproduced", reason: `none of ${n} ${claimed}; ${tail}` };

@@ -33,6 +33,9 @@ const SETUP_DIFFERENCES: Readonly<Record<ScorecardRow["paper"], string>> = {
     "available.",
 };
 
+/** Findings a scorecard row lists openly; a longer list is folded under a summary line. */
+export const SCORECARD_OPEN_FINDINGS = 4;
+
 function findingsCell(r: ScorecardRow): string {
   if (r.findings.length === 0) return `<span class="missing">—</span>`;
   const items = r.findings.map((f) =>
@@ -41,7 +44,10 @@ function findingsCell(r: ScorecardRow): string {
       escapeXml(formatFinding({ id: f.id, label: f.label, value: f.value, ci: f.ci }))
     }</span></li>`
   );
-  return `<ul class="scorecard-findings">${items.join("")}</ul>`;
+  const list = `<ul class="scorecard-findings">${items.join("")}</ul>`;
+  if (r.findings.length <= SCORECARD_OPEN_FINDINGS) return list;
+  return `<details class="scorecard-findings"><summary>the ${r.findings.length} findings` +
+    `</summary>${list}</details>`;
 }
 
 function verdictClass(v: Verdict): string {
