@@ -53,6 +53,11 @@ export function pp(v: number, digits = 1): string {
   return `${v < 0 ? "−" : "+"}${s} pp`;
 }
 
+/** "+3.4 pp [+1.2 pp, +5.6 pp]": a difference of two shares with its interval, in pp. */
+export function ppIntervalText(iv: Interval, digits = 1): string {
+  return `${pp(iv.estimate, digits)} [${pp(iv.lower, digits)}, ${pp(iv.upper, digits)}]`;
+}
+
 /** Join names as "a, b and c". */
 export function listText(items: readonly string[]): string {
   if (items.length <= 1) return items.join("");

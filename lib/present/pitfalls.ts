@@ -1,13 +1,14 @@
 /**
- * How the pitfalls notebook (05) shows each section of lib/studies/pitfalls: tables, figures, a generated sentence with every
- * number computed, and key findings (group "Pitfalls" on the report's index). Each `show*`
- * accepts a section Outcome: with a result it shows it; without one it prints what is missing
- * and emits the section's findings with no value and the reason, so the notebook runs the same
- * cells on any data root.
+ * How the pitfalls notebook (05) shows each section of lib/studies/pitfalls: tables, figures, a
+ * generated sentence with every number computed, and the section's key findings, which the study
+ * built (lib/studies/pitfalls/findings.ts) and the views only emit. Each `show*` accepts a
+ * section: with a result it shows it; without one it prints what is missing and emits the
+ * section's findings (no value, the reason as the note), so the notebook runs the same cells on
+ * any data root.
  */
 import { show, showMarkdown, showTable } from "./display.ts";
-import { ciPair, type Finding } from "../findings.ts";
-import { emitFinding } from "./emit.ts";
+import type { Finding } from "../findings.ts";
+import { emitFindings } from "./emit.ts";
 import type { BootstrapInterval } from "../metrics/mod.ts";
 import { montageSvg } from "./montage.ts";
 import { barChart, heatmap, lineChart } from "./plots.ts";
@@ -16,7 +17,7 @@ import { decodeImage, type RawImage } from "../image.ts";
 import type { InputSpec, ModelCard } from "../models/card.ts";
 import { preprocess } from "../preprocess.ts";
 import { EMOTIONS } from "../taxonomy.ts";
-import { intervalText, listText, pct, pp } from "./format.ts";
+import { intervalText, listText, pct, pp, ppIntervalText } from "./format.ts";
 import { shortModelName } from "../studies/models.ts";
 import { STUDY_BOOTSTRAP } from "../studies/scoring.ts";
 import { emitGridProvenance, showGridGaps } from "./grid.ts";
@@ -25,7 +26,6 @@ import { LABEL_RULES } from "../studies/pitfalls/labels.ts";
 import {
   PREPROCESSING_VARIANTS,
   type PreprocessingResult,
-  type VariantFamily,
 } from "../studies/pitfalls/preprocessing.ts";
 import type {
   CalibrationRow,
@@ -36,29 +36,41 @@ import type {
   Outcome,
   PhotoLeakResult,
   PitfallsContext,
+  Section,
   SizeRow,
   SmallTestRow,
 } from "../studies/pitfalls/sections.ts";
 import type { CroppingResult } from "../studies/pitfalls/cropping.ts";
+import {
+  largestCropChange,
+  leastCalibrated,
+  mostFlips,
+  NO_CROP_PREDICTIONS,
+  PREP_FAMILIES,
+  ranCells,
+  rankChanges,
+  rankUnder,
+  testLeaks,
+  widestBySubject,
+  widthRatio,
+} from "../studies/pitfalls/findings.ts";
 
-/** Group of every finding the pitfalls notebook emits (the index's "Pitfalls" group). */
-export const PITFALLS_GROUP = "Pitfalls";
-
-async function finding(f: Omit<Finding, "group">): Promise<void> {
-  await emitFinding({ ...f, group: PITFALLS_GROUP });
+/** Say that a section (or part of one) has no result, and why. */
+async function showMissing(what: string, why: string): Promise<void> {
+  await showMarkdown(`**${what}: missing.** ${why.replaceAll("\n", " ")}`);
 }
 
-async function showMissing(what: string, why: string, ids: readonly [string, string][]) {
-  await showMarkdown(`**${what}: missing.** ${why.replaceAll("\n", " ")}`);
-  for (const [id, label] of ids) await finding({ id, label, value: null, note: `missing: ${why}` });
+/** A section without a result: what is missing, then its findings (no value, the reason). */
+async function showMissingSection(
+  what: string,
+  o: { missing: string; findings: readonly Finding[] },
+): Promise<void> {
+  await showMissing(what, o.missing);
+  await emitFindings(o.findings);
 }
 
 function iv(x: BootstrapInterval, digits = 3): string {
   return intervalText(x, digits);
-}
-
-function ppInterval(x: BootstrapInterval): string {
-  return `${pp(x.estimate)} [${pp(x.lower)}, ${pp(x.upper)}]`;
 }
 
 /** What the notebook has to work with: models, datasets, and what is missing. */
@@ -79,19 +91,6 @@ export async function showContext(ctx: PitfallsContext): Promise<void> {
 
 // ---------------------------------------------------------------- 1 preprocessing
 
-/** The preprocessing findings: per dataset, the families measured there. */
-const PREP_FAMILIES: Record<string, readonly VariantFamily[]> = {
-  FER2013: ["resize", "normalisation"],
-  ExpW: ["gray weights", "channel order"],
-};
-
-function prepFindingId(dataset: string, family: VariantFamily): [string, string] {
-  return [
-    `pitfalls.preprocessing.${dataset.toLowerCase()}.${family.replaceAll(" ", "-")}`,
-    `Preprocessing, ${family}: largest share of flipped predictions on ${dataset} test`,
-  ];
-}
-
 function prepRows(r: PreprocessingResult) {
   return r.rows.filter((x) => x.comparison !== null).map((x) => ({
     model: x.model,
@@ -99,8 +98,8 @@ function prepRows(r: PreprocessingResult) {
     images: x.comparison!.n,
     flipped: x.comparison!.flips,
     "flip share": iv(x.comparison!.flipShare),
-    "accuracy change": ppInterval(x.comparison!.accuracyChange),
-    "macro-F1 change": ppInterval(x.comparison!.macroF1Change),
+    "accuracy change": ppIntervalText(x.comparison!.accuracyChange),
+    "macro-F1 change": ppIntervalText(x.comparison!.macroF1Change),
   }));
 }
 
@@ -116,11 +115,10 @@ function skippedText(r: PreprocessingResult): string {
   return [...by].map(([why, cells]) => `- *${why}*: ${cells.join(", ")}`).join("\n");
 }
 
-async function showPrepDataset(name: string, o: Outcome<PreprocessingResult>) {
-  const ids = PREP_FAMILIES[name].map((f) => prepFindingId(name, f));
-  if (o.value === null) return await showMissing(`Preprocessing on ${name}`, o.missing, ids);
+async function showPrepDataset(name: string, o: Section<PreprocessingResult>) {
+  if (o.value === null) return await showMissingSection(`Preprocessing on ${name}`, o);
   const r = o.value;
-  const run = r.rows.filter((x) => x.comparison !== null && x.comparison.n > 0);
+  const run = ranCells(r);
   const sizes = Object.entries(r.perModel).filter(([, n]) => n < r.n);
   await showTable(prepRows(r), {
     caption: `${name} test, seeded sample of ${r.n} images` +
@@ -140,35 +138,17 @@ async function showPrepDataset(name: string, o: Outcome<PreprocessingResult>) {
     ),
     `flip shares on ${name}`,
   );
-  const lines: string[] = [];
-  for (const family of PREP_FAMILIES[name]) {
-    const [id, label] = prepFindingId(name, family);
-    const mine = run.filter((x) => x.family === family);
-    const worst = mine.reduce<typeof mine[number] | undefined>(
-      (a, b) => (a === undefined || b.comparison!.flips > a.comparison!.flips ? b : a),
-      undefined,
-    );
-    if (worst === undefined) {
-      await finding({ id, label, value: null, note: `no model where a ${family} variant applies` });
-      continue;
-    }
+  const lines = (PREP_FAMILIES[name] ?? []).flatMap((family) => {
+    const worst = mostFlips(r, family);
+    if (worst === undefined) return [];
     const c = worst.comparison!;
-    lines.push(
+    return [
       `- **${family}**: most flips for \`${worst.model}\` with \`${worst.variant}\`, ${c.flips} of ` +
-        `${c.n} (${pct(c.flipShare.estimate)}); accuracy ${pct(c.accuracyRef)} → ` +
-        `${pct(c.accuracyAlt)} (${ppInterval(c.accuracyChange)}).`,
-    );
-    await finding({
-      id,
-      label: `${label} (${worst.model}, ${worst.variant})`,
-      value: c.flipShare.estimate,
-      ci: ciPair(c.flipShare),
-      unit: "share flipped",
-      note: `${c.flips} of ${c.n}; accuracy ${
-        ppInterval(c.accuracyChange)
-      }; paired bootstrap 95 % CI`,
-    });
-  }
+      `${c.n} (${pct(c.flipShare.estimate)}); accuracy ${pct(c.accuracyRef)} → ` +
+      `${pct(c.accuracyAlt)} (${ppIntervalText(c.accuracyChange)}).`,
+    ];
+  });
+  await emitFindings(o.findings);
   const flipping = run.filter((x) => x.comparison!.flips > 0).length;
   await showMarkdown(
     `On ${name}, ${flipping} of ${run.length} model–variant cells flip at least one prediction.\n\n` +
@@ -179,7 +159,7 @@ async function showPrepDataset(name: string, o: Outcome<PreprocessingResult>) {
 
 /** Section 1: tables, flip-share bars and the headline of each sample. */
 export async function showPreprocessing(
-  r: { fer2013: Outcome<PreprocessingResult>; expw: Outcome<PreprocessingResult> },
+  r: { fer2013: Section<PreprocessingResult>; expw: Section<PreprocessingResult> },
 ): Promise<void> {
   await showPrepDataset("FER2013", r.fer2013);
   await showPrepDataset("ExpW", r.expw);
@@ -199,12 +179,8 @@ export async function showVariants(): Promise<void> {
 // ---------------------------------------------------------------- 2 cropping
 
 /** Section 2: accuracy per condition and model, and the change against the labelled box. */
-export async function showCropping(o: Outcome<CroppingResult>): Promise<void> {
-  const ids: [string, string][] = [[
-    "pitfalls.cropping.max-change",
-    "Cropping: largest accuracy change against the labelled box (ExpW)",
-  ]];
-  if (o.value === null) return await showMissing("Face cropping", o.missing, ids);
+export async function showCropping(o: Section<CroppingResult>): Promise<void> {
+  if (o.value === null) return await showMissingSection("Face cropping", o);
   const r = o.value;
   await showTable(
     r.rows.map((x) => ({
@@ -213,7 +189,7 @@ export async function showCropping(o: Outcome<CroppingResult>): Promise<void> {
       faces: x.predicted,
       "no face found": x.missed,
       accuracy: iv(x.accuracy),
-      "change vs label box": x.change ? ppInterval(x.change.accuracyChange) : "reference",
+      "change vs label box": x.change ? ppIntervalText(x.change.accuracyChange) : "reference",
       flipped: x.change ? pct(x.change.flipShare.estimate) : "",
     })),
     {
@@ -257,33 +233,16 @@ export async function showCropping(o: Outcome<CroppingResult>): Promise<void> {
     ),
     "accuracy change by crop condition",
   );
-  const changed = r.rows.filter((x) => x.change !== null && x.change.n > 0);
-  const worst = changed.reduce<typeof changed[number] | undefined>(
-    (a, b) =>
-      a === undefined ||
-        Math.abs(b.change!.accuracyChange.estimate) > Math.abs(a.change!.accuracyChange.estimate)
-        ? b
-        : a,
-    undefined,
-  );
-  if (worst === undefined) {
-    return await showMissing("Face cropping", "no condition produced predictions", ids);
+  const worst = largestCropChange(r);
+  if (worst === undefined) await showMissing("Face cropping", NO_CROP_PREDICTIONS);
+  else {
+    await showMarkdown(
+      `The largest change is \`${worst.model}\` with the ${worst.condition}: accuracy ${
+        ppIntervalText(worst.change!.accuracyChange)
+      } against the labelled box on the same ${worst.change!.n} faces.`,
+    );
   }
-  const ch = worst.change!.accuracyChange;
-  await showMarkdown(
-    `The largest change is \`${worst.model}\` with the ${worst.condition}: accuracy ${
-      ppInterval(ch)
-    } ` +
-      `against the labelled box on the same ${worst.change!.n} faces.`,
-  );
-  await finding({
-    id: ids[0][0],
-    label: `${ids[0][1]} (${worst.model}, ${worst.condition})`,
-    value: ch.estimate,
-    ci: ciPair(ch),
-    unit: "accuracy change",
-    note: `${worst.change!.n} faces; paired bootstrap 95 % CI`,
-  });
+  await emitFindings(o.findings);
 }
 
 /** A montage of faces as each box condition cuts them (detector rows are left out). */
@@ -303,18 +262,8 @@ export async function showCropMontage(o: Outcome<CroppingResult & { faces: Sampl
 // ---------------------------------------------------------------- 3 label rules
 
 /** Section 3: how many labels change, and each model's accuracy and rank per rule. */
-export async function showLabelRules(o: Outcome<LabelRulesResult>): Promise<void> {
-  const ids: [string, string][] = [
-    [
-      "pitfalls.labels.majority.affected",
-      "Label rule: FER2013 test images dropped or relabelled by the FER+ majority rule",
-    ],
-    [
-      "pitfalls.labels.rank-changes",
-      "Label rule: models whose rank changes between FER2013 and FER+ majority labels",
-    ],
-  ];
-  if (o.value === null) return await showMissing("Label rules", o.missing, ids);
+export async function showLabelRules(o: Section<LabelRulesResult>): Promise<void> {
+  if (o.value === null) return await showMissingSection("Label rules", o);
   const { changes, scores } = o.value;
   await showTable(
     changes.map((c) => ({
@@ -347,22 +296,16 @@ export async function showLabelRules(o: Outcome<LabelRulesResult>): Promise<void
     ),
     "accuracy per label rule",
   );
-  const models = [...new Set(scores.map((s) => s.model))];
+  const { models, moved } = rankChanges(scores);
   await showTable(
     models.map((m) => ({
       model: m,
-      ...Object.fromEntries(LABEL_RULES.map((r) => [
-        r.id,
-        scores.find((s) => s.model === m && s.rule === r.id)?.rank ?? null,
-      ])),
+      ...Object.fromEntries(LABEL_RULES.map((r) => [r.id, rankUnder(scores, m, r.id) ?? null])),
     })),
     { caption: "Rank of each model (1 = most accurate) under each rule" },
   );
   const maj = changes.find((c) => c.rule === "majority")!;
-  const rankOf = (m: string, rule: string) =>
-    scores.find((s) => s.model === m && s.rule === rule)!.rank;
-  const moved = models.filter((m) => rankOf(m, "fer2013") !== rankOf(m, "majority"));
-  const top = (rule: string) => models.find((m) => rankOf(m, rule) === 1) ?? "—";
+  const top = (rule: string) => models.find((m) => rankUnder(scores, m, rule) === 1) ?? "—";
   await showMarkdown(
     `The FER+ majority rule drops ${
       maj.images - maj.kept
@@ -372,35 +315,14 @@ export async function showLabelRules(o: Outcome<LabelRulesResult>): Promise<void
         top("majority")
       }\` on the majority labels.`,
   );
-  await finding({
-    id: ids[0][0],
-    label: ids[0][1],
-    value: maj.affected.estimate,
-    ci: ciPair(maj.affected),
-    unit: "share of test images",
-    note: `${
-      maj.images - maj.kept
-    } dropped, ${maj.changed} relabelled of ${maj.images}; bootstrap 95 % CI`,
-  });
-  await finding({
-    id: ids[1][0],
-    label: ids[1][1],
-    value: moved.length,
-    digits: 0,
-    unit: "models",
-    note: `of ${models.length}; ${listText(moved) || "none"}`,
-  });
+  await emitFindings(o.findings);
 }
 
 // ---------------------------------------------------------------- 4 duplicates and leakage
 
 /** Section 4a: duplicate pairs by split, the test images with a twin in training, examples. */
-export async function showDuplicates(o: Outcome<DuplicatesResult>) {
-  const ids: [string, string][] = [[
-    "pitfalls.duplicates.test-in-train",
-    "Duplicates: FER2013 test images with an exact or near twin in Training",
-  ]];
-  if (o.value === null) return await showMissing("Duplicates", o.missing, ids);
+export async function showDuplicates(o: Section<DuplicatesResult>) {
+  if (o.value === null) return await showMissingSection("Duplicates", o);
   const r = o.value;
   await showTable(r.pairCounts, {
     caption:
@@ -444,8 +366,7 @@ export async function showDuplicates(o: Outcome<DuplicatesResult>) {
     })).svg,
     "duplicate pairs",
   );
-  const test = r.leaks.find((l) => l.split === "test" && l.kind === "exact or near")!;
-  const exact = r.leaks.find((l) => l.split === "test" && l.kind === "exact")!;
+  const { exact, exactOrNear: test } = testLeaks(r);
   await showMarkdown(
     `${exact.withDuplicate} of ${exact.images} FER2013 test images have a pixel-identical twin in Training, ` +
       `${test.withDuplicate} an exact or near one (${
@@ -453,28 +374,17 @@ export async function showDuplicates(o: Outcome<DuplicatesResult>) {
       }): a model that memorised ` +
       "its training faces is partly scored on them.",
   );
-  await finding({
-    id: ids[0][0],
-    label: ids[0][1],
-    value: test.share.estimate,
-    ci: ciPair(test.share),
-    unit: "share of test images",
-    note:
-      `${test.withDuplicate} of ${test.images}; exact ${exact.withDuplicate}; dHash ≤ ${r.maxDistance}; bootstrap 95 % CI`,
-  });
+  await emitFindings(o.findings);
 }
 
 /** Section 4b: ExpW photographs on both sides of a face-level split, against the kit's split. */
-export async function showPhotoLeak(o: Outcome<PhotoLeakResult>): Promise<void> {
-  const ids: [string, string][] = [[
-    "pitfalls.duplicates.expw-face-split",
-    "Leakage: ExpW test faces whose photograph has a training face, face-level split",
-  ]];
-  if (o.value === null) return await showMissing("ExpW photographs", o.missing, ids);
-  const rows = [["face-level split (seeded, stratified)", o.value.byFace], [
-    "the kit's split (by photograph)",
-    o.value.kit,
-  ]] as const;
+export async function showPhotoLeak(o: Section<PhotoLeakResult>): Promise<void> {
+  if (o.value === null) return await showMissingSection("ExpW photographs", o);
+  const { byFace: f, kit } = o.value;
+  const rows = [
+    ["face-level split (seeded, stratified)", f],
+    ["the kit's split (by photograph)", kit],
+  ] as const;
   await showTable(
     rows.map(([name, g]) => ({
       split: name,
@@ -501,27 +411,15 @@ export async function showPhotoLeak(o: Outcome<PhotoLeakResult>): Promise<void> 
     ),
     "ExpW photograph leak",
   );
-  const f = o.value.byFace;
   await showMarkdown(
-    `Split by face, ${f.sharedGroups} photographs straddle train and test (${f.leakedFaces} of ${f.testFaces} test faces); split by photograph, ${o.value.kit.sharedGroups}.`,
+    `Split by face, ${f.sharedGroups} photographs straddle train and test (${f.leakedFaces} of ${f.testFaces} test faces); split by photograph, ${kit.sharedGroups}.`,
   );
-  await finding({
-    id: ids[0][0],
-    label: ids[0][1],
-    value: f.share.estimate,
-    ci: ciPair(f.share),
-    unit: "share of test faces",
-    note: `${f.sharedGroups} photographs straddle; the kit's split: ${o.value.kit.sharedGroups}`,
-  });
+  await emitFindings(o.findings);
 }
 
 /** Section 4c: the contamination audit of each model on FER2013 test. */
-export async function showContamination(o: Outcome<ContaminationRow[]>): Promise<void> {
-  const ids: [string, string][] = [[
-    "pitfalls.contamination.flagged",
-    "Contamination audit: models flagged as likely trained on FER2013 test",
-  ]];
-  if (o.value === null) return await showMissing("Contamination audit", o.missing, ids);
+export async function showContamination(o: Section<ContaminationRow[]>): Promise<void> {
+  if (o.value === null) return await showMissingSection("Contamination audit", o);
   const rows = o.value;
   await showTable(
     rows.map((r) => ({
@@ -530,7 +428,7 @@ export async function showContamination(o: Outcome<ContaminationRow[]>): Promise
       "disagreeing images": r.audit.disagreeing,
       "matches FER2013 label": iv(r.audit.matchA),
       "matches FER+ label": iv(r.audit.matchB),
-      "accuracy change FER2013 → FER+": ppInterval(r.audit.accuracyChange),
+      "accuracy change FER2013 → FER+": ppIntervalText(r.audit.accuracyChange),
       flagged: r.reference ? "" : r.flagged ? "likely saw test" : "no",
     })),
     {
@@ -559,43 +457,17 @@ export async function showContamination(o: Outcome<ContaminationRow[]>): Promise
       listText(flagged) || "none"
     }) pick FER2013's test labels more often than every clean reference, interval wholly above.`,
   );
-  await finding({
-    id: ids[0][0],
-    label: ids[0][1],
-    value: flagged.length,
-    digits: 0,
-    unit: "models",
-    note: listText(rows.filter((r) => r.flagged).map((r) => r.model)) || "none",
-  });
-  for (const r of rows.filter((x) => !x.reference)) {
-    await finding({
-      id: `pitfalls.contamination.${r.model}`,
-      label: `Contamination audit: ${r.model} matches FER2013's label where FER+ disagrees`,
-      value: r.audit.matchA.estimate,
-      ci: ciPair(r.audit.matchA),
-      unit: "share",
-      note: `${r.audit.disagreeing} disagreeing test images; ${
-        r.flagged ? "flagged" : "not flagged"
-      }`,
-    });
-  }
+  await emitFindings(o.findings);
 }
 
 // ---------------------------------------------------------------- 5 metric choice
 
 /** Section 5: four metrics beside each other, the majority baseline last. */
 export async function showMetricChoice(
-  o: Outcome<{ dataset: string; baseline: string; rows: MetricChoiceRow[] }>,
+  o: Section<{ dataset: string; baseline: string; rows: MetricChoiceRow[] }>,
 ) {
-  const ids: [string, string][] = [
-    [
-      "pitfalls.metrics.baseline-accuracy",
-      "Metric choice: accuracy of always predicting the majority class",
-    ],
-    ["pitfalls.metrics.baseline-kappa", "Metric choice: Cohen's κ of the same baseline"],
-  ];
-  if (o.value === null) return await showMissing("Metric choice", o.missing, ids);
-  const { rows, dataset } = o.value;
+  if (o.value === null) return await showMissingSection("Metric choice", o);
+  const { rows, dataset, baseline } = o.value;
   const names = ["accuracy", "balancedAccuracy", "macroF1", "cohenKappa"] as const;
   await showTable(
     rows.map((r) => ({
@@ -631,43 +503,23 @@ export async function showMetricChoice(
   const beaten =
     rows.slice(0, -1).filter((r) => r.panel.accuracy.estimate < b.accuracy.estimate).length;
   await showMarkdown(
-    `Always answering *${o.value.baseline}* scores accuracy ${
-      pct(b.accuracy.estimate)
-    } (${beaten} model${beaten === 1 ? "" : "s"} score less), balanced accuracy ${
-      pct(b.balancedAccuracy.estimate)
-    }, macro-F1 ${b.macroF1.estimate.toFixed(3)} and κ ${b.cohenKappa.estimate.toFixed(3)}.`,
-  );
-  await finding({
-    id: ids[0][0],
-    label: `${ids[0][1]} (${o.value.baseline}, ${dataset})`,
-    value: b.accuracy.estimate,
-    ci: ciPair(b.accuracy),
-    unit: "accuracy",
-    note: `n = ${b.n}; bootstrap 95 % CI`,
-  });
-  await finding({
-    id: ids[1][0],
-    label: ids[1][1],
-    value: b.cohenKappa.estimate,
-    unit: "κ",
-    note: `balanced accuracy ${b.balancedAccuracy.estimate.toFixed(3)}, macro-F1 ${
+    `Always answering *${baseline}* scores accuracy ${pct(b.accuracy.estimate)} (${beaten} model${
+      beaten === 1 ? "" : "s"
+    } score less), balanced accuracy ${pct(b.balancedAccuracy.estimate)}, macro-F1 ${
       b.macroF1.estimate.toFixed(3)
-    }`,
-  });
+    } and κ ${b.cohenKappa.estimate.toFixed(3)}.`,
+  );
+  await emitFindings(o.findings);
 }
 
 // ---------------------------------------------------------------- 6 calibration
 
 /** Section 6: reliability diagrams, ECE, and what a confidence threshold keeps. */
 export async function showCalibration(
-  o: Outcome<{ dataset: string; rows: CalibrationRow[] }>,
+  o: Section<{ dataset: string; rows: CalibrationRow[] }>,
   threshold: number,
 ) {
-  const ids: [string, string][] = [[
-    "pitfalls.calibration.max-ece",
-    "Calibration: largest expected calibration error (FER2013 test)",
-  ]];
-  if (o.value === null) return await showMissing("Calibration", o.missing, ids);
+  if (o.value === null) return await showMissingSection("Calibration", o);
   const { rows, dataset } = o.value;
   await show(
     lineChart([
@@ -734,42 +586,21 @@ export async function showCalibration(
     ),
     "per-class coverage",
   );
-  const worst = rows.reduce((
-    a,
-    b,
-  ) => (b.calibration.ece.estimate > a.calibration.ece.estimate ? b : a));
+  const worst = leastCalibrated(rows)!;
   await showMarkdown(
     `The least calibrated model is \`${worst.model}\` (ECE ${iv(worst.calibration.ece)}).`,
   );
-  await finding({
-    id: ids[0][0],
-    label: `${ids[0][1]} (${worst.model})`,
-    value: worst.calibration.ece.estimate,
-    ci: ciPair(worst.calibration.ece),
-    unit: "ECE",
-    note: `n = ${worst.calibration.n}; 15 bins; bootstrap 95 % CI`,
-  });
+  await emitFindings(o.findings);
 }
 
 // ---------------------------------------------------------------- 7 small test sets
 
 /** Section 7: interval widths by image and by subject, and test sizes for a small difference. */
 export async function showSmallTests(
-  o: Outcome<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>,
+  o: Section<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>,
 ) {
-  const ids: [string, string][] = [
-    [
-      "pitfalls.small-test.width-ratio",
-      "Small test sets: CK+ interval width by subject ÷ by image (widest model)",
-    ],
-    [
-      "pitfalls.small-test.images-needed",
-      "Small test sets: FER2013 test images a 2-point difference needs (paired)",
-    ],
-  ];
-  if (o.value === null) return await showMissing("Small test sets", o.missing, ids);
+  if (o.value === null) return await showMissingSection("Small test sets", o);
   const { ckplus, sizes, delta } = o.value;
-  const width = (x: BootstrapInterval) => x.upper - x.lower;
   await showTable(
     ckplus.map((r) => ({
       model: r.model,
@@ -777,7 +608,7 @@ export async function showSmallTests(
       subjects: r.subjects,
       "by image": iv(r.byImage),
       "by subject": iv(r.bySubject),
-      "width ratio": width(r.bySubject) / width(r.byImage),
+      "width ratio": widthRatio(r),
     })),
     {
       caption: "CK+ test accuracy: 95 % intervals resampling images and resampling subjects",
@@ -820,20 +651,11 @@ export async function showSmallTests(
     })),
     { caption: `Test images needed to detect a ${pp(delta)} difference (α = 0.05, power 0.8)` },
   );
-  const widest = ckplus.reduce<SmallTestRow | undefined>(
-    (
-      a,
-      b,
-    ) => (a === undefined ||
-        width(b.bySubject) / width(b.byImage) > width(a.bySubject) / width(a.byImage)
-      ? b
-      : a),
-    undefined,
-  );
+  const widest = widestBySubject(ckplus);
   await showMarkdown(
     (widest
       ? `On CK+, resampling subjects widens \`${widest.model}\`'s interval ${
-        (width(widest.bySubject) / width(widest.byImage)).toFixed(2)
+        widthRatio(widest).toFixed(2)
       }×. `
       : "") +
       (sizes[0]
@@ -842,34 +664,7 @@ export async function showSmallTests(
         } shared test images, or ${sizes[0].independent} per model on separate ones.`
         : ""),
   );
-  await finding(
-    widest
-      ? {
-        id: ids[0][0],
-        label: `${ids[0][1]} (${widest.model})`,
-        value: width(widest.bySubject) / width(widest.byImage),
-        digits: 2,
-        unit: "ratio",
-        note: `by subject ${iv(widest.bySubject)}, by image ${
-          iv(widest.byImage)
-        }; ${widest.subjects} subjects`,
-      }
-      : { id: ids[0][0], label: ids[0][1], value: null, note: "no CK+ predictions" },
-  );
-  await finding(
-    sizes[0]
-      ? {
-        id: ids[1][0],
-        label: ids[1][1],
-        value: sizes[0].paired,
-        digits: 0,
-        unit: "images",
-        note: `${sizes[0].models}; discordance ${pct(sizes[0].discordance)}; separate test sets: ${
-          sizes[0].independent
-        } each`,
-      }
-      : { id: ids[1][0], label: ids[1][1], value: null, note: "fewer than two models on FER2013" },
-  );
+  await emitFindings(o.findings);
 }
 
 /**

@@ -2,10 +2,12 @@
  * The pitfalls notebook's sections as typed results: each section function gathers its data
  * from the prediction grid (every model on every test split, cached) or the data root, runs its
  * study, and returns either the result or the reason it could not (a dataset or model missing),
- * so the notebook's cells never branch: lib/present/pitfalls.ts shows either.
+ * so the notebook's cells never branch: lib/present/pitfalls.ts shows either. Each result
+ * carries the key findings it implies (findings.ts), with no value and the reason when missing.
  */
 import { join } from "node:path";
 import { dataRoot as defaultDataRoot } from "../../config.ts";
+import type { Finding } from "../../findings.ts";
 import { loadDataset } from "../../datasets/mod.ts";
 import { DEFAULT_SPLIT_SEED, stratifiedSplit } from "../../datasets/split.ts";
 import { EXPW_TEST_FRACTION } from "../../datasets/expw.ts";
@@ -69,9 +71,23 @@ import {
   preprocessingStudy,
 } from "./preprocessing.ts";
 import { seededSubset } from "./runs.ts";
+import {
+  calibrationFindings,
+  contaminationFindings,
+  croppingFindings,
+  duplicatesFindings,
+  labelRulesFindings,
+  metricChoiceFindings,
+  photoLeakFindings,
+  preprocessingFindings,
+  smallTestFindings,
+} from "./findings.ts";
 
 /** A section's result, or why there is none. */
 export type Outcome<T> = { value: T; missing: null } | { value: null; missing: string };
+
+/** A section's Outcome with the key findings it implies either way (findings.ts). */
+export type Section<T> = Outcome<T> & { findings: Finding[] };
 
 function ok<T>(value: T): Outcome<T> {
   return { value, missing: null };
@@ -143,12 +159,19 @@ function need(grid: StudyGrid, name: string): LoadedDataset {
   return d;
 }
 
-async function attempt<T>(what: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+/** Run a section's study (an error becomes the reason there is no result), then its findings. */
+async function section<T>(
+  what: string,
+  findings: (o: Outcome<T>) => Finding[],
+  fn: () => Promise<T>,
+): Promise<Section<T>> {
+  let o: Outcome<T>;
   try {
-    return ok(await fn());
+    o = ok(await fn());
   } catch (e) {
-    return missing(`${what}: ${message(e)}`);
+    o = missing(`${what}: ${message(e)}`);
   }
+  return { ...o, findings: findings(o) };
 }
 
 /** Settings of the preprocessing section (sizes of the seeded samples). */
@@ -164,20 +187,28 @@ export interface PreprocessingSettings {
 export async function preprocessingSection(
   ctx: PitfallsContext,
   s: PreprocessingSettings,
-): Promise<{ fer2013: Outcome<PreprocessingResult>; expw: Outcome<PreprocessingResult> }> {
+): Promise<{ fer2013: Section<PreprocessingResult>; expw: Section<PreprocessingResult> }> {
   const limits = slowModelLimits(ctx.grid.models, s.slowLimit);
-  const fer2013 = await attempt("FER2013", async () =>
-    await preprocessingStudy(
-      ctx.grid.models,
-      await seededSubset(need(ctx.grid, "fer2013"), s.fer2013Sample, s.seed),
-      { colour: false, imageSize: 48, limits },
-    ));
-  const expw = await attempt("ExpW", async () =>
-    await preprocessingStudy(
-      ctx.grid.models,
-      await seededSubset(need(ctx.grid, "expw"), s.expwSample, s.seed),
-      { colour: true, limits, variants: PREPROCESSING_VARIANTS.filter((v) => v.colourOnly) },
-    ));
+  const fer2013 = await section(
+    "FER2013",
+    (o) => preprocessingFindings("FER2013", o),
+    async () =>
+      await preprocessingStudy(
+        ctx.grid.models,
+        await seededSubset(need(ctx.grid, "fer2013"), s.fer2013Sample, s.seed),
+        { colour: false, imageSize: 48, limits },
+      ),
+  );
+  const expw = await section(
+    "ExpW",
+    (o) => preprocessingFindings("ExpW", o),
+    async () =>
+      await preprocessingStudy(
+        ctx.grid.models,
+        await seededSubset(need(ctx.grid, "expw"), s.expwSample, s.seed),
+        { colour: true, limits, variants: PREPROCESSING_VARIANTS.filter((v) => v.colourOnly) },
+      ),
+  );
   return { fer2013, expw };
 }
 
@@ -185,8 +216,8 @@ export async function preprocessingSection(
 export async function croppingSection(
   ctx: PitfallsContext,
   s: { sample: number; seed: number; slowLimit: number },
-): Promise<Outcome<CroppingResult & { faces: Sample[] }>> {
-  return await attempt("ExpW", async () => {
+): Promise<Section<CroppingResult & { faces: Sample[] }>> {
+  return await section("ExpW", croppingFindings, async () => {
     const expw = need(ctx.grid, "expw");
     const single = { ...expw, samples: singleFaceSamples(expw.samples) };
     const data = await seededSubset(single, s.sample, s.seed);
@@ -216,8 +247,8 @@ function fer2013Tables(grid: StudyGrid) {
 }
 
 /** Section 3: FER2013 test under FER2013's labels and FER+ vote rules. */
-export async function labelRulesSection(ctx: PitfallsContext): Promise<Outcome<LabelRulesResult>> {
-  return await attempt("FER2013 + FER+ votes", async () => {
+export async function labelRulesSection(ctx: PitfallsContext): Promise<Section<LabelRulesResult>> {
+  return await section("FER2013 + FER+ votes", labelRulesFindings, async () => {
     const images = await fer2013Votes(ctx);
     return {
       changes: labelChanges([...images.values()]),
@@ -243,8 +274,8 @@ export interface DuplicatesResult {
 export async function duplicatesSection(
   ctx: PitfallsContext,
   s: { maxDistance: number; examples: number },
-): Promise<Outcome<DuplicatesResult>> {
-  return await attempt("FER2013 (all splits)", async () => {
+): Promise<Section<DuplicatesResult>> {
+  return await section("FER2013 (all splits)", duplicatesFindings, async () => {
     const all = await loadDataset("fer2013", { dataRoot: ctx.dataRoot });
     const { images } = await hashDataset(all);
     const summary = duplicateSummary(images, findDuplicates(images, s.maxDistance), s);
@@ -290,8 +321,8 @@ export interface PhotoLeakResult {
 }
 
 /** Section 4b: the kit's ExpW split against a face-level split of the same faces. */
-export async function photoLeakSection(ctx: PitfallsContext): Promise<Outcome<PhotoLeakResult>> {
-  return await attempt("ExpW", async () => {
+export async function photoLeakSection(ctx: PitfallsContext): Promise<Section<PhotoLeakResult>> {
+  return await section("ExpW", photoLeakFindings, async () => {
     const all = await loadDataset("expw", { dataRoot: ctx.dataRoot });
     const faceLevel = stratifiedSplit(
       all.samples.map((x) => x.label),
@@ -320,8 +351,8 @@ export interface ContaminationRow {
  */
 export async function contaminationSection(
   ctx: PitfallsContext,
-): Promise<Outcome<ContaminationRow[]>> {
-  return await attempt("FER2013 + FER+ votes", async () => {
+): Promise<Section<ContaminationRow[]>> {
+  return await section("FER2013 + FER+ votes", contaminationFindings, async () => {
     const images = await fer2013Votes(ctx);
     const majority = LABEL_RULES.find((r) => r.id === "majority")!;
     const rows = fer2013Tables(ctx.grid).map((t) => {
@@ -351,8 +382,8 @@ export interface MetricChoiceRow {
 export async function metricChoiceSection(
   ctx: PitfallsContext,
   s: { dataset: string },
-): Promise<Outcome<{ dataset: string; baseline: Emotion; rows: MetricChoiceRow[] }>> {
-  return await attempt(s.dataset, () => {
+): Promise<Section<{ dataset: string; baseline: Emotion; rows: MetricChoiceRow[] }>> {
+  return await section(s.dataset, metricChoiceFindings, () => {
     const d = need(ctx.grid, s.dataset);
     const rows: MetricChoiceRow[] = [];
     let first: PredictionTable | undefined;
@@ -384,8 +415,8 @@ export interface CalibrationRow {
 export async function calibrationSection(
   ctx: PitfallsContext,
   s: { dataset: string; thresholds: readonly number[] },
-): Promise<Outcome<{ dataset: string; rows: CalibrationRow[] }>> {
-  return await attempt(s.dataset, () => {
+): Promise<Section<{ dataset: string; rows: CalibrationRow[] }>> {
+  return await section(s.dataset, calibrationFindings, () => {
     need(ctx.grid, s.dataset);
     const rows = ctx.grid.models.flatMap((m) => {
       const c = gridCell(ctx.grid, m.card.id, s.dataset);
@@ -427,8 +458,8 @@ export interface SizeRow {
 export async function smallTestSection(
   ctx: PitfallsContext,
   s: { delta: number },
-): Promise<Outcome<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>> {
-  return await attempt("CK+ / FER2013", () => {
+): Promise<Section<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>> {
+  return await section("CK+ / FER2013", smallTestFindings, () => {
     const ck = need(ctx.grid, "ckplus");
     const group = new Map(ck.samples.map((x) => [x.id, x.group ?? x.id]));
     const ckplus = ctx.grid.models.flatMap((m) => {
