@@ -16,11 +16,17 @@ import type { Prediction, PredictionTable } from "../lib/predictions.ts";
 import type { Sample } from "../lib/sample.ts";
 import { BASIC7, type Emotion } from "../lib/taxonomy.ts";
 import {
+  calibration,
+  calibrationFindings,
+  calibrationSection,
   compareRuns,
   conditionSamples,
   constantPredictions,
+  contaminationFindings,
+  croppingFindings,
   croppingStudy,
   differenceHash,
+  duplicatesFindings,
   duplicateSummary,
   findDuplicates,
   groupLeak,
@@ -29,23 +35,31 @@ import {
   imagesForDifference,
   LABEL_RULES,
   labelChanges,
+  labelRulesFindings,
   leakShare,
   majorityClass,
+  metricChoiceFindings,
   metricPanel,
   nearPairs,
   normalQuantile,
   pairedImagesForDifference,
+  photoLeakFindings,
+  PITFALLS_GROUP,
   PREPROCESSING_VARIANTS,
+  preprocessingFindings,
   preprocessingStudy,
   scaleBox,
   scoreUnderRules,
   seededSubset,
   singleFaceSamples,
+  smallTestFindings,
   thresholdSweep,
   variantSkipReason,
   type VotedImage,
 } from "../lib/studies/pitfalls/mod.ts";
+import type { BootstrapInterval } from "../lib/metrics/mod.ts";
 import { preprocess } from "../lib/preprocess.ts";
+import { ppIntervalText } from "../lib/present/format.ts";
 import { tensorToImage } from "../lib/present/pitfalls.ts";
 import { grayInput, withTempDir } from "./support.ts";
 
@@ -183,6 +197,42 @@ Deno.test("preprocessingStudy: flip counts on built 2×2 images through the real
     assert.deepEqual(scale.flipped, ["p2", "p4"]);
     assert.ok(Math.abs(scale.accuracyChange.estimate - 0.4) < 1e-12);
     assert.ok(Math.abs(scale.accuracyAlt - 0.8) < 1e-12);
+
+    // The section's findings: per family the cell with the most flips, flips / images. Resize:
+    // legacy and align-corners both flip 2 of 5, the first (legacy) is reported; ×255: 2 of 5.
+    const [resize, normalisation] = preprocessingFindings("FER2013", { value: r, missing: null });
+    assert.deepEqual(resize, {
+      id: "pitfalls.preprocessing.fer2013.resize",
+      label: "Preprocessing, resize: largest share of flipped predictions on FER2013 test " +
+        "(threshold-test, resize-tf-legacy)",
+      value: 2 / 5,
+      ci: [legacy.flipShare.lower, legacy.flipShare.upper],
+      unit: "share flipped",
+      note: `2 of 5; accuracy ${ppIntervalText(legacy.accuracyChange)}; paired bootstrap 95 % CI`,
+      group: PITFALLS_GROUP,
+    });
+    assert.equal(normalisation.id, "pitfalls.preprocessing.fer2013.normalisation");
+    assert.match(normalisation.label, /\(threshold-test, scale-off-255\)$/);
+    assert.equal(normalisation.value, 2 / 5);
+    assert.match(normalisation.note!, /^2 of 5; accuracy \+40\.0 pp \[/);
+    // ExpW's families (gray weights, channel order) never apply to this gray model: no value.
+    assert.deepEqual(
+      preprocessingFindings("ExpW", { value: r, missing: null }).map((
+        f,
+      ) => [f.id, f.value, f.note]),
+      [
+        [
+          "pitfalls.preprocessing.expw.gray-weights",
+          null,
+          "no model where a gray weights variant applies",
+        ],
+        [
+          "pitfalls.preprocessing.expw.channel-order",
+          null,
+          "no model where a channel order variant applies",
+        ],
+      ],
+    );
   });
 });
 
@@ -343,6 +393,26 @@ Deno.test("labelChanges: kept, dropped and changed labels of each rule on a buil
   assert.equal(acc("m1", "majority").accuracy.estimate, 1);
   assert.equal(acc("m2", "majority").accuracy.estimate, 0.5);
   assert.equal(acc("m1", "majority").rank, 1);
+
+  // The section's findings: 4 of 5 images dropped (3) or relabelled (1) by the majority rule;
+  // m1 goes from rank 2 to 1 and m2 from 1 to 2, so both change rank.
+  const [affected, ranks] = labelRulesFindings({
+    value: { changes: labelChanges(images), scores },
+    missing: null,
+  });
+  assert.equal(affected.id, "pitfalls.labels.majority.affected");
+  assert.equal(affected.value, 4 / 5);
+  assert.deepEqual(affected.ci, [c.majority.affected.lower, c.majority.affected.upper]);
+  assert.equal(affected.note, "3 dropped, 1 relabelled of 5; bootstrap 95 % CI");
+  assert.deepEqual(ranks, {
+    id: "pitfalls.labels.rank-changes",
+    label: "Label rule: models whose rank changes between FER2013 and FER+ majority labels",
+    value: 2,
+    digits: 0,
+    unit: "models",
+    note: "of 2; m1 and m2",
+    group: PITFALLS_GROUP,
+  });
 });
 
 Deno.test("cropping: boxes scaled about their centre, whole image without a box, single-face photos", () => {
@@ -470,6 +540,27 @@ Deno.test("croppingStudy: the labelled box, scaled boxes and the whole photograp
     assert.equal(r.rows[0].change, null);
     assert.equal(r.rows[3].change!.accuracyChange.estimate, -1);
     assert.equal(r.rows[3].change!.flips, 1);
+
+    // The section's finding: the largest change either way is the whole photograph's, −1 on the
+    // one face (every resample of one face is that face: interval [−1, −1]).
+    assert.deepEqual(croppingFindings({ value: r, missing: null }), [{
+      id: "pitfalls.cropping.max-change",
+      label: "Cropping: largest accuracy change against the labelled box (ExpW) " +
+        "(threshold-test, whole)",
+      value: -1,
+      ci: [-1, -1],
+      unit: "accuracy change",
+      note: "1 faces; paired bootstrap 95 % CI",
+      group: PITFALLS_GROUP,
+    }]);
+    // No condition with a prediction: no value, and why.
+    const empty = r.rows.map((x) => x.change ? { ...x, change: { ...x.change, n: 0 } } : x);
+    assert.deepEqual(
+      croppingFindings({ value: { ...r, rows: empty }, missing: null }).map((
+        f,
+      ) => [f.value, f.note]),
+      [[null, "missing: no condition produced predictions"]],
+    );
   });
 });
 
@@ -532,4 +623,276 @@ Deno.test("metricPanel: accuracy, balanced accuracy, macro-F1 and κ of a built 
   assert.ok(Math.abs(p.balancedAccuracy.estimate - 2 / 3) < 1e-12);
   assert.ok(Math.abs(p.macroF1.estimate - 2 / 3) < 1e-12);
   assert.ok(Math.abs(p.cohenKappa.estimate - 1 / 3) < 1e-12);
+});
+
+/** An interval built by hand (the findings only read estimate, lower and upper). */
+function interval(estimate: number, lower: number, upper: number): BootstrapInterval {
+  return { estimate, lower, upper, level: 0.95, resamples: 1000, seed: 0, undefinedResamples: 0 };
+}
+
+Deno.test("duplicates and photo-leak findings: shares of test images with a twin or a shared photo", () => {
+  // Test t1 has an exact twin in train (r1), t2 a near one (d = 1, r2), t3 none; the val image
+  // has none. Exact: 1 of 3 test images; exact or near: 2 of 3.
+  const images: HashedImage[] = [
+    { id: "t1", split: "test", pixel: "p1", dhash: "ffffffffffffffff" },
+    { id: "t2", split: "test", pixel: "p2", dhash: "0000000000000000" },
+    { id: "t3", split: "test", pixel: "p3", dhash: "00000000ffffffff" },
+    { id: "r1", split: "train", pixel: "p1", dhash: "ffffffffffffffff" },
+    { id: "r2", split: "train", pixel: "p4", dhash: "0000000000000001" },
+    { id: "v1", split: "val", pixel: "p5", dhash: "0f0f0f0f0f0f0f0f" },
+  ];
+  const s = duplicateSummary(images, findDuplicates(images, 1), { maxDistance: 1, examples: 2 });
+  const [f] = duplicatesFindings({ value: { ...s, exampleSamples: [] }, missing: null });
+  const share = s.leaks.find((l) => l.split === "test" && l.kind === "exact or near")!.share;
+  assert.deepEqual(f, {
+    id: "pitfalls.duplicates.test-in-train",
+    label: "Duplicates: FER2013 test images with an exact or near twin in Training",
+    value: 2 / 3,
+    ci: [share.lower, share.upper],
+    unit: "share of test images",
+    note: "2 of 3; exact 1; dHash ≤ 1; bootstrap 95 % CI",
+    group: PITFALLS_GROUP,
+  });
+
+  // Photographs: split by face, p1 straddles (a train, b test) and p2 is test only: 1 of 3 test
+  // faces leaks; the kit's split (by photograph) puts p1 wholly in train: none.
+  const face = (id: string, group: string, split: Sample["split"]): Sample => ({
+    id,
+    source: { kind: "file", path: "/x.jpg" },
+    label: "happy",
+    split,
+    group,
+  });
+  const byFace = groupLeak([
+    face("a", "p1", "train"),
+    face("b", "p1", "test"),
+    face("c", "p2", "test"),
+    face("d", "p2", "test"),
+  ]);
+  const kit = groupLeak([
+    face("a", "p1", "train"),
+    face("b", "p1", "train"),
+    face("c", "p2", "test"),
+    face("d", "p2", "test"),
+  ]);
+  const [leak] = photoLeakFindings({ value: { byFace, kit }, missing: null });
+  assert.equal(leak.id, "pitfalls.duplicates.expw-face-split");
+  assert.ok(Math.abs(leak.value! - 1 / 3) < 1e-12);
+  assert.equal(leak.unit, "share of test faces");
+  assert.equal(leak.note, "1 photographs straddle; the kit's split: 0");
+});
+
+Deno.test("contamination, metric-choice and calibration findings on built section results", () => {
+  const audit = (matchA: BootstrapInterval, disagreeing: number) => ({
+    paired: 20,
+    disagreeing,
+    matchA,
+    matchB: interval(1 - matchA.estimate, 0, 1),
+    matchNeither: 0,
+    accuracyA: 0.5,
+    accuracyB: 0.5,
+    accuracyChange: interval(0, 0, 0),
+  });
+  // The clean reference gets no finding of its own; one of two audited models is flagged.
+  const contamination = contaminationFindings({
+    value: [
+      {
+        model: "clean",
+        reference: true,
+        audit: audit(interval(0.2, 0.1, 0.3), 10),
+        flagged: false,
+      },
+      { model: "m1", reference: false, audit: audit(interval(0.6, 0.5, 0.7), 10), flagged: true },
+      { model: "m2", reference: false, audit: audit(interval(0.25, 0.1, 0.4), 10), flagged: false },
+    ],
+    missing: null,
+  });
+  assert.deepEqual(
+    contamination.map((f) => [f.id, f.value, f.ci, f.note]),
+    [
+      ["pitfalls.contamination.flagged", 1, undefined, "m1"],
+      ["pitfalls.contamination.m1", 0.6, [0.5, 0.7], "10 disagreeing test images; flagged"],
+      ["pitfalls.contamination.m2", 0.25, [0.1, 0.4], "10 disagreeing test images; not flagged"],
+    ],
+  );
+
+  // Metric choice: 6 happy, 2 sad; always "happy" (the last row) scores accuracy 6/8, κ 0
+  // (p_o = p_e = 0.75), balanced accuracy (1 + 0)/2, macro-F1 (F1 happy 2·0.75/1.75 = 6/7, sad
+  // 0) / 2 = 3/7 = 0.429.
+  const t: PredictionTable = {
+    classes: [...BASIC7],
+    rows: [
+      ...Array.from({ length: 5 }, (_, i) => row(`h${i}`, "happy", "happy")),
+      row("h5", "happy", "sad"),
+      row("s0", "sad", "sad"),
+      row("s1", "sad", "happy"),
+    ],
+  };
+  const classes: Emotion[] = ["happy", "sad"];
+  const [accuracy, kappa] = metricChoiceFindings({
+    value: {
+      dataset: "ferplus",
+      baseline: "happy",
+      rows: [
+        { model: "m", panel: metricPanel(t, classes) },
+        { model: 'always "happy"', panel: metricPanel(constantPredictions(t, "happy"), classes) },
+      ],
+    },
+    missing: null,
+  });
+  assert.equal(
+    accuracy.label,
+    "Metric choice: accuracy of always predicting the majority class (happy, ferplus)",
+  );
+  assert.equal(accuracy.value, 0.75);
+  assert.equal(accuracy.note, "n = 8; bootstrap 95 % CI");
+  assert.equal(kappa.id, "pitfalls.metrics.baseline-kappa");
+  assert.equal(kappa.value, 0);
+  assert.equal(kappa.ci, undefined);
+  assert.equal(kappa.note, "balanced accuracy 0.500, macro-F1 0.429");
+
+  // Calibration: m1's four top-class probabilities 0.9 (right), 0.4 (wrong), 0.6 (right), 0.3
+  // (right) fall in four bins: ECE = (0.1 + 0.4 + 0.4 + 0.7) / 4 = 0.4; m2 is always right with
+  // probability 1: ECE 0. The largest is m1's.
+  const m1: PredictionTable = {
+    classes: [...BASIC7],
+    rows: [
+      row("a", "happy", "happy", 0.9),
+      row("b", "happy", "sad", 0.4),
+      row("c", "sad", "sad", 0.6),
+      row("d", "happy", "happy", 0.3),
+    ],
+  };
+  const m2: PredictionTable = { ...m1, rows: m1.rows.map((r) => row(r.id, r.label, r.label)) };
+  const [ece] = calibrationFindings({
+    value: {
+      dataset: "fer2013",
+      rows: [
+        { model: "m2", calibration: calibration(m2), sweep: [] },
+        { model: "m1", calibration: calibration(m1), sweep: [] },
+      ],
+    },
+    missing: null,
+  });
+  assert.equal(ece.label, "Calibration: largest expected calibration error (FER2013 test) (m1)");
+  assert.ok(Math.abs(ece.value! - 0.4) < 1e-12);
+  assert.equal(ece.note, "n = 4; 15 bins; bootstrap 95 % CI");
+});
+
+Deno.test("small-test findings: widest by-subject interval, images a difference needs", () => {
+  // a: by image width 0.1, by subject 0.25 → 2.5×; b: 0.2 and 0.3 → 1.5×. The widest is a.
+  const rows = [
+    {
+      model: "b",
+      images: 40,
+      subjects: 8,
+      byImage: interval(0.6, 0.5, 0.7),
+      bySubject: interval(0.6, 0.45, 0.75),
+    },
+    {
+      model: "a",
+      images: 40,
+      subjects: 8,
+      byImage: interval(0.85, 0.8, 0.9),
+      bySubject: interval(0.85, 0.7, 0.95),
+    },
+  ];
+  const sizes = [{
+    models: "a vs b",
+    accuracy: 0.6,
+    discordance: 0.2,
+    independent: 9333,
+    paired: 3923,
+  }];
+  const [ratio, needed] = smallTestFindings({
+    value: { ckplus: rows, sizes, delta: 0.02 },
+    missing: null,
+  });
+  assert.equal(
+    ratio.label,
+    "Small test sets: CK+ interval width by subject ÷ by image (widest model) (a)",
+  );
+  assert.ok(Math.abs(ratio.value! - 2.5) < 1e-12);
+  assert.equal(ratio.digits, 2);
+  assert.equal(
+    ratio.note,
+    "by subject 0.850 [0.700, 0.950], by image 0.850 [0.800, 0.900]; 8 subjects",
+  );
+  assert.deepEqual(needed, {
+    id: "pitfalls.small-test.images-needed",
+    label: "Small test sets: FER2013 test images a 2-point difference needs (paired)",
+    value: 3923,
+    digits: 0,
+    unit: "images",
+    note: "a vs b; discordance 20.0 %; separate test sets: 9333 each",
+    group: PITFALLS_GROUP,
+  });
+  // No CK+ rows and fewer than two models: both findings without a value, each saying why.
+  assert.deepEqual(
+    smallTestFindings({ value: { ckplus: [], sizes: [], delta: 0.02 }, missing: null })
+      .map((f) => [f.id, f.value, f.note]),
+    [
+      ["pitfalls.small-test.width-ratio", null, "no CK+ predictions"],
+      ["pitfalls.small-test.images-needed", null, "fewer than two models on FER2013"],
+    ],
+  );
+});
+
+Deno.test("pitfalls findings of missing sections: every id, no value, the reason as the note", async () => {
+  const why = "X: test split missing";
+  const none = { value: null, missing: why } as const;
+  const all = [
+    ...preprocessingFindings("FER2013", none),
+    ...preprocessingFindings("ExpW", none),
+    ...croppingFindings(none),
+    ...labelRulesFindings(none),
+    ...duplicatesFindings(none),
+    ...photoLeakFindings(none),
+    ...contaminationFindings(none),
+    ...metricChoiceFindings(none),
+    ...calibrationFindings(none),
+    ...smallTestFindings(none),
+  ];
+  assert.deepEqual(all.map((f) => f.id), [
+    "pitfalls.preprocessing.fer2013.resize",
+    "pitfalls.preprocessing.fer2013.normalisation",
+    "pitfalls.preprocessing.expw.gray-weights",
+    "pitfalls.preprocessing.expw.channel-order",
+    "pitfalls.cropping.max-change",
+    "pitfalls.labels.majority.affected",
+    "pitfalls.labels.rank-changes",
+    "pitfalls.duplicates.test-in-train",
+    "pitfalls.duplicates.expw-face-split",
+    "pitfalls.contamination.flagged",
+    "pitfalls.metrics.baseline-accuracy",
+    "pitfalls.metrics.baseline-kappa",
+    "pitfalls.calibration.max-ece",
+    "pitfalls.small-test.width-ratio",
+    "pitfalls.small-test.images-needed",
+  ]);
+  for (const f of all) {
+    assert.deepEqual([f.value, f.note, f.group], [null, `missing: ${why}`, PITFALLS_GROUP], f.id);
+  }
+
+  // A section function attaches them: calibration on a grid without the dataset.
+  const grid = {
+    dataRoot: "/nowhere",
+    split: "test" as const,
+    models: [],
+    datasets: [],
+    missingModels: [],
+    missingDatasets: [{ id: "fer2013", reason: "not found\nsecond line" }],
+    cells: [],
+    failed: [],
+  };
+  const cal = await calibrationSection({ dataRoot: "/nowhere", grid }, {
+    dataset: "fer2013",
+    thresholds: [0.5],
+  });
+  assert.equal(cal.value, null);
+  assert.deepEqual(cal.findings.map((f) => [f.id, f.value, f.note]), [[
+    "pitfalls.calibration.max-ece",
+    null,
+    "missing: fer2013: fer2013 test split missing (not found)",
+  ]]);
 });
