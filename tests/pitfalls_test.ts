@@ -13,7 +13,7 @@ import type { ModelCard } from "../lib/models/card.ts";
 import { modelFromBytes } from "../lib/models/registry.ts";
 import { buildModel, floatTensor, node } from "../lib/onnx/mod.ts";
 import type { Prediction, PredictionTable } from "../lib/predictions.ts";
-import type { Sample } from "../lib/sample.ts";
+import type { Sample, Split } from "../lib/sample.ts";
 import { BASIC7, type Emotion } from "../lib/taxonomy.ts";
 import {
   calibration,
@@ -68,6 +68,28 @@ function row(id: string, label: Emotion, pred: Emotion, top = 1): Prediction {
   probs[BASIC7.indexOf(pred)] = top;
   return { id, label, pred, probs };
 }
+
+/** Four predictions with top-class probabilities 0.9 (right), 0.4 (wrong), 0.6, 0.3 (right). */
+const CONFIDENCE_TABLE: PredictionTable = {
+  classes: [...BASIC7],
+  rows: [
+    row("a", "happy", "happy", 0.9),
+    row("b", "happy", "sad", 0.4),
+    row("c", "sad", "sad", 0.6),
+    row("d", "happy", "happy", 0.3),
+  ],
+};
+
+/** 6 happy, 2 sad: 5 of 6 happy right (1 → sad), 1 of 2 sad right (1 → happy). */
+const HAPPY_SAD_TABLE: PredictionTable = {
+  classes: [...BASIC7],
+  rows: [
+    ...Array.from({ length: 5 }, (_, i) => row(`h${i}`, "happy", "happy")),
+    row("h5", "happy", "sad"),
+    row("s0", "sad", "sad"),
+    row("s1", "sad", "happy"),
+  ],
+};
 
 Deno.test("compareRuns: flips, accuracy and macro-F1 change on built tables", () => {
   // Four images: ref gets a, b right; alt gets a, c right. Flips: b (happy→sad), c (sad→happy)
@@ -439,36 +461,28 @@ Deno.test("cropping: boxes scaled about their centre, whole image without a box,
   );
 });
 
+/** A face of photograph `group` in `split` (for the photograph-leak tests). */
+function photoFace(id: string, group: string, split: Sample["split"]): Sample {
+  return { id, source: { kind: "file", path: "/x.jpg" }, label: "happy", split, group };
+}
+
+/** p1 straddles (a train, b test); p2 only test; p3 only train. Test faces b, c, d: b leaks. */
+const PHOTO_FACES: readonly Sample[] = [
+  photoFace("a", "p1", "train"),
+  photoFace("b", "p1", "test"),
+  photoFace("c", "p2", "test"),
+  photoFace("d", "p2", "test"),
+  photoFace("e", "p3", "train"),
+];
+
 Deno.test("groupLeak: test faces whose photograph has a training face", () => {
-  const s = (id: string, group: string, split: Sample["split"]): Sample => ({
-    id,
-    source: { kind: "file", path: "/x.jpg" },
-    label: "happy",
-    split,
-    group,
-  });
-  // p1 straddles (a train, b test); p2 only test; p3 only train. Test faces b, c, d: b leaks.
-  const g = groupLeak([
-    s("a", "p1", "train"),
-    s("b", "p1", "test"),
-    s("c", "p2", "test"),
-    s("d", "p2", "test"),
-    s("e", "p3", "train"),
-  ]);
+  const g = groupLeak(PHOTO_FACES);
   assert.deepEqual([g.testGroups, g.sharedGroups, g.testFaces, g.leakedFaces], [2, 1, 3, 1]);
   assert.ok(Math.abs(g.share.estimate - 1 / 3) < 1e-12);
 });
 
 Deno.test("metric choice and thresholds: majority baseline and coverage on a built table", () => {
-  const t: PredictionTable = {
-    classes: [...BASIC7],
-    rows: [
-      row("a", "happy", "happy", 0.9),
-      row("b", "happy", "sad", 0.4),
-      row("c", "sad", "sad", 0.6),
-      row("d", "happy", "happy", 0.3),
-    ],
-  };
+  const t = CONFIDENCE_TABLE;
   assert.equal(majorityClass(t), "happy");
   const base = constantPredictions(t, "happy");
   assert.deepEqual(base.rows.map((r) => r.pred), ["happy", "happy", "happy", "happy"]);
@@ -611,13 +625,7 @@ Deno.test("metricPanel: accuracy, balanced accuracy, macro-F1 and κ of a built 
   // 6 happy, 2 sad; predictions: 5 of 6 happy right (1 → sad), 1 of 2 sad right (1 → happy).
   // accuracy 6/8 = 0.75; balanced (5/6 + 1/2)/2 = 2/3; F1 happy: P 5/6 R 5/6 → 5/6; sad: P 1/2
   // R 1/2 → 1/2; macro 2/3. κ: p_o 0.75, p_e = (6/8)(6/8) + (2/8)(2/8) = 0.625 → (0.125)/(0.375) = 1/3.
-  const rows = [
-    ...Array.from({ length: 5 }, (_, i) => row(`h${i}`, "happy", "happy")),
-    row("h5", "happy", "sad"),
-    row("s0", "sad", "sad"),
-    row("s1", "sad", "happy"),
-  ];
-  const p = metricPanel({ classes: [...BASIC7], rows }, ["happy", "sad"]);
+  const p = metricPanel(HAPPY_SAD_TABLE, ["happy", "sad"]);
   assert.equal(p.n, 8);
   assert.equal(p.accuracy.estimate, 0.75);
   assert.ok(Math.abs(p.balancedAccuracy.estimate - 2 / 3) < 1e-12);
@@ -633,13 +641,19 @@ function interval(estimate: number, lower: number, upper: number): BootstrapInte
 Deno.test("duplicates and photo-leak findings: shares of test images with a twin or a shared photo", () => {
   // Test t1 has an exact twin in train (r1), t2 a near one (d = 1, r2), t3 none; the val image
   // has none. Exact: 1 of 3 test images; exact or near: 2 of 3.
+  const hashed = (id: string, split: Split, pixel: string, dhash: string) => ({
+    id,
+    split,
+    pixel,
+    dhash,
+  });
   const images: HashedImage[] = [
-    { id: "t1", split: "test", pixel: "p1", dhash: "ffffffffffffffff" },
-    { id: "t2", split: "test", pixel: "p2", dhash: "0000000000000000" },
-    { id: "t3", split: "test", pixel: "p3", dhash: "00000000ffffffff" },
-    { id: "r1", split: "train", pixel: "p1", dhash: "ffffffffffffffff" },
-    { id: "r2", split: "train", pixel: "p4", dhash: "0000000000000001" },
-    { id: "v1", split: "val", pixel: "p5", dhash: "0f0f0f0f0f0f0f0f" },
+    hashed("t1", "test", "p1", "ffffffffffffffff"),
+    hashed("t2", "test", "p2", "0000000000000000"),
+    hashed("t3", "test", "p3", "00000000ffffffff"),
+    hashed("r1", "train", "p1", "ffffffffffffffff"),
+    hashed("r2", "train", "p4", "0000000000000001"),
+    hashed("v1", "val", "p5", "0f0f0f0f0f0f0f0f"),
   ];
   const s = duplicateSummary(images, findDuplicates(images, 1), { maxDistance: 1, examples: 2 });
   const [f] = duplicatesFindings({ value: { ...s, exampleSamples: [] }, missing: null });
@@ -654,27 +668,10 @@ Deno.test("duplicates and photo-leak findings: shares of test images with a twin
     group: PITFALLS_GROUP,
   });
 
-  // Photographs: split by face, p1 straddles (a train, b test) and p2 is test only: 1 of 3 test
-  // faces leaks; the kit's split (by photograph) puts p1 wholly in train: none.
-  const face = (id: string, group: string, split: Sample["split"]): Sample => ({
-    id,
-    source: { kind: "file", path: "/x.jpg" },
-    label: "happy",
-    split,
-    group,
-  });
-  const byFace = groupLeak([
-    face("a", "p1", "train"),
-    face("b", "p1", "test"),
-    face("c", "p2", "test"),
-    face("d", "p2", "test"),
-  ]);
-  const kit = groupLeak([
-    face("a", "p1", "train"),
-    face("b", "p1", "train"),
-    face("c", "p2", "test"),
-    face("d", "p2", "test"),
-  ]);
+  // Photographs: split by face, 1 of the 3 test faces leaks (PHOTO_FACES); the kit's split (by
+  // photograph) puts p1 wholly in train: none.
+  const byFace = groupLeak(PHOTO_FACES);
+  const kit = groupLeak(PHOTO_FACES.map((f) => f.id === "b" ? { ...f, split: "train" } : f));
   const [leak] = photoLeakFindings({ value: { byFace, kit }, missing: null });
   assert.equal(leak.id, "pitfalls.duplicates.expw-face-split");
   assert.ok(Math.abs(leak.value! - 1 / 3) < 1e-12);
@@ -719,15 +716,7 @@ Deno.test("contamination, metric-choice and calibration findings on built sectio
   // Metric choice: 6 happy, 2 sad; always "happy" (the last row) scores accuracy 6/8, κ 0
   // (p_o = p_e = 0.75), balanced accuracy (1 + 0)/2, macro-F1 (F1 happy 2·0.75/1.75 = 6/7, sad
   // 0) / 2 = 3/7 = 0.429.
-  const t: PredictionTable = {
-    classes: [...BASIC7],
-    rows: [
-      ...Array.from({ length: 5 }, (_, i) => row(`h${i}`, "happy", "happy")),
-      row("h5", "happy", "sad"),
-      row("s0", "sad", "sad"),
-      row("s1", "sad", "happy"),
-    ],
-  };
+  const t = HAPPY_SAD_TABLE;
   const classes: Emotion[] = ["happy", "sad"];
   const [accuracy, kappa] = metricChoiceFindings({
     value: {
@@ -754,15 +743,7 @@ Deno.test("contamination, metric-choice and calibration findings on built sectio
   // Calibration: m1's four top-class probabilities 0.9 (right), 0.4 (wrong), 0.6 (right), 0.3
   // (right) fall in four bins: ECE = (0.1 + 0.4 + 0.4 + 0.7) / 4 = 0.4; m2 is always right with
   // probability 1: ECE 0. The largest is m1's.
-  const m1: PredictionTable = {
-    classes: [...BASIC7],
-    rows: [
-      row("a", "happy", "happy", 0.9),
-      row("b", "happy", "sad", 0.4),
-      row("c", "sad", "sad", 0.6),
-      row("d", "happy", "happy", 0.3),
-    ],
-  };
+  const m1 = CONFIDENCE_TABLE;
   const m2: PredictionTable = { ...m1, rows: m1.rows.map((r) => row(r.id, r.label, r.label)) };
   const [ece] = calibrationFindings({
     value: {

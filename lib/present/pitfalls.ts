@@ -27,19 +27,7 @@ import {
   PREPROCESSING_VARIANTS,
   type PreprocessingResult,
 } from "../studies/pitfalls/preprocessing.ts";
-import type {
-  CalibrationRow,
-  ContaminationRow,
-  DuplicatesResult,
-  LabelRulesResult,
-  MetricChoiceRow,
-  Outcome,
-  PhotoLeakResult,
-  PitfallsContext,
-  Section,
-  SizeRow,
-  SmallTestRow,
-} from "../studies/pitfalls/sections.ts";
+import type * as pit from "../studies/pitfalls/sections.ts";
 import type { CroppingResult } from "../studies/pitfalls/cropping.ts";
 import {
   largestCropChange,
@@ -74,7 +62,7 @@ function iv(x: BootstrapInterval, digits = 3): string {
 }
 
 /** What the notebook has to work with: models, datasets, and what is missing. */
-export async function showContext(ctx: PitfallsContext): Promise<void> {
+export async function showContext(ctx: pit.PitfallsContext): Promise<void> {
   await emitGridProvenance(ctx.grid);
   await showGridGaps(ctx.grid);
   const models = ctx.grid.models.map((m) => `\`${m.card.id}\``);
@@ -115,7 +103,7 @@ function skippedText(r: PreprocessingResult): string {
   return [...by].map(([why, cells]) => `- *${why}*: ${cells.join(", ")}`).join("\n");
 }
 
-async function showPrepDataset(name: string, o: Section<PreprocessingResult>) {
+async function showPrepDataset(name: string, o: pit.Section<PreprocessingResult>) {
   if (o.value === null) return await showMissingSection(`Preprocessing on ${name}`, o);
   const r = o.value;
   const run = ranCells(r);
@@ -159,7 +147,7 @@ async function showPrepDataset(name: string, o: Section<PreprocessingResult>) {
 
 /** Section 1: tables, flip-share bars and the headline of each sample. */
 export async function showPreprocessing(
-  r: { fer2013: Section<PreprocessingResult>; expw: Section<PreprocessingResult> },
+  r: { fer2013: pit.Section<PreprocessingResult>; expw: pit.Section<PreprocessingResult> },
 ): Promise<void> {
   await showPrepDataset("FER2013", r.fer2013);
   await showPrepDataset("ExpW", r.expw);
@@ -179,7 +167,7 @@ export async function showVariants(): Promise<void> {
 // ---------------------------------------------------------------- 2 cropping
 
 /** Section 2: accuracy per condition and model, and the change against the labelled box. */
-export async function showCropping(o: Section<CroppingResult>): Promise<void> {
+export async function showCropping(o: pit.Section<CroppingResult>): Promise<void> {
   if (o.value === null) return await showMissingSection("Face cropping", o);
   const r = o.value;
   await showTable(
@@ -246,7 +234,7 @@ export async function showCropping(o: Section<CroppingResult>): Promise<void> {
 }
 
 /** A montage of faces as each box condition cuts them (detector rows are left out). */
-export async function showCropMontage(o: Outcome<CroppingResult & { faces: Sample[] }>) {
+export async function showCropMontage(o: pit.Outcome<CroppingResult & { faces: Sample[] }>) {
   const samples = o.value?.faces ?? [];
   const rows = CROP_CONDITIONS.filter((c) => c.kind !== "detector").map((c) => ({
     label: c.id,
@@ -262,7 +250,7 @@ export async function showCropMontage(o: Outcome<CroppingResult & { faces: Sampl
 // ---------------------------------------------------------------- 3 label rules
 
 /** Section 3: how many labels change, and each model's accuracy and rank per rule. */
-export async function showLabelRules(o: Section<LabelRulesResult>): Promise<void> {
+export async function showLabelRules(o: pit.Section<pit.LabelRulesResult>): Promise<void> {
   if (o.value === null) return await showMissingSection("Label rules", o);
   const { changes, scores } = o.value;
   await showTable(
@@ -321,7 +309,7 @@ export async function showLabelRules(o: Section<LabelRulesResult>): Promise<void
 // ---------------------------------------------------------------- 4 duplicates and leakage
 
 /** Section 4a: duplicate pairs by split, the test images with a twin in training, examples. */
-export async function showDuplicates(o: Section<DuplicatesResult>) {
+export async function showDuplicates(o: pit.Section<pit.DuplicatesResult>) {
   if (o.value === null) return await showMissingSection("Duplicates", o);
   const r = o.value;
   await showTable(r.pairCounts, {
@@ -378,7 +366,7 @@ export async function showDuplicates(o: Section<DuplicatesResult>) {
 }
 
 /** Section 4b: ExpW photographs on both sides of a face-level split, against the kit's split. */
-export async function showPhotoLeak(o: Section<PhotoLeakResult>): Promise<void> {
+export async function showPhotoLeak(o: pit.Section<pit.PhotoLeakResult>): Promise<void> {
   if (o.value === null) return await showMissingSection("ExpW photographs", o);
   const { byFace: f, kit } = o.value;
   const rows = [
@@ -418,7 +406,7 @@ export async function showPhotoLeak(o: Section<PhotoLeakResult>): Promise<void> 
 }
 
 /** Section 4c: the contamination audit of each model on FER2013 test. */
-export async function showContamination(o: Section<ContaminationRow[]>): Promise<void> {
+export async function showContamination(o: pit.Section<pit.ContaminationRow[]>): Promise<void> {
   if (o.value === null) return await showMissingSection("Contamination audit", o);
   const rows = o.value;
   await showTable(
@@ -464,7 +452,7 @@ export async function showContamination(o: Section<ContaminationRow[]>): Promise
 
 /** Section 5: four metrics beside each other, the majority baseline last. */
 export async function showMetricChoice(
-  o: Section<{ dataset: string; baseline: string; rows: MetricChoiceRow[] }>,
+  o: pit.Section<pit.MetricChoiceResult>,
 ) {
   if (o.value === null) return await showMissingSection("Metric choice", o);
   const { rows, dataset, baseline } = o.value;
@@ -516,7 +504,7 @@ export async function showMetricChoice(
 
 /** Section 6: reliability diagrams, ECE, and what a confidence threshold keeps. */
 export async function showCalibration(
-  o: Section<{ dataset: string; rows: CalibrationRow[] }>,
+  o: pit.Section<pit.CalibrationSectionResult>,
   threshold: number,
 ) {
   if (o.value === null) return await showMissingSection("Calibration", o);
@@ -597,7 +585,7 @@ export async function showCalibration(
 
 /** Section 7: interval widths by image and by subject, and test sizes for a small difference. */
 export async function showSmallTests(
-  o: Section<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>,
+  o: pit.Section<pit.SmallTestResult>,
 ) {
   if (o.value === null) return await showMissingSection("Small test sets", o);
   const { ckplus, sizes, delta } = o.value;
@@ -701,8 +689,8 @@ async function pipelineView(s: Sample, card: ModelCard, view: InputSpec): Promis
  * face).
  */
 export async function showPipelines(
-  ctx: PitfallsContext,
-  o: Outcome<PreprocessingResult>,
+  ctx: pit.PitfallsContext,
+  o: pit.Outcome<PreprocessingResult>,
   k = 6,
 ): Promise<void> {
   const cells = (o.value?.rows ?? []).filter((x) => (x.comparison?.flips ?? 0) > 0);

@@ -14,13 +14,14 @@ import type { RuleScore } from "./labels.ts";
 import type { PreprocessingResult, VariantFamily, VariantRow } from "./preprocessing.ts";
 import type {
   CalibrationRow,
+  CalibrationSectionResult,
   ContaminationRow,
   DuplicatesResult,
   LabelRulesResult,
-  MetricChoiceRow,
+  MetricChoiceResult,
   Outcome,
   PhotoLeakResult,
-  SizeRow,
+  SmallTestResult,
   SmallTestRow,
 } from "./sections.ts";
 
@@ -291,7 +292,7 @@ const METRIC_IDS: readonly FindingId[] = [
 
 /** Section 5: the majority-class baseline's accuracy and its κ (the panel's last row). */
 export function metricChoiceFindings(
-  o: Outcome<{ dataset: string; baseline: string; rows: MetricChoiceRow[] }>,
+  o: Outcome<MetricChoiceResult>,
 ): Finding[] {
   if (o.value === null) return missingFindings(METRIC_IDS, o.missing);
   const { rows, dataset, baseline } = o.value;
@@ -331,7 +332,7 @@ export function leastCalibrated(rows: readonly CalibrationRow[]): CalibrationRow
 
 /** Section 6: the largest expected calibration error, with its interval. */
 export function calibrationFindings(
-  o: Outcome<{ dataset: string; rows: CalibrationRow[] }>,
+  o: Outcome<CalibrationSectionResult>,
 ): Finding[] {
   if (o.value === null) return missingFindings([CALIBRATION_ID], o.missing);
   const worst = leastCalibrated(o.value.rows)!;
@@ -374,7 +375,7 @@ export function widestBySubject(rows: readonly SmallTestRow[]): SmallTestRow | u
 
 /** Section 7: the widest by-subject ÷ by-image ratio on CK+; the images a difference needs. */
 export function smallTestFindings(
-  o: Outcome<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>,
+  o: Outcome<SmallTestResult>,
 ): Finding[] {
   if (o.value === null) return missingFindings(SMALL_TEST_IDS, o.missing);
   const [[ratioId, ratioLabel], [sizeId, sizeLabel]] = SMALL_TEST_IDS;

@@ -67,6 +67,7 @@ import {
 } from "./measures.ts";
 import {
   PREPROCESSING_VARIANTS,
+  type PreprocessingOptions,
   type PreprocessingResult,
   preprocessingStudy,
 } from "./preprocessing.ts";
@@ -189,27 +190,25 @@ export async function preprocessingSection(
   s: PreprocessingSettings,
 ): Promise<{ fer2013: Section<PreprocessingResult>; expw: Section<PreprocessingResult> }> {
   const limits = slowModelLimits(ctx.grid.models, s.slowLimit);
-  const fer2013 = await section(
-    "FER2013",
-    (o) => preprocessingFindings("FER2013", o),
-    async () =>
+  const sample = (name: string, dataset: string, size: number, opts: PreprocessingOptions) =>
+    section(name, (o) => preprocessingFindings(name, o), async () =>
       await preprocessingStudy(
         ctx.grid.models,
-        await seededSubset(need(ctx.grid, "fer2013"), s.fer2013Sample, s.seed),
-        { colour: false, imageSize: 48, limits },
-      ),
-  );
-  const expw = await section(
-    "ExpW",
-    (o) => preprocessingFindings("ExpW", o),
-    async () =>
-      await preprocessingStudy(
-        ctx.grid.models,
-        await seededSubset(need(ctx.grid, "expw"), s.expwSample, s.seed),
-        { colour: true, limits, variants: PREPROCESSING_VARIANTS.filter((v) => v.colourOnly) },
-      ),
-  );
-  return { fer2013, expw };
+        await seededSubset(need(ctx.grid, dataset), size, s.seed),
+        opts,
+      ));
+  return {
+    fer2013: await sample("FER2013", "fer2013", s.fer2013Sample, {
+      colour: false,
+      imageSize: 48,
+      limits,
+    }),
+    expw: await sample("ExpW", "expw", s.expwSample, {
+      colour: true,
+      limits,
+      variants: PREPROCESSING_VARIANTS.filter((v) => v.colourOnly),
+    }),
+  };
 }
 
 /** Section 2: cropping conditions on ExpW test faces from single-face photographs. */
@@ -378,11 +377,18 @@ export interface MetricChoiceRow {
   panel: MetricPanel;
 }
 
+/** Section 5's result: the models' rows, then the baseline's (always `baseline`). */
+export interface MetricChoiceResult {
+  dataset: string;
+  baseline: Emotion;
+  rows: MetricChoiceRow[];
+}
+
 /** Section 5: four metrics of the same predictions, and a majority-class baseline. */
 export async function metricChoiceSection(
   ctx: PitfallsContext,
   s: { dataset: string },
-): Promise<Section<{ dataset: string; baseline: Emotion; rows: MetricChoiceRow[] }>> {
+): Promise<Section<MetricChoiceResult>> {
   return await section(s.dataset, metricChoiceFindings, () => {
     const d = need(ctx.grid, s.dataset);
     const rows: MetricChoiceRow[] = [];
@@ -411,11 +417,17 @@ export interface CalibrationRow {
   sweep: ThresholdPoint[];
 }
 
+/** Section 6's result. */
+export interface CalibrationSectionResult {
+  dataset: string;
+  rows: CalibrationRow[];
+}
+
 /** Section 6: reliability, ECE and a confidence-threshold sweep on one test split. */
 export async function calibrationSection(
   ctx: PitfallsContext,
   s: { dataset: string; thresholds: readonly number[] },
-): Promise<Section<{ dataset: string; rows: CalibrationRow[] }>> {
+): Promise<Section<CalibrationSectionResult>> {
   return await section(s.dataset, calibrationFindings, () => {
     need(ctx.grid, s.dataset);
     const rows = ctx.grid.models.flatMap((m) => {
@@ -451,6 +463,13 @@ export interface SizeRow {
   paired: number;
 }
 
+/** Section 7's result. */
+export interface SmallTestResult {
+  ckplus: SmallTestRow[];
+  sizes: SizeRow[];
+  delta: number;
+}
+
 /**
  * Section 7: CK+ test accuracy with intervals by image and by subject (cluster bootstrap over
  * subjects), and the FER2013 test images a difference of `delta` needs for the two best models.
@@ -458,7 +477,7 @@ export interface SizeRow {
 export async function smallTestSection(
   ctx: PitfallsContext,
   s: { delta: number },
-): Promise<Section<{ ckplus: SmallTestRow[]; sizes: SizeRow[]; delta: number }>> {
+): Promise<Section<SmallTestResult>> {
   return await section("CK+ / FER2013", smallTestFindings, () => {
     const ck = need(ctx.grid, "ckplus");
     const group = new Map(ck.samples.map((x) => [x.id, x.group ?? x.id]));
