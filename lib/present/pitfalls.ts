@@ -27,7 +27,7 @@ import {
   PREPROCESSING_VARIANTS,
   type PreprocessingResult,
 } from "../studies/pitfalls/preprocessing.ts";
-import type * as pit from "../studies/pitfalls/sections.ts";
+import type * as pit from "../studies/pitfalls/mod.ts";
 import type { CroppingResult } from "../studies/pitfalls/cropping.ts";
 import {
   largestCropChange,

@@ -23,7 +23,7 @@ import type {
   PhotoLeakResult,
   SmallTestResult,
   SmallTestRow,
-} from "./sections.ts";
+} from "./results.ts";
 
 /** Group of every finding the pitfalls notebook emits (the index's "Pitfalls" group). */
 export const PITFALLS_GROUP = "Pitfalls";

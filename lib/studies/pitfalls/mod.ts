@@ -11,5 +11,6 @@ export * from "./cropping.ts";
 export * from "./labels.ts";
 export * from "./duplicates.ts";
 export * from "./measures.ts";
+export * from "./results.ts";
 export * from "./sections.ts";
 export * from "./findings.ts";

@@ -12,13 +12,7 @@ import { loadDataset } from "../../datasets/mod.ts";
 import { DEFAULT_SPLIT_SEED, stratifiedSplit } from "../../datasets/split.ts";
 import { EXPW_TEST_FRACTION } from "../../datasets/expw.ts";
 import type { LoadedDataset } from "../../datasets/types.ts";
-import {
-  type BootstrapInterval,
-  clusterBootstrapInterval,
-  type LabelSetAudit,
-  labelSetAudit,
-  likelyContaminated,
-} from "../../metrics/mod.ts";
+import { clusterBootstrapInterval, labelSetAudit, likelyContaminated } from "../../metrics/mod.ts";
 import type { PredictionTable } from "../../predictions.ts";
 import type { Sample } from "../../sample.ts";
 import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
@@ -36,33 +30,26 @@ import { type CroppingResult, croppingStudy, singleFaceSamples } from "./croppin
 import {
   type DuplicatePair,
   findDuplicates,
-  type GroupLeak,
   groupLeak,
   hashDataset,
   type HashedImage,
-  type LeakShare,
   leakShare,
 } from "./duplicates.ts";
 import {
   LABEL_RULES,
-  type LabelChange,
   labelChanges,
   labelUnder,
-  type RuleScore,
   scoreUnderRules,
   type VotedImage,
   votedImages,
 } from "./labels.ts";
 import {
   calibration,
-  type CalibrationResult,
   constantPredictions,
   imagesForDifference,
   majorityClass,
-  type MetricPanel,
   metricPanel,
   pairedImagesForDifference,
-  type ThresholdPoint,
   thresholdSweep,
 } from "./measures.ts";
 import {
@@ -83,12 +70,19 @@ import {
   preprocessingFindings,
   smallTestFindings,
 } from "./findings.ts";
-
-/** A section's result, or why there is none. */
-export type Outcome<T> = { value: T; missing: null } | { value: null; missing: string };
-
-/** A section's Outcome with the key findings it implies either way (findings.ts). */
-export type Section<T> = Outcome<T> & { findings: Finding[] };
+import type {
+  CalibrationSectionResult,
+  ContaminationRow,
+  DuplicatesResult,
+  LabelRulesResult,
+  MetricChoiceResult,
+  MetricChoiceRow,
+  Outcome,
+  PhotoLeakResult,
+  Section,
+  SizeRow,
+  SmallTestResult,
+} from "./results.ts";
 
 function ok<T>(value: T): Outcome<T> {
   return { value, missing: null };
@@ -227,12 +221,6 @@ export async function croppingSection(
   });
 }
 
-/** Section 3's result. */
-export interface LabelRulesResult {
-  changes: LabelChange[];
-  scores: RuleScore[];
-}
-
 async function fer2013Votes(ctx: PitfallsContext): Promise<Map<string, VotedImage>> {
   return await votedImages(need(ctx.grid, "fer2013"), join(ctx.dataRoot, "ferplus"));
 }
@@ -254,19 +242,6 @@ export async function labelRulesSection(ctx: PitfallsContext): Promise<Section<L
       scores: scoreUnderRules(fer2013Tables(ctx.grid), images, [...EMOTIONS]),
     };
   });
-}
-
-/** Section 4's FER2013 part. */
-export interface DuplicatesResult {
-  images: number;
-  maxDistance: number;
-  /** Pair counts per kind and split pair. */
-  pairCounts: { kind: string; splits: string; pairs: number }[];
-  leaks: LeakShare[];
-  /** Example test/train pairs: exact ones, then near ones by distance. */
-  examples: DuplicatePair[];
-  /** The samples of the example pairs (for the montage). */
-  exampleSamples: Sample[];
 }
 
 /** Section 4a: exact and near duplicates within and across FER2013's splits. */
@@ -311,14 +286,6 @@ export function duplicateSummary(
   return { images: images.length, maxDistance: s.maxDistance, pairCounts, leaks, examples };
 }
 
-/** Section 4b: ExpW faces of one photograph on both sides of a split. */
-export interface PhotoLeakResult {
-  /** The kit's saved split (by photograph). */
-  kit: GroupLeak;
-  /** A face-level stratified split with the same seed and test fraction. */
-  byFace: GroupLeak;
-}
-
 /** Section 4b: the kit's ExpW split against a face-level split of the same faces. */
 export async function photoLeakSection(ctx: PitfallsContext): Promise<Section<PhotoLeakResult>> {
   return await section("ExpW", photoLeakFindings, async () => {
@@ -331,16 +298,6 @@ export async function photoLeakSection(ctx: PitfallsContext): Promise<Section<Ph
     const byFace: Sample[] = all.samples.map((x, i) => ({ ...x, split: faceLevel[i] }));
     return { kit: groupLeak(all.samples), byFace: groupLeak(byFace) };
   });
-}
-
-/** One model's contamination audit on FER2013 test. */
-export interface ContaminationRow {
-  model: string;
-  /** True for the kit's own models trained on FER2013 Training only (the clean references). */
-  reference: boolean;
-  audit: LabelSetAudit;
-  /** Match share of the original labels wholly above every clean reference's. */
-  flagged: boolean;
 }
 
 /**
@@ -371,19 +328,6 @@ export async function contaminationSection(
   });
 }
 
-/** Section 5's rows: every model and the majority baseline. */
-export interface MetricChoiceRow {
-  model: string;
-  panel: MetricPanel;
-}
-
-/** Section 5's result: the models' rows, then the baseline's (always `baseline`). */
-export interface MetricChoiceResult {
-  dataset: string;
-  baseline: Emotion;
-  rows: MetricChoiceRow[];
-}
-
 /** Section 5: four metrics of the same predictions, and a majority-class baseline. */
 export async function metricChoiceSection(
   ctx: PitfallsContext,
@@ -410,19 +354,6 @@ export async function metricChoiceSection(
   });
 }
 
-/** Section 6's rows. */
-export interface CalibrationRow {
-  model: string;
-  calibration: CalibrationResult;
-  sweep: ThresholdPoint[];
-}
-
-/** Section 6's result. */
-export interface CalibrationSectionResult {
-  dataset: string;
-  rows: CalibrationRow[];
-}
-
 /** Section 6: reliability, ECE and a confidence-threshold sweep on one test split. */
 export async function calibrationSection(
   ctx: PitfallsContext,
@@ -443,31 +374,6 @@ export async function calibrationSection(
     if (rows.length === 0) throw new Error(`no predictions on ${s.dataset}`);
     return Promise.resolve({ dataset: s.dataset, rows });
   });
-}
-
-/** Section 7's rows. */
-export interface SmallTestRow {
-  model: string;
-  images: number;
-  subjects: number;
-  byImage: BootstrapInterval;
-  bySubject: BootstrapInterval;
-}
-
-/** Test sizes a difference of `delta` needs at one model's accuracy. */
-export interface SizeRow {
-  models: string;
-  accuracy: number;
-  discordance: number;
-  independent: number;
-  paired: number;
-}
-
-/** Section 7's result. */
-export interface SmallTestResult {
-  ckplus: SmallTestRow[];
-  sizes: SizeRow[];
-  delta: number;
 }
 
 /**
