@@ -274,13 +274,15 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
       "output before the failure kept",
     );
 
-    // Rebuild only 01: 02's executed copy is kept as it was, 01's is new.
+    // Rebuild only 01, forced (its inputs did not change): 02's executed copy is kept as it
+    // was, 01's is new.
     const before2 = await Deno.readTextFile(join(out, "notebooks/02-broken.ipynb"));
     const stamp1 = (nb1.metadata.ferkit as { executedAt: string }).executedAt;
     const res = await buildReport({
       notebooksDir: FIXTURES,
       outDir: out,
       only: ["01"],
+      rerun: true,
       log: () => {},
     });
     assert.deepEqual(res.executed, ["01-figures"]);

@@ -1,6 +1,7 @@
 /**
- * `deno task report [--notebook NN] [--data DIR] [--out DIR]`: execute the notebooks on the
- * real Deno Jupyter kernel and build the static site under report/site/.
+ * `deno task report [--notebook NN] [--data DIR] [--out DIR] [--rerun]`: execute the notebooks on
+ * the real Deno Jupyter kernel (reusing a previous run whose inputs did not change) and build the
+ * static site under report/site/.
  * Exit code: 0 when every notebook ran, 1 when one failed (its page shows the error), 2 for a
  * bad command line.
  */
@@ -28,7 +29,6 @@ import { findDatasets } from "../datasets/mod.ts";
 import { InputError } from "../errors.ts";
 import { printSitePdf } from "../report/pdf.ts";
 import { formatDuration } from "../report/html.ts";
-import { modelsOnDatasets } from "../studies/grid.ts";
 import { SESSION_LOG_ENV } from "../provider.ts";
 
 export const summary = "execute the notebooks and build the static report site (report/site/)";
@@ -37,6 +37,11 @@ const HELP = `usage: deno task report [options]
 
   --notebook NN     execute only notebook NN (number or name; repeatable); the others are
                     rendered from their last run
+  --rerun           execute the selected notebooks even when their inputs did not change
+                    (by default a notebook whose last run succeeded with the same inputs:
+                    notebook, lib/, models, data root files, FER_* settings, versions, is
+                    reused without starting a kernel; the log says which input changed)
+  --no-reuse        the same as --rerun
   --data DIR        data root for the notebooks (default: $FER_DATA, else data/raw)
   --out DIR         output folder (default: report/site)
   --notebooks DIR   notebooks folder (default: notebooks)
@@ -47,7 +52,7 @@ const HELP = `usage: deno task report [options]
   --pdf-only        print the site already built in <out> to PDF; execute nothing
   --no-prepare      skip the warm-up that fills the prediction cache (every model on every
                     dataset's test split) before the study notebooks run (no warm-up is done
-                    with --notebooks)
+                    with --notebooks, nor when every notebook is reused)
   --allow-missing   build even when no dataset is found under the data root (empty pages);
                     without it, no data is an error listing each dataset and where to get it
   -h, --help        this help`;
@@ -60,6 +65,9 @@ const HELP = `usage: deno task report [options]
  */
 async function prepare(data: string | undefined): Promise<void> {
   const t0 = performance.now();
+  // Loaded here: onnxruntime and the study modules cost a second to import, for nothing when
+  // every notebook is reused.
+  const { modelsOnDatasets } = await import("../studies/grid.ts");
   const grid = await modelsOnDatasets({ dataRoot: data, progress: true });
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   console.error(
@@ -115,6 +123,8 @@ export async function run(args: string[]): Promise<number> {
       "no-prepare": { type: "boolean" },
       "allow-missing": { type: "boolean" },
       pdf: { type: "boolean" },
+      rerun: { type: "boolean" },
+      "no-reuse": { type: "boolean" },
       "pdf-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -152,7 +162,7 @@ export async function run(args: string[]): Promise<number> {
     let result;
     try {
       // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
-      if (!flag(p, "no-prepare") && notebooksDir === undefined) await prepare(str(p, "data"));
+      const warm = !flag(p, "no-prepare") && notebooksDir === undefined;
       result = await buildReport({
         only,
         data: str(p, "data"),
@@ -160,6 +170,8 @@ export async function run(args: string[]): Promise<number> {
         notebooksDir,
         cellTimeoutS,
         jobs,
+        rerun: flag(p, "rerun") || flag(p, "no-reuse"),
+        prepare: warm ? () => prepare(str(p, "data")) : undefined,
       });
     } finally {
       if (ownLog) {
@@ -168,7 +180,8 @@ export async function run(args: string[]): Promise<number> {
       }
     }
     console.log(
-      `report: ${result.indexPath} (${result.executed.length} executed, ${result.findings.length} findings, ` +
+      `report: ${result.indexPath} (${result.executed.length} executed, ${result.reused.length} reused, ` +
+        `${result.findings.length} findings, ` +
         `${formatDuration(result.durationMs)})`,
     );
     if (result.failed.length) {

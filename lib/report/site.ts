@@ -8,8 +8,17 @@ import { dataRoot, PROJECT_ROOT } from "../config.ts";
 import type { Finding, ProvenanceRecord } from "../findings.ts";
 import { collectFindings, collectProvenance } from "./findings.ts";
 import { exists, sha256Hex, writeFileAtomic } from "../fsutil.ts";
-import { executeNotebook } from "../notebook/executor.ts";
+import { DEFAULT_KERNEL, executeNotebook } from "../notebook/executor.ts";
 import { type Notebook, parseNotebook, readNotebook } from "../notebook/nbformat.ts";
+import { SESSION_LOG_ENV } from "../provider.ts";
+import {
+  type InputKey,
+  keyChange,
+  type KeyContext,
+  notebookInputKey,
+  type SharedInputs,
+  sharedInputs,
+} from "./inputs.ts";
 import { type NavItem, renderPage } from "./html.ts";
 import { type NotebookSummary, renderIndexBody } from "./index_page.ts";
 import { type NotebookRunMeta, notebookTitle, renderNotebookBody } from "./notebook_page.ts";
@@ -57,6 +66,17 @@ export interface BuildOptions {
    * notebooks folder, false for any other).
    */
   claimEvidence?: boolean;
+  /**
+   * Execute every selected notebook even when its executed copy from an earlier build could be
+   * reused (same input key, lib/report/inputs.ts; every cell ran ok). Default false.
+   */
+  rerun?: boolean;
+  /**
+   * Work to do before the first notebook executes (the CLI's prediction warm-up). Skipped when
+   * every selected notebook is reused and the previous build recorded the warm-up's session log
+   * under the same inputs; those records are then carried over instead.
+   */
+  prepare?: () => Promise<void>;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -67,6 +87,8 @@ export interface BuildResult {
   ok: boolean;
   /** Slugs executed by this build. */
   executed: string[];
+  /** Slugs whose executed copy from an earlier build was kept, its inputs unchanged. */
+  reused: string[];
   /** Slugs whose run failed (this build or the kept earlier run). */
   failed: string[];
   /** Slugs without an executed copy (never built). */
@@ -111,18 +133,28 @@ export function selectNotebooks(
   return all.filter((n) => picked.has(n));
 }
 
+/** Lines of a session log file (one JSON record a line); none when it is absent. */
+async function logLines(path: string): Promise<string[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
+
 async function runOne(
   nb: NotebookFile,
   opts: Required<Pick<BuildOptions, "cellTimeoutS">> & {
     data: string;
     executedDir: string;
     env?: Record<string, string>;
+    inputs: InputKey;
   },
 ): Promise<Notebook> {
   const target = join(opts.executedDir, `${nb.slug}.ipynb`);
   const sourceText = await Deno.readTextFile(nb.path);
   const sourceSha256 = await sha256Hex(sourceText);
   const executedAt = new Date().toISOString();
+  // The kernel logs its sessions to a file of its own: kept with the run, so that a build
+  // reusing it reports the same providers (replayed into the build's log, see buildReport).
+  const sessionLog = await Deno.makeTempFile({ prefix: `fer-kit-sessions-${nb.slug}-` });
   let executed: Notebook;
   try {
     const tmp = `${target}.run-${Deno.pid}`;
@@ -131,7 +163,7 @@ async function runOne(
       cwd: join(nb.path, ".."),
       data: opts.data,
       cellTimeoutS: opts.cellTimeoutS,
-      env: opts.env,
+      env: { ...opts.env, [SESSION_LOG_ENV]: sessionLog },
     });
     executed = ex.notebook;
     await Deno.remove(tmp).catch(() => {});
@@ -150,10 +182,51 @@ async function runOne(
       error: { ename: "ExecutorError", evalue: message, traceback: [] },
     };
   }
+  const sessions = await logLines(sessionLog);
+  await Deno.remove(sessionLog).catch(() => {});
   const meta = (executed.metadata.ferkit ?? {}) as Record<string, unknown>;
-  executed.metadata.ferkit = { ...meta, executedAt, sourceSha256, source: basename(nb.path) };
+  executed.metadata.ferkit = {
+    ...meta,
+    executedAt,
+    sourceSha256,
+    source: basename(nb.path),
+    inputs: opts.inputs,
+    sessionLog: sessions,
+  };
   await writeFileAtomic(target, JSON.stringify(executed, null, 1) + "\n");
   return executed;
+}
+
+/**
+ * Whether the executed copy at `path` can stand for a run of notebook `slug` with inputs `key`:
+ * `{ nb }` when it can (it ran every cell ok, its findings read back, and it recorded the same
+ * key), else `{ why }` ("no previous run", "previous run failed", "lib changed", ...).
+ */
+export async function reuseCheck(path: string, key: InputKey, slug: string): Promise<
+  { why: string } | { nb: Notebook }
+> {
+  let nb: Notebook;
+  try {
+    nb = await readNotebook(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { why: "no previous run" };
+    return { why: "previous run unreadable" };
+  }
+  const m = (nb.metadata.ferkit ?? {}) as Record<string, unknown>;
+  const cellsOk = nb.cells.every((c) =>
+    c.cell_type !== "code" ||
+    (c.metadata.ferkit as { status?: string } | undefined)?.status === "ok"
+  );
+  if (m.ok !== true || !cellsOk) return { why: "previous run failed" };
+  try {
+    collectFindings(nb, slug);
+    collectProvenance(nb, slug);
+  } catch {
+    return { why: "previous run's findings malformed" };
+  }
+  if (!Array.isArray(m.sessionLog)) return { why: "previous run has no session log" };
+  const change = keyChange(m.inputs, key);
+  return change === null ? { nb } : { why: change };
 }
 
 async function pool<T>(
@@ -242,6 +315,59 @@ export const REPORT_CSS: string = join(PROJECT_ROOT, "report", "assets", "report
  * `ok` is false then. Throws only for a bad selection or an unreadable notebooks folder.
  */
 export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult> {
+  const given = Deno.env.get(SESSION_LOG_ENV);
+  if (given) return await build(opts, given);
+  // No session log yet (a caller other than the CLI): one for this build, so that the
+  // provenance lists the kernels' sessions too.
+  const path = await Deno.makeTempFile({ prefix: "fer-kit-sessions-", suffix: ".jsonl" });
+  Deno.env.set(SESSION_LOG_ENV, path);
+  try {
+    return await build(opts, path);
+  } finally {
+    Deno.env.delete(SESSION_LOG_ENV);
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+/** File in the executed-notebooks folder recording the last warm-up's inputs and sessions. */
+export const WARM_UP_FILE = ".warm-up.json";
+
+/**
+ * Run the warm-up `prepare` when a notebook will execute, or when no earlier warm-up under the
+ * same shared inputs recorded its sessions; otherwise carry those records into the build's log.
+ * Records what this warm-up logged, for the next build.
+ */
+async function warmUp(
+  prepare: () => Promise<void>,
+  shared: SharedInputs,
+  executedDir: string,
+  buildLog: string,
+  needed: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  const file = join(executedDir, WARM_UP_FILE);
+  const key = await sha256Hex(JSON.stringify(shared.parts));
+  if (!needed) {
+    const last = await Deno.readTextFile(file).then(
+      (t) => JSON.parse(t) as { key?: unknown; sessionLog?: unknown },
+      () => null,
+    );
+    if (last?.key === key && Array.isArray(last.sessionLog)) {
+      const lines = last.sessionLog.map(String);
+      if (lines.length > 0) {
+        await Deno.writeTextFile(buildLog, lines.join("\n") + "\n", { append: true, create: true });
+      }
+      log("report: warm-up skipped (every notebook reused; its last run's sessions carried over)");
+      return;
+    }
+  }
+  const before = (await logLines(buildLog)).length;
+  await prepare();
+  const lines = (await logLines(buildLog)).slice(before);
+  await writeFileAtomic(file, JSON.stringify({ key, sessionLog: lines }, null, 1) + "\n");
+}
+
+async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult> {
   const t0 = performance.now();
   const log = opts.log ?? ((s: string) => console.error(s));
   const notebooksDir = opts.notebooksDir ?? join(PROJECT_ROOT, "notebooks");
@@ -253,24 +379,67 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   await Deno.mkdir(executedDir, { recursive: true });
 
   const executed: string[] = [];
-  await pool(toRun, opts.jobs ?? 2, async (nb) => {
-    log(`report: executing ${nb.slug} ...`);
-    const res = await runOne(nb, {
-      cellTimeoutS: opts.cellTimeoutS ?? 1800,
-      data,
-      executedDir,
-      env: opts.env,
+  const reused: string[] = [];
+  {
+    const cellTimeoutS = opts.cellTimeoutS ?? 1800;
+    // What each selected notebook's run depends on (lib/report/inputs.ts), and whether its
+    // executed copy from an earlier build has the same inputs.
+    const ctx: KeyContext = {
+      env: { ...Deno.env.toObject(), FER_DATA: data, DENO_NO_UPDATE_CHECK: "1", ...opts.env },
+      kernel: DEFAULT_KERNEL,
+      cellTimeoutS,
+      notebooksDir,
+    };
+    delete ctx.env[SESSION_LOG_ENV];
+    const shared = toRun.length > 0 || opts.prepare ? await sharedInputs(ctx) : null;
+    const plan: { nb: NotebookFile; inputs: InputKey; kept: Notebook | null; why: string }[] = [];
+    for (const nb of toRun) {
+      const inputs = await notebookInputKey(nb.path, shared!, ctx);
+      const check = opts.rerun
+        ? { why: "--rerun" }
+        : await reuseCheck(join(executedDir, `${nb.slug}.ipynb`), inputs, nb.slug);
+      plan.push({
+        nb,
+        inputs,
+        kept: "nb" in check ? check.nb : null,
+        why: "why" in check ? check.why : "",
+      });
+    }
+    const toExecute = plan.filter((p) => p.kept === null);
+    if (opts.prepare) {
+      await warmUp(opts.prepare, shared!, executedDir, buildLog, toExecute.length > 0, log);
+    }
+    for (const p of plan.filter((p) => p.kept !== null)) {
+      const at = runMeta(p.kept!).executedAt;
+      log(`report: ${p.nb.slug} reused (inputs unchanged${at ? `; run of ${at}` : ""})`);
+      reused.push(p.nb.slug);
+    }
+    await pool(toExecute, opts.jobs ?? 2, async (p) => {
+      const { nb, inputs, why } = p;
+      log(`report: executing ${nb.slug} (${why}) ...`);
+      const res = await runOne(nb, { cellTimeoutS, data, executedDir, env: opts.env, inputs });
+      const m = runMeta(res);
+      log(
+        `report: ${nb.slug} ${m.ok ? "ok" : "FAILED"} (${
+          ((m.durationMs ?? 0) / 1000).toFixed(1)
+        } s)` +
+          (m.ok ? "" : `: ${m.error?.ename}: ${m.error?.evalue}`),
+      );
+      executed.push(nb.slug);
+      p.kept = res;
     });
-    const m = runMeta(res);
-    log(
-      `report: ${nb.slug} ${m.ok ? "ok" : "FAILED"} (${
-        ((m.durationMs ?? 0) / 1000).toFixed(1)
-      } s)` +
-        (m.ok ? "" : `: ${m.error?.ename}: ${m.error?.evalue}`),
-    );
-    executed.push(nb.slug);
-  });
-
+    // Every run of this build, executed or kept, adds its kernel's sessions to the build's log,
+    // in notebook order (the same records whichever way the run came).
+    for (const { kept } of plan) {
+      const lines = (kept?.metadata.ferkit as { sessionLog?: unknown } | undefined)?.sessionLog;
+      if (Array.isArray(lines) && lines.length > 0) {
+        await Deno.writeTextFile(buildLog, lines.map(String).join("\n") + "\n", {
+          append: true,
+          create: true,
+        });
+      }
+    }
+  }
   const dropped = await dropRemovedNotebooks(outDir, all);
   for (const slug of dropped.slugs) {
     log(`report: removed ${slug} from the site (its notebook is gone)`);
@@ -426,6 +595,7 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   return {
     ok: failed.length === 0 && notBuilt.length === 0,
     executed: all.filter((n) => executed.includes(n.slug)).map((n) => n.slug),
+    reused: all.filter((n) => reused.includes(n.slug)).map((n) => n.slug),
     failed,
     notBuilt,
     findings,
