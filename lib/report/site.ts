@@ -369,6 +369,14 @@ async function warmUp(
 
 async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult> {
   const t0 = performance.now();
+  // Where a build's time goes, printed as one line at the end (bench/results/report.md).
+  const phases: [string, number][] = [];
+  let mark = t0;
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases.push([name, now - mark]);
+    mark = now;
+  };
   const log = opts.log ?? ((s: string) => console.error(s));
   const notebooksDir = opts.notebooksDir ?? join(PROJECT_ROOT, "notebooks");
   const outDir = opts.outDir ?? SITE_DIR;
@@ -406,8 +414,10 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
       });
     }
     const toExecute = plan.filter((p) => p.kept === null);
+    phase("input keys");
     if (opts.prepare) {
       await warmUp(opts.prepare, shared!, executedDir, buildLog, toExecute.length > 0, log);
+      phase("warm-up");
     }
     for (const p of plan.filter((p) => p.kept !== null)) {
       const at = runMeta(p.kept!).executedAt;
@@ -428,6 +438,7 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
       executed.push(nb.slug);
       p.kept = res;
     });
+    phase("notebooks");
     // Every run of this build, executed or kept, adds its kernel's sessions to the build's log,
     // in notebook order (the same records whichever way the run came).
     for (const { kept } of plan) {
@@ -506,7 +517,9 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
       current: current === "not-reproduced",
     },
   ];
+  phase("reading runs");
   const kit = await kitProvenance(data);
+  phase("provenance");
   const footer = `${title} · generated ${kit.generatedAt}${
     kit.commit ? ` · kit ${kit.commit.slice(0, 10)}${kit.dirty ? "+dirty" : ""}` : ""
   }`;
@@ -528,6 +541,7 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
   // The claims of notebooks that emitted no claim findings (not built, or built before the
   // scorecard): computed here by the same functions, from the cached predictions (and, for the
   // probe claim, the probe matrices notebook 01 computes, read from the study cache).
+  phase("pages");
   const fed = new Set(
     findings.filter((f) => f.id.startsWith("claim.")).map((f) => (f.notebook ?? "").slice(0, 2)),
   );
@@ -549,6 +563,7 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
       log(`report: scorecard findings not computed: ${e instanceof Error ? e.message : e}`);
     }
   }
+  phase("claims");
   const rows = scorecard(findings);
   await writeFileAtomic(
     join(outDir, NOT_REPRODUCED_PAGE),
@@ -589,7 +604,14 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
       "\n",
   );
   // Keep last: downloads (and references) for every page written above.
+  phase("index");
   await publishSite(outDir, { records, kit, version: await kitVersion(PROJECT_ROOT) });
+  phase("downloads and references");
+  log(
+    `report: time by step: ${
+      phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(2)} s`).join(", ")
+    }`,
+  );
   const failed = summaries.filter((s) => s.state === "failed").map((s) => s.slug);
   const notBuilt = summaries.filter((s) => s.state === "not built").map((s) => s.slug);
   return {
