@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../lib/config.ts";
-import { buildReport } from "../lib/report/site.ts";
+import { RACY_MS } from "../lib/report/inputs.ts";
+import { type BuildOptions, buildReport } from "../lib/report/site.ts";
 import { writeFixtureData, writeFixtureModels } from "./fixture_root.ts";
 import { withTempDir } from "./support.ts";
 
@@ -44,7 +45,10 @@ Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit t
     await writeFixtureData(data);
     await writeFixtureModels(models);
     await Deno.mkdir(join(dir, "splits"));
-    const res = await buildReport({
+    // Files written less than RACY_MS ago make the input key racy (lib/report/inputs.ts): wait,
+    // so that the second build below can find its inputs unchanged.
+    await new Promise((r) => setTimeout(r, RACY_MS + 100));
+    const opts: BuildOptions = {
       notebooksDir: NOTEBOOKS,
       outDir: join(dir, "site"),
       only: ["00", "01", "02", "03", "04", "05"],
@@ -55,7 +59,8 @@ Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit t
         FER_SPLITS_DIR: join(dir, "splits"),
       },
       log: (line) => log.push(line),
-    });
+    };
+    const res = await buildReport(opts);
     const slugs = res.executed;
     assert.deepEqual(slugs.filter((s) => /^0[0-5]-/.test(s)).length, 6, JSON.stringify(slugs));
     assert.deepEqual(res.failed, [], `failed: ${res.failed.join(", ")}\n${log.join("\n")}`);
@@ -73,6 +78,18 @@ Deno.test("notebooks 00-05 run on the kernel over a fixture data root and emit t
     for (const m of ["tiny-a", "tiny-b"]) {
       assert.match(page, new RegExp(`${m} class-mean RISE maps`));
     }
+    // Built again with nothing changed (the runs wrote nothing the key covers): every notebook
+    // is reused, with the same findings and provenance, and no kernel starts.
+    const summary = async () => {
+      const s = JSON.parse(await Deno.readTextFile(join(dir, "site", "findings.json")));
+      delete s.kit.generatedAt;
+      return s;
+    };
+    const before = await summary();
+    const again = await buildReport(opts);
+    assert.deepEqual(again.executed, [], log.slice(-8).join("\n"));
+    assert.equal(again.reused.length, 6);
+    assert.deepEqual(await summary(), before);
   });
 });
 
