@@ -224,6 +224,7 @@ Deno.test("publishing pass: every figure and table gets its files; pages end wit
   try {
     const records = await studyRecords();
     const fig = barChart([{ label: "sad", value: 0.3 }], { title: "Bars" });
+    const embedded = await svgToPng(fig, 1);
     const page = (title: string, body: string) =>
       renderPage({ title, css: "assets/report.css", nav: [], body, footer: "" });
     await Deno.writeTextFile(
@@ -233,7 +234,7 @@ Deno.test("publishing pass: every figure and table gets its files; pages end wit
         `<p>Jamróz et al. (2024).</p><figure class="output figure">${fig}</figure>` +
           tableHtml(ROWS) +
           `<figure class="output image"><img src="data:image/png;base64,${
-            btoa(String.fromCharCode(...await svgToPng(fig, 1)))
+            btoa(String.fromCharCode(...embedded))
           }" alt="x"></figure>`,
       ),
     );
@@ -250,6 +251,8 @@ Deno.test("publishing pass: every figure and table gets its files; pages end wit
       assert.ok(cross.includes(`href="downloads/01-cross/${f}"`), f);
       assert.ok(await exists(join(site, "downloads/01-cross", f)), f);
     }
+    // An image the page embeds is saved as the very bytes it embeds.
+    assert.deepEqual(await Deno.readFile(join(site, "downloads/01-cross/figure-2.png")), embedded);
     const png = await sharp(join(site, "downloads/01-cross/figure-1.png")).metadata();
     assert.equal(png.width, 2 * Number(fig.match(/width="(\d+)"/)![1]));
     const svgFile = await Deno.readTextFile(join(site, "downloads/01-cross/figure-1.svg"));
