@@ -107,7 +107,7 @@ if (!values["skip-build"]) {
   }
   await Deno.remove(out, { recursive: true });
   const per = runs[0].lines.map((l) => l.match(/^report: (\d\d-\S+) ok \(([\d.]+) s\)$/))
-    .filter((m) => m !== null);
+    .filter((m) => m !== null).sort((a, b) => a![1].localeCompare(b![1]));
   say(`## Report rebuild with unchanged inputs (data root ${dataRoot()})`);
   say("");
   say("`./fer-kit report --out DIR` twice, one after the other, into a new site folder.");

@@ -169,7 +169,9 @@ Deno.test("report build: unchanged inputs reuse every notebook with the same fin
     const env = { FER_CACHE: join(dir, "cache"), FER_MODELS_DIR: join(dir, "models") };
     await Deno.mkdir(env.FER_MODELS_DIR);
     await settle();
-    const build = async (extra: { env?: Record<string, string>; rerun?: boolean } = {}) => {
+    const build = async (
+      extra: { env?: Record<string, string>; rerun?: boolean; only?: string[] } = {},
+    ) => {
       const lines: string[] = [];
       const res = await buildReport({
         notebooksDir: nbs,
@@ -177,6 +179,7 @@ Deno.test("report build: unchanged inputs reuse every notebook with the same fin
         data,
         env: { ...env, ...extra.env },
         rerun: extra.rerun,
+        only: extra.only,
         log: (l) => lines.push(l),
       });
       const summary = JSON.parse(await Deno.readTextFile(join(out, "findings.json")));
@@ -205,6 +208,17 @@ Deno.test("report build: unchanged inputs reuse every notebook with the same fin
 
     // The notebook's text: that notebook only.
     await Deno.writeTextFile(join(nbs, "02-plain.ipynb"), notebook("const x: number = 3;\nx * 14"));
+    // Another notebook selected alone: this one is shown from its last run, and the log says
+    // that its inputs changed.
+    const alone = await build({ only: ["01"] });
+    assert.deepEqual(ran(alone), [[], ["01-reader"]]);
+    assert.ok(
+      alone.lines.includes(
+        "report: 02-plain is shown from its last run, not executed now (notebook changed); " +
+          "build without --notebook to bring it up to date",
+      ),
+      alone.lines.join("\n"),
+    );
     const third = await build();
     assert.deepEqual(ran(third), [["02-plain"], ["01-reader"]]);
     assert.ok(third.lines.includes("report: executing 02-plain (notebook changed) ..."));

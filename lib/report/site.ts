@@ -224,9 +224,10 @@ export async function reuseCheck(path: string, key: InputKey, slug: string): Pro
   } catch {
     return { why: "previous run's findings malformed" };
   }
-  if (!Array.isArray(m.sessionLog)) return { why: "previous run has no session log" };
   const change = keyChange(m.inputs, key);
-  return change === null ? { nb } : { why: change };
+  if (change !== null) return { why: change };
+  if (!Array.isArray(m.sessionLog)) return { why: "previous run has no session log" };
+  return { nb };
 }
 
 async function pool<T>(
@@ -414,6 +415,19 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
       });
     }
     const toExecute = plan.filter((p) => p.kept === null);
+    // Pages kept from an earlier build without being selected (--notebook): say when their
+    // inputs have changed since, as a stale page must not pass unnoticed.
+    for (const nb of all.filter((n) => !toRun.includes(n))) {
+      const copy = join(executedDir, `${nb.slug}.ipynb`);
+      if (shared === null || !(await exists(copy))) continue;
+      const check = await reuseCheck(copy, await notebookInputKey(nb.path, shared, ctx), nb.slug);
+      if ("why" in check) {
+        log(
+          `report: ${nb.slug} is shown from its last run, not executed now (${check.why}); ` +
+            "build without --notebook to bring it up to date",
+        );
+      }
+    }
     phase("input keys");
     if (opts.prepare) {
       await warmUp(opts.prepare, shared!, executedDir, buildLog, toExecute.length > 0, log);
