@@ -5,6 +5,7 @@
 import type { SizePoint, TaoSplitStudy } from "../studies/training.ts";
 import { BASIC7, type Emotion } from "../taxonomy.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
+import { emitProvenance } from "./emit.ts";
 import { intervalText } from "./format.ts";
 import { lineChart, type LineSeries } from "./plots.ts";
 
@@ -16,6 +17,8 @@ export async function showTaoSplit(study: TaoSplitStudy, cls: Emotion = "neutral
         "(models/*.json, set up) and FER2013's Kaggle test folder under the data root.",
     );
   }
+  if (study.dataset !== null) await emitProvenance(study.dataset);
+  for (const m of study.models) await emitProvenance(m.provenance);
   await showTable(study.models.map((m) => ({
     model: m.model,
     "test images": m.n,
@@ -51,6 +54,7 @@ export async function showSizeCurve(points: readonly SizePoint[]): Promise<void>
         "(models/*.json, set up) and FER2013 under the data root.",
     );
   }
+  for (const p of points) await emitProvenance(p.provenance);
   await showTable(points.map((p) => ({
     model: p.model,
     "training fraction": p.fraction,

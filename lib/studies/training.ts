@@ -11,7 +11,9 @@ import { loadCard, modelsWithRole } from "../models/registry.ts";
 import { predictDataset } from "../predict.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, type Emotion, emotionIndex } from "../taxonomy.ts";
-import type { Finding } from "../findings.ts";
+import type { Finding, ProvenanceRecord } from "../findings.ts";
+import type { LoadedDataset } from "../datasets/types.ts";
+import type { ResolvedModel } from "../models/registry.ts";
 import { accuracyStatistic, recallStatistic } from "../metrics/mod.ts";
 import { labelArrays, studyInterval } from "./scoring.ts";
 
@@ -52,6 +54,8 @@ export interface ClassFigures {
 /** A model's accuracy and per-class figures on one test set. */
 export interface ModelClassFigures {
   model: string;
+  /** The model's ONNX file hash, for the report's provenance. */
+  provenance: ProvenanceRecord;
   n: number;
   accuracy: BootstrapInterval;
   /** Per class of FER2013 (BASIC7). */
@@ -62,10 +66,11 @@ export interface ModelClassFigures {
 
 /** Figures of a prediction table on FER2013 classes. */
 function classFigures(
-  model: string,
+  resolved: ResolvedModel,
   table: PredictionTable,
   opts: { resamples?: number; seed?: number },
 ): ModelClassFigures {
+  const model = resolved.card.id;
   const { yTrue, yPred } = labelArrays(table);
   const n = yTrue.length;
   const classes: Record<string, ClassFigures> = {};
@@ -83,6 +88,7 @@ function classFigures(
   );
   return {
     model,
+    provenance: modelProvenance(resolved),
     n,
     accuracy: studyInterval(n, accuracyStatistic(yTrue, yPred), opts),
     classes,
@@ -90,10 +96,32 @@ function classFigures(
   };
 }
 
+/** A provenance record of a model's ONNX file. */
+function modelProvenance(m: ResolvedModel): ProvenanceRecord {
+  return {
+    kind: "model",
+    id: m.card.id,
+    sha256: m.sha256,
+    detail: `ONNX ${m.onnxPath.split("/").pop()}`,
+  };
+}
+
+/** A provenance record of a loaded dataset split (`label` names the split option). */
+function datasetProvenance(d: LoadedDataset, label: string): ProvenanceRecord {
+  return {
+    kind: "dataset",
+    id: `${d.name}:${label}`,
+    sha256: d.hash,
+    detail: `${d.samples.length} faces (${d.format})`,
+  };
+}
+
 /** Tao's setup: the `tao-split` models on FER2013's Kaggle test folder. */
 export interface TaoSplitStudy {
   /** Test images (PublicTest + PrivateTest). */
   n: number;
+  /** The test set's provenance (null when it was not found). */
+  dataset: ProvenanceRecord | null;
   models: ModelClassFigures[];
 }
 
@@ -113,14 +141,14 @@ export async function taoSplitStudy(opts: TrainingStudyOptions = {}): Promise<Ta
     split: "test",
     fer2013Split: "kaggle",
   }).catch(() => null);
-  if (ds === null) return { n: 0, models: [] };
+  if (ds === null) return { n: 0, dataset: null, models: [] };
   const models: ModelClassFigures[] = [];
   for (const m of networks) {
     const model = await loadCard(m.id);
     const r = await predictDataset(model, ds, { progress: false, cache: opts.cache ?? true });
-    models.push(classFigures(m.card.id, r, opts));
+    models.push(classFigures(model, r, opts));
   }
-  return { n: ds.samples.length, models };
+  return { n: ds.samples.length, dataset: datasetProvenance(ds, "test (kaggle split)"), models };
 }
 
 /** One point of the training-size curve. */
@@ -144,7 +172,7 @@ export async function trainingSizeCurve(opts: TrainingStudyOptions = {}): Promis
   for (const m of networks) {
     const model = await loadCard(m.id);
     const r = await predictDataset(model, ds, { progress: false, cache: opts.cache ?? true });
-    out.push({ fraction: m.card.training?.fraction ?? 1, ...classFigures(m.card.id, r, opts) });
+    out.push({ fraction: m.card.training?.fraction ?? 1, ...classFigures(model, r, opts) });
   }
   return out.sort((a, b) => a.fraction - b.fraction);
 }
