@@ -5,7 +5,9 @@
  * vote table, test sizes from the textbook formulas).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { detectorsDir } from "../lib/detect/mod.ts";
 import sharp from "sharp";
 import { datasetHash } from "../lib/datasets/hash.ts";
 import type { LoadedDataset } from "../lib/datasets/types.ts";
@@ -61,7 +63,7 @@ import type { BootstrapInterval } from "../lib/metrics/mod.ts";
 import { preprocess } from "../lib/preprocess.ts";
 import { ppIntervalText } from "../lib/present/format.ts";
 import { tensorToImage } from "../lib/present/pitfalls.ts";
-import { grayInput, withTempDir } from "./support.ts";
+import { grayInput, pathExists, withTempDir } from "./support.ts";
 
 function row(id: string, label: Emotion, pred: Emotion, top = 1): Prediction {
   const probs = new Float64Array(7);
@@ -505,6 +507,36 @@ Deno.test("test sizes: two-proportion and McNemar formulas against hand-computed
   assert.throws(() => pairedImagesForDifference(0.0001, 0.02), /discordance/);
 });
 
+/**
+ * An 8×8 photograph in `dir`, black except pixels x, y in 1..2 (255), with one labelled face box
+ * {0, 0, 4×4} (happy), as a one-sample dataset.
+ */
+async function builtPhoto(dir: string): Promise<LoadedDataset> {
+  const px = new Uint8Array(64);
+  for (let y = 1; y <= 2; y++) for (let x = 1; x <= 2; x++) px[y * 8 + x] = 255;
+  const path = join(dir, "photo.png");
+  await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path);
+  const samples: Sample[] = [{
+    id: "f1",
+    source: { kind: "file", path },
+    box: { x: 0, y: 0, width: 4, height: 4 },
+    label: "happy",
+    split: "test",
+    group: "photo.png",
+  }];
+  const dataset: LoadedDataset = {
+    name: "built",
+    format: "folder",
+    root: dir,
+    samples,
+    excluded: {},
+    unreadable: [],
+    classes: ["happy", "neutral"],
+    hash: await datasetHash(samples),
+  };
+  return dataset;
+}
+
 Deno.test("croppingStudy: the labelled box, scaled boxes and the whole photograph on a built image", async () => {
   // An 8×8 photograph, black except pixels x, y in 1..2 (255). The 1×1 threshold model sees the
   // centre of whatever is cut (half-pixel resize to 1×1 = mean of the middle 2×2 of an even crop,
@@ -514,28 +546,7 @@ Deno.test("croppingStudy: the labelled box, scaled boxes and the whole photograp
   // - box ×1.5 = {−1, −1, 6×6}, clipped to 0..4 (5×5): middle pixel (2, 2) = 255 → happy;
   // - whole photograph 8×8: middle 2×2 = pixels 3..4 → 0 → neutral (wrong).
   await withTempDir("pitfalls-crop-", async (dir) => {
-    const px = new Uint8Array(64);
-    for (let y = 1; y <= 2; y++) for (let x = 1; x <= 2; x++) px[y * 8 + x] = 255;
-    const path = join(dir, "photo.png");
-    await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path);
-    const samples: Sample[] = [{
-      id: "f1",
-      source: { kind: "file", path },
-      box: { x: 0, y: 0, width: 4, height: 4 },
-      label: "happy",
-      split: "test",
-      group: "photo.png",
-    }];
-    const dataset: LoadedDataset = {
-      name: "built",
-      format: "folder",
-      root: dir,
-      samples,
-      excluded: {},
-      unreadable: [],
-      classes: ["happy", "neutral"],
-      hash: await datasetHash(samples),
-    };
+    const dataset = await builtPhoto(dir);
     const r = await croppingStudy([await thresholdModel()], dataset, {
       conditions: [
         { id: "label", kind: "label-box" },
@@ -552,6 +563,7 @@ Deno.test("croppingStudy: the labelled box, scaled boxes and the whole photograp
       ["whole", 0],
     ]);
     assert.equal(r.rows[0].change, null);
+    assert.deepEqual(r.detectors, [], "no detector condition, no detector in the provenance");
     assert.equal(r.rows[3].change!.accuracyChange.estimate, -1);
     assert.equal(r.rows[3].change!.flips, 1);
 
@@ -876,4 +888,32 @@ Deno.test("pitfalls findings of missing sections: every id, no value, the reason
     null,
     "missing: fer2013: fer2013 test split missing (not found)",
   ]]);
+});
+
+Deno.test({
+  name: "croppingStudy: a detector condition records the detector's card and ONNX hash",
+  ignore: !(await pathExists(join(await detectorsDir(), "face_detection_yunet_2023mar.onnx"))),
+  async fn() {
+    await withTempDir("pitfalls-crop-detector-", async (dir) => {
+      const r = await croppingStudy([await thresholdModel()], await builtPhoto(dir), {
+        conditions: [{ id: "label", kind: "label-box" }, {
+          id: "YuNet box",
+          kind: "detector",
+          detector: "yunet",
+        }],
+        predict: { cacheDir: join(dir, "cache") },
+      });
+      const onnx = await Deno.readFile(
+        join(await detectorsDir(), "face_detection_yunet_2023mar.onnx"),
+      );
+      assert.deepEqual(r.detectors, [{
+        kind: "model",
+        id: "yunet-2023mar",
+        sha256: createHash("sha256").update(onnx).digest("hex"),
+        detail: "face detector, ONNX face_detection_yunet_2023mar.onnx",
+      }]);
+      // No face on an 8×8 black photograph with a white square: the detector misses it.
+      assert.equal(r.rows[1].missed + r.rows[1].predicted, 1);
+    });
+  },
 });

@@ -25,7 +25,14 @@ import {
 import { renderPage } from "../lib/report/html.ts";
 import { pdfPageOrder } from "../lib/report/pdf.ts";
 import { publishSite } from "../lib/report/publish.ts";
-import { DATASET_PAPERS, datasetKey, modelKey, PAPERS } from "../lib/report/references.ts";
+import {
+  cardsFor,
+  DATASET_PAPERS,
+  datasetKey,
+  modelEntry,
+  modelKey,
+  PAPERS,
+} from "../lib/report/references.ts";
 
 /** RFC 4180 CSV → rows of fields (quoted fields, doubled quotes, CRLF). */
 function parseCsv(text: string): string[][] {
@@ -370,4 +377,25 @@ Deno.test("PDF page order: the index, the pages of its navigation in order, then
   } finally {
     await Deno.remove(site, { recursive: true });
   }
+});
+
+Deno.test("references: a face detector in the provenance is cited from its card", async () => {
+  const card = JSON.parse(
+    await Deno.readTextFile(join(PROJECT_ROOT, "models", "yunet-2023mar.json")),
+  ) as { name: string; citation: string; licence: string; source: { url: string } };
+  const records: ProvenanceRecord[] = [
+    { kind: "model", id: "yunet-2023mar", sha256: "ab12", detail: "face detector" },
+    { kind: "model", id: "no-such-model", sha256: "cd34" },
+  ];
+  const cards = await cardsFor(records);
+  const entry = modelEntry("yunet-2023mar", cards.get("yunet-2023mar") ?? null, records);
+  assert.equal(entry.key, modelKey("yunet-2023mar"));
+  assert.equal(entry.fields.title, card.name);
+  assert.equal(entry.fields.howpublished, `Downloaded from ${card.source.url}`);
+  assert.ok(entry.fields.note.startsWith(card.citation.trim().replace(/\.?$/, ".")));
+  assert.ok(entry.fields.note.includes("ONNX SHA-256 ab12."));
+  assert.ok(entry.fields.note.endsWith(`Licence: ${card.licence}.`));
+  assert.equal(cards.get("no-such-model"), null);
+  const missing = modelEntry("no-such-model", null, records);
+  assert.equal(missing.fields.note, "No model card in models/. ONNX SHA-256 cd34.");
 });

@@ -69,17 +69,22 @@ export async function detectorsDir(): Promise<string> {
 export async function readDetectorCard(nameOrId: string): Promise<DetectorCard> {
   const id = DETECTOR_IDS[nameOrId] ?? nameOrId;
   const file = join(PROJECT_ROOT, "models", `${id}.json`);
+  if (!(await exists(file))) {
+    throw new Error(
+      `unknown face detector "${nameOrId}" (no ${file}); known: ${
+        Object.keys(DETECTOR_IDS).join(", ")
+      }`,
+    );
+  }
+  return await readDetectorCardFile(file);
+}
+
+/** Read and check a detector card file; errors name the file and the field. */
+export async function readDetectorCardFile(file: string): Promise<DetectorCard> {
   let raw: unknown;
   try {
     raw = JSON.parse(await Deno.readTextFile(file));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `unknown face detector "${nameOrId}" (no ${file}); known: ${
-          Object.keys(DETECTOR_IDS).join(", ")
-        }`,
-      );
-    }
     throw new Error(`${file}: ${e instanceof Error ? e.message : e}`);
   }
   const c = raw as Partial<DetectorCard>;

@@ -8,7 +8,7 @@
  */
 import { show, showMarkdown, showTable } from "./display.ts";
 import type { Finding } from "../findings.ts";
-import { emitFindings } from "./emit.ts";
+import { emitFindings, emitProvenance } from "./emit.ts";
 import type { BootstrapInterval } from "../metrics/mod.ts";
 import { montageSvg } from "./montage.ts";
 import { barChart, heatmap, lineChart } from "./plots.ts";
@@ -170,6 +170,7 @@ export async function showVariants(): Promise<void> {
 export async function showCropping(o: pit.Section<CroppingResult>): Promise<void> {
   if (o.value === null) return await showMissingSection("Face cropping", o);
   const r = o.value;
+  for (const d of r.detectors) await emitProvenance(d);
   await showTable(
     r.rows.map((x) => ({
       model: x.model,

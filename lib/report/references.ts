@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { ProvenanceRecord } from "../findings.ts";
 import { exists } from "../fsutil.ts";
 import type { ModelCard } from "../models/card.ts";
+import { type DetectorCard, readDetectorCardFile } from "../detect/card.ts";
 import { modelsDir, readCard } from "../models/registry.ts";
 import type { BibEntry } from "./bibtex.ts";
 import { escapeXml } from "../present/format.ts";
@@ -235,10 +236,42 @@ function sourceText(card: ModelCard): string {
   }
 }
 
+/** What a model's entry needs from its card: a FER model's card or a face detector's. */
+export interface CitableCard {
+  name: string;
+  /** Where the file came from. */
+  howpublished: string;
+  citation: string;
+  licence: string;
+  /** npm package version, when there is one. */
+  version?: string;
+}
+
+/** The citable fields of a FER model card. */
+export function citableModel(card: ModelCard): CitableCard {
+  return {
+    name: card.name,
+    howpublished: sourceText(card),
+    citation: card.citation,
+    licence: card.licence,
+    ...(card.source.kind === "npm" ? { version: card.source.version } : {}),
+  };
+}
+
+/** The citable fields of a face-detector card. */
+export function citableDetector(card: DetectorCard): CitableCard {
+  return {
+    name: card.name,
+    howpublished: `Downloaded from ${card.source.url}`,
+    citation: card.citation,
+    licence: card.licence,
+  };
+}
+
 /** The entry for one model as the run used it: its card's name, source, citation and hash. */
 export function modelEntry(
   id: string,
-  card: ModelCard | null,
+  card: CitableCard | null,
   records: readonly ProvenanceRecord[],
 ): BibEntry {
   const hashes = [
@@ -250,11 +283,11 @@ export function modelEntry(
   const fields: Record<string, string> = card
     ? {
       title: card.name,
-      howpublished: sourceText(card),
+      howpublished: card.howpublished,
       note: `${card.citation.trim().replace(/\.?$/, ".")}${hash} Licence: ${card.licence}.`,
     }
     : { title: `Model ${id}`, note: `No model card in models/.${hash}` };
-  if (card?.source.kind === "npm") fields.version = card.source.version;
+  if (card?.version !== undefined) fields.version = card.version;
   return { type: "misc", key: modelKey(id), fields };
 }
 
@@ -288,24 +321,35 @@ export async function kitVersion(root: string): Promise<string | null> {
   }
 }
 
-/** Cards of the models the records name (null for a model without a card under models/). */
+/**
+ * Citable cards of the models the records name: FER model cards and face-detector cards under
+ * models/ (null for a model without a readable card).
+ */
 export async function cardsFor(
   records: readonly ProvenanceRecord[],
   dir: string = modelsDir(),
-): Promise<Map<string, ModelCard | null>> {
-  const cards = new Map<string, ModelCard | null>();
+): Promise<Map<string, CitableCard | null>> {
+  const cards = new Map<string, CitableCard | null>();
   for (const r of records) {
     if (r.kind !== "model" || cards.has(r.id)) continue;
     const path = join(dir, `${r.id}.json`);
-    cards.set(r.id, (await exists(path)) ? await readCard(path).catch(() => null) : null);
+    cards.set(r.id, (await exists(path)) ? await readCitable(path).catch(() => null) : null);
   }
   return cards;
+}
+
+/** A card file as a citable card, whichever kind it holds. */
+async function readCitable(path: string): Promise<CitableCard> {
+  const kind = (JSON.parse(await Deno.readTextFile(path)) as { kind?: unknown }).kind;
+  return kind === "face-detector"
+    ? citableDetector(await readDetectorCardFile(path))
+    : citableModel(await readCard(path));
 }
 
 /** Everything a bibliography is built from. */
 export interface ReferenceSources {
   records: readonly ProvenanceRecord[];
-  cards: ReadonlyMap<string, ModelCard | null>;
+  cards: ReadonlyMap<string, CitableCard | null>;
   kit: BibEntry;
 }
 

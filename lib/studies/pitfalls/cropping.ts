@@ -6,7 +6,8 @@
  * (card.faceCrop) is applied to whichever box a condition gives, as the kit always does.
  */
 import type { LoadedDataset } from "../../datasets/types.ts";
-import type { DetectorName } from "../../detect/mod.ts";
+import { type DetectorName, readDetectorCard } from "../../detect/mod.ts";
+import type { ProvenanceRecord } from "../../findings.ts";
 import type { ResolvedModel } from "../../models/registry.ts";
 import { predictDataset, type PredictOptions } from "../../predict.ts";
 import type { PredictionTable } from "../../predictions.ts";
@@ -87,6 +88,8 @@ export interface CroppingResult {
   n: number;
   perModel: Record<string, number>;
   rows: CropRow[];
+  /** The face detectors the conditions ran (their cards' hashes, checked when they load). */
+  detectors: ProvenanceRecord[];
 }
 
 /**
@@ -139,5 +142,16 @@ export async function croppingStudy(
       ref ??= run;
     }
   }
-  return { dataset: dataset.name, n: dataset.samples.length, perModel, rows };
+  const detectors: ProvenanceRecord[] = [];
+  for (const c of conditions) {
+    if (c.kind !== "detector" || models.length === 0) continue;
+    const card = await readDetectorCard(c.detector);
+    detectors.push({
+      kind: "model",
+      id: card.id,
+      sha256: card.sha256,
+      detail: `face detector, ONNX ${card.file}`,
+    });
+  }
+  return { dataset: dataset.name, n: dataset.samples.length, perModel, rows, detectors };
 }
