@@ -26,8 +26,10 @@ const SETUP_DIFFERENCES: Readonly<Record<ScorecardRow["paper"], string>> = {
     "peak frames.",
   benchmark9: "The open pretrained models and the kit's own FER2013 CNNs stand in for the nine " +
     "benchmarked ones (POSTER++, DAN, DMUE and others are not obtainable here), so agreement and " +
-    "ensembles are measured on another set of models; RAF-DB, AffectNet and Emognition are not at " +
-    "hand.",
+    "ensembles are measured on another set of models, most of them trained on FER2013; notebook " +
+    '03\'s section "Same training data, same answers?" measures how agreement differs between ' +
+    "models trained on the same and on different datasets. RAF-DB, AffectNet and Emognition are " +
+    "not at hand.",
   tao2023: "The kit's CNNs are trained on FER2013's published Training split under a CPU " +
     "budget (models/recipes), not on Tao's own split and schedule; the claim's networks are not " +
     "available.",
