@@ -89,6 +89,29 @@ export interface SessionRecord {
 
 const opened: SessionRecord[] = [];
 
+/** The session log this isolate writes to instead of FER_SESSION_LOG (withSessionLog). */
+let sessionLogOverride: string | undefined;
+
+/**
+ * Run `fn` with this isolate's sessions and producers logged to `path`, without touching the
+ * process environment (which parallel test modules and other isolates share).
+ */
+export async function withSessionLog<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const before = sessionLogOverride;
+  sessionLogOverride = path;
+  try {
+    return await fn();
+  } finally {
+    sessionLogOverride = before;
+  }
+}
+
+/** The session log in effect: withSessionLog's, else FER_SESSION_LOG, else none. */
+export function currentSessionLog(): string | undefined {
+  const log = sessionLogOverride ?? envGet(SESSION_LOG_ENV);
+  return log === "" ? undefined : log;
+}
+
 /** Sessions opened by this process so far, oldest first. */
 export function sessionsOpened(): readonly SessionRecord[] {
   return opened;
@@ -97,8 +120,8 @@ export function sessionsOpened(): readonly SessionRecord[] {
 /** Record a session opened (lib/session.ts does, for every session). */
 export function recordSession(rec: SessionRecord): void {
   opened.push(rec);
-  const log = envGet(SESSION_LOG_ENV);
-  if (log === undefined || log === "") return;
+  const log = currentSessionLog();
+  if (log === undefined) return;
   try {
     Deno.writeTextFileSync(log, JSON.stringify(rec) + "\n", { append: true, create: true });
   } catch (e) {
@@ -118,8 +141,8 @@ export interface ProducerRecord {
  * producer) to FER_SESSION_LOG, when set: the report lists them in its provenance.
  */
 export function recordProducers(what: string, producers: ProducerRecord["producers"]): void {
-  const log = envGet(SESSION_LOG_ENV);
-  if (log === undefined || log === "") return;
+  const log = currentSessionLog();
+  if (log === undefined) return;
   const rec: ProducerRecord = { kind: "predictions", what, producers };
   try {
     Deno.writeTextFileSync(log, JSON.stringify(rec) + "\n", { append: true, create: true });

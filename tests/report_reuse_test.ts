@@ -253,3 +253,28 @@ Deno.test("report build: unchanged inputs reuse every notebook with the same fin
     assert.deepEqual(eighth.summary.kit.providers, ["cpu (onnxruntime 9.9.9): 1 session"]);
   });
 });
+
+Deno.test("report build: the session log is this build's own, never set in the process environment", async () => {
+  // Parallel test modules share the process environment: a build that set FER_SESSION_LOG there
+  // had another module's build write its sessions into this one's log (CI: "2 sessions").
+  await withTempDir("ferkit-reuse-env-", async (dir) => {
+    const nbs = join(dir, "notebooks");
+    await write(join(nbs, "01-reader.ipynb"), readerNotebook());
+    await write(join(dir, "data", "labels.txt"), "sad\n");
+    assert.equal(Deno.env.get("FER_SESSION_LOG"), undefined);
+    const seen: (string | undefined)[] = [];
+    const build = buildReport({
+      notebooksDir: nbs,
+      outDir: join(dir, "site"),
+      data: join(dir, "data"),
+      env: { FER_CACHE: join(dir, "cache") },
+      log: () => seen.push(Deno.env.get("FER_SESSION_LOG")),
+    });
+    seen.push(Deno.env.get("FER_SESSION_LOG"));
+    const res = await build;
+    assert.ok(res.ok);
+    assert.deepEqual([...new Set(seen)], [undefined]);
+    const summary = JSON.parse(await Deno.readTextFile(join(dir, "site", "findings.json")));
+    assert.deepEqual(summary.kit.providers, ["cpu (onnxruntime 9.9.9): 1 session"]);
+  });
+});

@@ -29,7 +29,6 @@ import { findDatasets } from "../datasets/mod.ts";
 import { InputError } from "../errors.ts";
 import { printSitePdf } from "../report/pdf.ts";
 import { formatDuration } from "../report/html.ts";
-import { SESSION_LOG_ENV } from "../provider.ts";
 
 export const summary = "execute the notebooks and build the static report site (report/site/)";
 
@@ -151,34 +150,19 @@ export async function run(args: string[]): Promise<number> {
     if (notebooksDir === undefined && !flag(p, "allow-missing")) {
       await requireSomeData(dataRoot(str(p, "data")));
     }
-    // Every session opened from here on (warm-up, notebook kernels) is logged for provenance.
-    const ownLog = Deno.env.get(SESSION_LOG_ENV) === undefined;
-    if (ownLog) {
-      Deno.env.set(
-        SESSION_LOG_ENV,
-        await Deno.makeTempFile({ prefix: "fer-kit-sessions-", suffix: ".jsonl" }),
-      );
-    }
-    let result;
-    try {
-      // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
-      const warm = !flag(p, "no-prepare") && notebooksDir === undefined;
-      result = await buildReport({
-        only,
-        data: str(p, "data"),
-        outDir,
-        notebooksDir,
-        cellTimeoutS,
-        jobs,
-        rerun: flag(p, "rerun") || flag(p, "no-reuse"),
-        prepare: warm ? () => prepare(str(p, "data")) : undefined,
-      });
-    } finally {
-      if (ownLog) {
-        await Deno.remove(Deno.env.get(SESSION_LOG_ENV)!).catch(() => {});
-        Deno.env.delete(SESSION_LOG_ENV);
-      }
-    }
+    // The warm-up serves the kit's own study notebooks; another notebooks folder needs none.
+    // buildReport logs every session opened (warm-up, notebook kernels) for the provenance.
+    const warm = !flag(p, "no-prepare") && notebooksDir === undefined;
+    const result = await buildReport({
+      only,
+      data: str(p, "data"),
+      outDir,
+      notebooksDir,
+      cellTimeoutS,
+      jobs,
+      rerun: flag(p, "rerun") || flag(p, "no-reuse"),
+      prepare: warm ? () => prepare(str(p, "data")) : undefined,
+    });
     console.log(
       `report: ${result.indexPath} (${result.executed.length} executed, ${result.reused.length} reused, ` +
         `${result.findings.length} findings, ` +

@@ -2,11 +2,11 @@
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
 import {
+  currentSessionLog,
   type ProducerRecord,
   readProducerLog,
   readSessionLog,
   resolveProvider,
-  SESSION_LOG_ENV,
   type SessionRecord,
   sessionsOpened,
   summarizeProducers,
@@ -76,12 +76,12 @@ export async function onnxruntimeVersion(): Promise<string | null> {
  * (FER_SESSION_LOG, written by every process it started), else this process's own.
  */
 function buildSessions(): readonly SessionRecord[] {
-  const log = Deno.env.get(SESSION_LOG_ENV);
+  const log = currentSessionLog();
   return log ? readSessionLog(log) : sessionsOpened();
 }
 
 function buildProducers(): ProducerRecord[] {
-  const log = Deno.env.get(SESSION_LOG_ENV);
+  const log = currentSessionLog();
   return log ? readProducerLog(log) : [];
 }
 

@@ -10,7 +10,7 @@ import { collectFindings, collectProvenance } from "./findings.ts";
 import { exists, sha256Hex, writeFileAtomic } from "../fsutil.ts";
 import { DEFAULT_KERNEL, executeNotebook } from "../notebook/executor.ts";
 import { type Notebook, parseNotebook, readNotebook } from "../notebook/nbformat.ts";
-import { SESSION_LOG_ENV } from "../provider.ts";
+import { currentSessionLog, SESSION_LOG_ENV, withSessionLog } from "../provider.ts";
 import {
   type InputKey,
   keyChange,
@@ -316,16 +316,15 @@ export const REPORT_CSS: string = join(PROJECT_ROOT, "report", "assets", "report
  * `ok` is false then. Throws only for a bad selection or an unreadable notebooks folder.
  */
 export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult> {
-  const given = Deno.env.get(SESSION_LOG_ENV);
+  const given = currentSessionLog();
   if (given) return await build(opts, given);
-  // No session log yet (a caller other than the CLI): one for this build, so that the
-  // provenance lists the kernels' sessions too.
+  // No session log yet: one for this build, so that the provenance lists the warm-up's and the
+  // kernels' sessions. Set for this isolate only (withSessionLog), not in the process
+  // environment, which concurrent builds (parallel tests) share.
   const path = await Deno.makeTempFile({ prefix: "fer-kit-sessions-", suffix: ".jsonl" });
-  Deno.env.set(SESSION_LOG_ENV, path);
   try {
-    return await build(opts, path);
+    return await withSessionLog(path, () => build(opts, path));
   } finally {
-    Deno.env.delete(SESSION_LOG_ENV);
     await Deno.remove(path).catch(() => {});
   }
 }
