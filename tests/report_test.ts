@@ -278,15 +278,22 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
     // was, 01's is new.
     const before2 = await Deno.readTextFile(join(out, "notebooks/02-broken.ipynb"));
     const stamp1 = (nb1.metadata.ferkit as { executedAt: string }).executedAt;
+    const lines: string[] = [];
     const res = await buildReport({
       notebooksDir: FIXTURES,
       outDir: out,
       only: ["01"],
       rerun: true,
-      log: () => {},
+      log: (l) => lines.push(l),
     });
-    assert.deepEqual(res.executed, ["01-figures"]);
-    assert.deepEqual(res.failed, ["02-broken"]);
+    const why = async () =>
+      `${lines.join("\n")}\n${
+        JSON.stringify(
+          (await readNotebook(join(out, "notebooks/01-figures.ipynb"))).metadata.ferkit,
+        )
+      }`;
+    assert.deepEqual(res.executed, ["01-figures"], await why());
+    assert.deepEqual(res.failed, ["02-broken"], await why());
     assert.equal(res.ok, false);
     assert.equal(await Deno.readTextFile(join(out, "notebooks/02-broken.ipynb")), before2);
     const again = await readNotebook(join(out, "notebooks/01-figures.ipynb"));
