@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { PROJECT_ROOT } from "../lib/config.ts";
 import { executeNotebook } from "../lib/notebook/executor.ts";
 import { allOutputs, type CellOutput, joinText, type Notebook } from "../lib/notebook/nbformat.ts";
+import { notebookJson } from "./support.ts";
 
 const FORTY = join(PROJECT_ROOT, "tests/fixtures/notebooks/forty_outputs.ipynb");
 
@@ -39,21 +40,6 @@ function tagsOf(nb: Notebook): string[] {
   return allOutputs(nb).flatMap((
     { output },
   ) => [...new Set(outputText(output).match(/out-\d\d/g))]);
-}
-
-function notebookJson(cells: { type: "code" | "markdown"; src: string }[]): string {
-  return JSON.stringify({
-    cells: cells.map((c) =>
-      c.type === "code"
-        ? { cell_type: "code", execution_count: null, metadata: {}, outputs: [], source: c.src }
-        : { cell_type: "markdown", metadata: {}, source: c.src }
-    ),
-    metadata: {
-      kernelspec: { name: "fer-kit-deno", display_name: "Deno", language: "typescript" },
-    },
-    nbformat: 4,
-    nbformat_minor: 5,
-  });
 }
 
 Deno.test("executor keeps all 40 rich outputs in each of 10 runs", async () => {

@@ -129,6 +129,20 @@ Deno.test("compareRuns: flips, accuracy and macro-F1 change on built tables", ()
   assert.ok(c.flipShare.lower <= 0.5 && c.flipShare.upper >= 0.5);
 });
 
+/** A dataset of built samples in `dir` with the classes happy and neutral. */
+async function builtDataset(dir: string, samples: Sample[]): Promise<LoadedDataset> {
+  return {
+    name: "built",
+    format: "folder",
+    root: dir,
+    samples,
+    excluded: {},
+    unreadable: [],
+    classes: ["happy", "neutral"],
+    hash: await datasetHash(samples),
+  };
+}
+
 /**
  * A 1×1 gray model with logits [x − 0.5, 0] over (happy, neutral), x = pixel · scale: happy when
  * the single input value exceeds 0.5.
@@ -193,16 +207,7 @@ Deno.test("preprocessingStudy: flip counts on built 2×2 images through the real
         split: "test",
       });
     }
-    const dataset: LoadedDataset = {
-      name: "built",
-      format: "folder",
-      root: dir,
-      samples,
-      excluded: {},
-      unreadable: [],
-      classes: ["happy", "neutral"],
-      hash: await datasetHash(samples),
-    };
+    const dataset = await builtDataset(dir, samples);
     const model = await thresholdModel();
     const r = await preprocessingStudy([model], dataset, {
       colour: false,
@@ -524,17 +529,7 @@ async function builtPhoto(dir: string): Promise<LoadedDataset> {
     split: "test",
     group: "photo.png",
   }];
-  const dataset: LoadedDataset = {
-    name: "built",
-    format: "folder",
-    root: dir,
-    samples,
-    excluded: {},
-    unreadable: [],
-    classes: ["happy", "neutral"],
-    hash: await datasetHash(samples),
-  };
-  return dataset;
+  return await builtDataset(dir, samples);
 }
 
 Deno.test("croppingStudy: the labelled box, scaled boxes and the whole photograph on a built image", async () => {

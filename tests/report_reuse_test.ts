@@ -18,7 +18,7 @@ import {
   sharedInputs,
 } from "../lib/report/inputs.ts";
 import { buildReport, type BuildResult } from "../lib/report/site.ts";
-import { withTempDir } from "./support.ts";
+import { notebookJson, withTempDir } from "./support.ts";
 
 /** Wait until files written now are no longer "racy" for the key (lib/report/inputs.ts). */
 const settle = () => new Promise((r) => setTimeout(r, RACY_MS + 100));
@@ -30,20 +30,7 @@ async function write(path: string, text: string): Promise<void> {
 
 /** A notebook of the given code cells (one string each). */
 function notebook(...cells: string[]): string {
-  return JSON.stringify({
-    cells: cells.map((source) => ({
-      cell_type: "code",
-      metadata: {},
-      execution_count: null,
-      outputs: [],
-      source: [source],
-    })),
-    metadata: {
-      kernelspec: { name: "fer-kit-deno", display_name: "Deno", language: "typescript" },
-    },
-    nbformat: 4,
-    nbformat_minor: 5,
-  });
+  return notebookJson(cells.map((src) => ({ type: "code", src })));
 }
 
 Deno.test("input key: each input changes its own part; touching a source or other settings does not", async () => {

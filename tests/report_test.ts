@@ -18,7 +18,7 @@ import { renderMarkdown } from "../lib/report/markdown.ts";
 import { renderOutput } from "../lib/report/notebook_page.ts";
 import { buildReport, discoverNotebooks, selectNotebooks } from "../lib/report/site.ts";
 import { pdfPageOrder } from "../lib/report/pdf.ts";
-import { pathExists, withTempDir } from "./support.ts";
+import { notebookJson, pathExists, withTempDir } from "./support.ts";
 import { formatCell, tableHtml, tableText } from "../lib/present/tables.ts";
 
 const FIXTURES = join(PROJECT_ROOT, "tests/fixtures/notebooks/site");
@@ -310,17 +310,7 @@ Deno.test("site: built from real runs; failing notebook shows its error; one can
 
 /** A notebook of one heading and one code cell. */
 function tinyNotebook(title: string): string {
-  return JSON.stringify({
-    cells: [
-      { cell_type: "markdown", metadata: {}, source: [`# ${title}`] },
-      { cell_type: "code", metadata: {}, execution_count: null, outputs: [], source: ["1 + 1"] },
-    ],
-    metadata: {
-      kernelspec: { name: "fer-kit-deno", display_name: "Deno", language: "typescript" },
-    },
-    nbformat: 4,
-    nbformat_minor: 5,
-  });
+  return notebookJson([{ type: "markdown", src: `# ${title}` }, { type: "code", src: "1 + 1" }]);
 }
 
 Deno.test("site: a rebuild drops the page, executed copy and downloads of a removed notebook", async () => {

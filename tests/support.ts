@@ -137,3 +137,25 @@ export async function writeRegionModel(
   );
   return { onnx, card };
 }
+
+/** A cell of a built notebook: code or Markdown source. */
+export interface BuiltCell {
+  type: "code" | "markdown";
+  src: string;
+}
+
+/** An nbformat 4.5 notebook on the kit's Deno kernel holding `cells`, as JSON text. */
+export function notebookJson(cells: readonly BuiltCell[]): string {
+  return JSON.stringify({
+    cells: cells.map((c) =>
+      c.type === "code"
+        ? { cell_type: "code", execution_count: null, metadata: {}, outputs: [], source: c.src }
+        : { cell_type: "markdown", metadata: {}, source: c.src }
+    ),
+    metadata: {
+      kernelspec: { name: "fer-kit-deno", display_name: "Deno", language: "typescript" },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  });
+}
