@@ -14,7 +14,11 @@ Writes a JSON result, and the batch-1 output probabilities (float32, N x classes
 for a top-1 agreement check against onnxruntime.
 
 OpenCV 4.6's ONNX importer needs a shape on every graph output: outputs declared without one
-(as fer-kit's TF.js conversions write them) get [N, classes] from the card before loading.
+(as fer-kit's TF.js conversions write them) get [N, classes] from the card before loading. It also
+reads Clip's bounds only as attributes (ONNX opset < 11): a graph whose Clip nodes take constant
+min/max inputs (PyTorch's ReLU6 in the kit's MobileNetV2 exports) is rewritten to the same Clip
+with attributes at opset 10, when every other node is valid there; the top-1 agreement check of
+bench/inference.ts compares its outputs with onnxruntime's on the original file.
 """
 import argparse
 import json
@@ -24,10 +28,47 @@ import time
 import cv2
 import numpy as np
 import onnx
+from onnx import helper, numpy_helper
+
+# Operators of the graphs this rewrite accepts, all with the same meaning at opset 10 and 13.
+OPSET10_SAME = {"Conv", "Add", "Sub", "Div", "Mul", "Relu", "GlobalAveragePool", "Flatten",
+                "Gemm", "Constant", "Clip"}
+
+
+def clip_bounds_as_attributes(model):
+    """Clip(x, min, max) with Constant bounds -> Clip(x) with min/max attributes at opset 10."""
+    g = model.graph
+    consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
+    clips = [n for n in g.node if n.op_type == "Clip" and len(n.input) == 3]
+    if not clips or not all(x in consts for n in clips for x in n.input[1:]):
+        return False
+    if any(n.op_type not in OPSET10_SAME for n in g.node):
+        return False
+    bounds = set()
+    nodes = []
+    for n in g.node:
+        if n in clips:
+            lo, hi = (float(numpy_helper.to_array(consts[x].attribute[0].t)) for x in n.input[1:])
+            bounds.update(n.input[1:])
+            nodes.append(helper.make_node("Clip", [n.input[0]], list(n.output), name=n.name,
+                                          min=lo, max=hi))
+        else:
+            nodes.append(n)
+    used = {x for n in nodes for x in n.input}
+    nodes = [n for n in nodes if not (n.op_type == "Constant" and n.output[0] in bounds
+                                      and n.output[0] not in used)]
+    del g.node[:]
+    g.node.extend(nodes)
+    for o in model.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = 10
+    onnx.checker.check_model(model)
+    return True
 
 
 def load_net(path, card):
     model = onnx.load(path)
+    clip_bounds_as_attributes(model)
     for out in model.graph.output:
         tt = out.type.tensor_type
         if not tt.HasField("shape"):
