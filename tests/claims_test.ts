@@ -185,4 +185,12 @@ Deno.test("report.css: every block closes, so the scorecard's colours apply on s
     topLevel.some((sel) => sel.includes("span.verdict-reproduced")),
     "the verdict colours are top-level rules, not print-only ones",
   );
+  // On paper the folded findings lists are printed whole (a print block opens them).
+  const printBlocks = css.split("@media print").slice(1);
+  assert.ok(
+    printBlocks.some((b) =>
+      /details\.scorecard-findings::details-content\s*\{[^}]*visible/.test(b)
+    ),
+    "a print rule opens the scorecard's folded findings",
+  );
 });
