@@ -16,14 +16,26 @@ import { kitCommand, pathExists } from "./support.ts";
  * Wait for a 3-task array job and the job that depends on it; every one must end COMPLETED with
  * exit 0 (ids compared as sorted strings on both sides: "10" sorts before "9_0").
  */
+/** A job's log file in `runDir`, or "(no log)". */
+async function readLog(runDir: string, name: string): Promise<string> {
+  return await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
+}
+
+/**
+ * Wait for array job `array` (tasks 0-2) and job `after`; every one must end COMPLETED with exit
+ * 0, else the failure message shows the `logs` files of `runDir` (or the job ids without them).
+ */
 async function assertAllCompleted(
   slurm: LocalSlurm,
   array: string,
   after: string,
   timeoutMs: number,
-  logs: () => Promise<string> = () => Promise.resolve(`array ${array}, then job ${after}`),
+  logs?: { runDir: string; names: string[] },
 ): Promise<void> {
   const ends = await waitForJobs(slurm, [array, after], timeoutMs);
+  const message = logs === undefined
+    ? `array ${array}, then job ${after}`
+    : `logs:\n${(await Promise.all(logs.names.map((n) => readLog(logs.runDir, n)))).join("\n")}`;
   assert.deepEqual(
     ends.map((e) => [e.id, e.state, e.exitCode]).sort(),
     [
@@ -32,7 +44,7 @@ async function assertAllCompleted(
       [`${array}_2`, "COMPLETED", "0:0"],
       [after, "COMPLETED", "0:0"],
     ].sort(),
-    await logs(),
+    message,
   );
 }
 
@@ -148,15 +160,11 @@ Deno.test({
       ], { env: { FER_CACHE: cache } }).output();
       assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
 
-      const log = async (name: string) =>
-        await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
-      await assertAllCompleted(
-        slurm,
-        array,
-        merge,
-        240_000,
-        async () => `logs:\n${await log("predict-0.log")}\n${await log("merge.log")}`,
-      );
+      const log = (name: string) => readLog(runDir, name);
+      await assertAllCompleted(slurm, array, merge, 240_000, {
+        runDir,
+        names: ["predict-0.log", "merge.log"],
+      });
       const mergeLog = await log("merge.log");
       assert.match(mergeLog, /cache merge: 3 source\(s\)/);
       assert.match(mergeLog, /cache verify: .* 0 problem\(s\); .*: (\d+) of \1 images present/);
@@ -251,15 +259,11 @@ Deno.test({
       ], { env: { FER_CACHE: await ownCache(join(work, "full-cache")) } }).output();
       assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
 
-      const log = async (name: string) =>
-        await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
-      await assertAllCompleted(
-        slurm,
-        array,
-        merge,
-        300_000,
-        async () => `logs:\n${await log("saliency-0.log")}\n${await log("merge.log")}`,
-      );
+      const log = (name: string) => readLog(runDir, name);
+      await assertAllCompleted(slurm, array, merge, 300_000, {
+        runDir,
+        names: ["saliency-0.log", "merge.log"],
+      });
       const shardFaces = [];
       for (const i of [0, 1, 2]) {
         const m = /shard \d\/3: (\d+) of 12 faces/.exec(await log(`saliency-${i}.log`));
