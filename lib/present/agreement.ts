@@ -19,7 +19,7 @@ import { show, showMarkdown, showTable } from "./display.ts";
 import { emitFindings } from "./emit.ts";
 import { intervalText, listText, pct } from "./format.ts";
 import { resamplingUnits } from "./grid.ts";
-import { barChart, heatmap, lineChart } from "./plots.ts";
+import { barChart, heatmap, intervalBar, lineChart } from "./plots.ts";
 
 /** Images per dataset, Fleiss' κ with intervals, Krippendorff's α and unanimity. */
 export async function showModelAgreement(a: AgreementByDataset): Promise<void> {
@@ -54,12 +54,7 @@ export async function showModelAgreement(a: AgreementByDataset): Promise<void> {
   );
   await show(
     barChart(
-      a.datasets.map((d) => ({
-        label: d.dataset,
-        value: d.agreement.fleiss.estimate,
-        lo: d.agreement.fleiss.lower,
-        hi: d.agreement.fleiss.upper,
-      })),
+      a.datasets.map((d) => intervalBar(d.dataset, d.agreement.fleiss)),
       { title: "Fleiss' κ among the models", xLabel: "Fleiss' κ", domain: [0, 1] },
     ),
     "Fleiss kappa per dataset",
@@ -153,17 +148,11 @@ export async function showHumanReference(h: HumanReferenceStudy): Promise<void> 
       formats: { "raters per image": 1 },
     },
   );
-  const bar = (label: string, iv: { estimate: number; lower: number; upper: number }) => ({
-    label,
-    value: iv.estimate,
-    lo: iv.lower,
-    hi: iv.upper,
-  });
   await show(
     barChart([
-      bar("FER+ annotators", r.humans.fleiss),
-      bar("annotators, 7 classes", r.humans7.fleiss),
-      bar("models", r.models.fleiss),
+      intervalBar("FER+ annotators", r.humans.fleiss),
+      intervalBar("annotators, 7 classes", r.humans7.fleiss),
+      intervalBar("models", r.models.fleiss),
     ], { title: "Fleiss' κ on the same FER+ test images", xLabel: "Fleiss' κ", domain: [0, 1] }),
     "human vs model kappa",
   );
@@ -294,13 +283,7 @@ export async function showTrainingAgreement(t: TrainingAgreement): Promise<void>
       t.datasets.flatMap((d) =>
         TRAINING_RELATIONS.flatMap((relation) => {
           const r = d.byRelation.find((x) => x.relation === relation);
-          return r === undefined ? [] : [{
-            label: d.dataset,
-            group: relation,
-            value: r.kappa.estimate,
-            lo: r.kappa.lower,
-            hi: r.kappa.upper,
-          }];
+          return r === undefined ? [] : [intervalBar(d.dataset, r.kappa, relation)];
         })
       ),
       { title: "Mean pairwise Cohen's κ by training data", xLabel: "Cohen's κ", domain: [0, 1] },

@@ -282,6 +282,21 @@ export interface BarDatum {
   group?: string;
 }
 
+/** A bar for an interval's estimate, with the interval as its error bar. */
+export function intervalBar(
+  label: string,
+  iv: { estimate: number; lower: number; upper: number },
+  group?: string,
+): BarDatum {
+  return {
+    label,
+    value: iv.estimate,
+    lo: iv.lower,
+    hi: iv.upper,
+    ...(group === undefined ? {} : { group }),
+  };
+}
+
 /** Options for barChart. */
 export interface BarOptions extends ChartOptions {
   /** Value axis domain; default [0, max(value, hi)]. */

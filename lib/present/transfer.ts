@@ -8,7 +8,7 @@ import { probeMatrix } from "../studies/probes.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
 import { intervalText, listText, pct, pp } from "./format.ts";
 import { missingMarkdown, resamplingUnits } from "./grid.ts";
-import { barChart, heatmap } from "./plots.ts";
+import { barChart, heatmap, intervalBar } from "./plots.ts";
 
 /** The drops as a table, a bar chart and the largest one in words. */
 export async function showDrops(study: DropStudy): Promise<void> {
@@ -39,13 +39,13 @@ export async function showDrops(study: DropStudy): Promise<void> {
   const hi = Math.max(0.05, ...drops.map((x) => x.accuracy.upper));
   await show(
     barChart(
-      drops.map((x) => ({
-        label: `→ ${x.other}${x.flagged ? " (flagged)" : ""}`,
-        group: shortModelName(x.model),
-        value: x.accuracy.estimate,
-        lo: x.accuracy.lower,
-        hi: x.accuracy.upper,
-      })),
+      drops.map((x) =>
+        intervalBar(
+          `→ ${x.other}${x.flagged ? " (flagged)" : ""}`,
+          x.accuracy,
+          shortModelName(x.model),
+        )
+      ),
       {
         title: "Accuracy drop from the training dataset to each test set of other faces",
         xLabel: "accuracy drop (own test set − other test set)",
