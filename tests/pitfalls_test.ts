@@ -24,7 +24,7 @@ import {
   compareRuns,
   conditionSamples,
   constantPredictions,
-  contaminationFindings,
+  contaminationSectionFindings,
   croppingFindings,
   croppingStudy,
   differenceHash,
@@ -698,7 +698,7 @@ Deno.test("contamination, metric-choice and calibration findings on built sectio
     accuracyChange: interval(0, 0, 0),
   });
   // The clean reference gets no finding of its own; one of two audited models is flagged.
-  const contamination = contaminationFindings({
+  const contamination = contaminationSectionFindings({
     value: [
       {
         model: "clean",
@@ -762,7 +762,7 @@ Deno.test("contamination, metric-choice and calibration findings on built sectio
     },
     missing: null,
   });
-  assert.equal(ece.label, "Calibration: largest expected calibration error (FER2013 test) (m1)");
+  assert.equal(ece.label, "Calibration: largest expected calibration error (fer2013 test; m1)");
   assert.ok(Math.abs(ece.value! - 0.4) < 1e-12);
   assert.equal(ece.note, "n = 4; 15 bins; bootstrap 95 % CI");
 });
@@ -808,7 +808,7 @@ Deno.test("small-test findings: widest by-subject interval, images a difference 
   );
   assert.deepEqual(needed, {
     id: "pitfalls.small-test.images-needed",
-    label: "Small test sets: FER2013 test images a 2-point difference needs (paired)",
+    label: "Small test sets: FER2013 test images a 2-point difference in accuracy needs (paired)",
     value: 3923,
     digits: 0,
     unit: "images",
@@ -836,7 +836,7 @@ Deno.test("pitfalls findings of missing sections: every id, no value, the reason
     ...labelRulesFindings(none),
     ...duplicatesFindings(none),
     ...photoLeakFindings(none),
-    ...contaminationFindings(none),
+    ...contaminationSectionFindings(none),
     ...metricChoiceFindings(none),
     ...calibrationFindings(none),
     ...smallTestFindings(none),

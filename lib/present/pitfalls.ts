@@ -11,7 +11,7 @@ import type { Finding } from "../findings.ts";
 import { emitFindings, emitProvenance } from "./emit.ts";
 import type { BootstrapInterval } from "../metrics/mod.ts";
 import { montageSvg } from "./montage.ts";
-import { barChart, heatmap, lineChart } from "./plots.ts";
+import { barChart, heatmap, intervalBar, lineChart } from "./plots.ts";
 import type { Sample } from "../sample.ts";
 import { decodeImage, type RawImage } from "../image.ts";
 import type { InputSpec, ModelCard } from "../models/card.ts";
@@ -28,6 +28,7 @@ import {
   type PreprocessingResult,
 } from "../studies/pitfalls/preprocessing.ts";
 import type * as pit from "../studies/pitfalls/mod.ts";
+import type { ContaminationRow } from "../studies/contamination.ts";
 import type { CroppingResult } from "../studies/pitfalls/cropping.ts";
 import {
   largestCropChange,
@@ -115,13 +116,7 @@ async function showPrepDataset(name: string, o: pit.Section<PreprocessingResult>
   });
   await show(
     barChart(
-      run.map((x) => ({
-        label: x.variant,
-        group: shortModelName(x.model),
-        value: x.comparison!.flipShare.estimate,
-        lo: x.comparison!.flipShare.lower,
-        hi: x.comparison!.flipShare.upper,
-      })),
+      run.map((x) => intervalBar(x.variant, x.comparison!.flipShare, shortModelName(x.model))),
       { title: `${name}: share of top-1 predictions flipped`, format: "percent" },
     ),
     `flip shares on ${name}`,
@@ -188,13 +183,7 @@ export async function showCropping(o: pit.Section<CroppingResult>): Promise<void
   );
   await show(
     barChart(
-      r.rows.map((x) => ({
-        label: x.condition,
-        group: shortModelName(x.model),
-        value: x.accuracy.estimate,
-        lo: x.accuracy.lower,
-        hi: x.accuracy.upper,
-      })),
+      r.rows.map((x) => intervalBar(x.condition, x.accuracy, shortModelName(x.model))),
       { title: "ExpW accuracy by how the face is cut", format: "percent", domain: [0, 1] },
     ),
     "accuracy by crop condition",
@@ -270,13 +259,7 @@ export async function showLabelRules(o: pit.Section<pit.LabelRulesResult>): Prom
   );
   await show(
     barChart(
-      scores.map((s) => ({
-        label: s.rule,
-        group: shortModelName(s.model),
-        value: s.accuracy.estimate,
-        lo: s.accuracy.lower,
-        hi: s.accuracy.upper,
-      })),
+      scores.map((s) => intervalBar(s.rule, s.accuracy, shortModelName(s.model))),
       {
         title: "The same predictions scored under each label rule",
         format: "percent",
@@ -330,12 +313,7 @@ export async function showDuplicates(o: pit.Section<pit.DuplicatesResult>) {
   );
   await show(
     barChart(
-      r.leaks.map((l) => ({
-        label: `${l.split}: ${l.kind}`,
-        value: l.share.estimate,
-        lo: l.share.lower,
-        hi: l.share.upper,
-      })),
+      r.leaks.map((l) => intervalBar(`${l.split}: ${l.kind}`, l.share)),
       {
         title: "Share of evaluation images whose twin is in Training",
         format: "percent",
@@ -390,12 +368,7 @@ export async function showPhotoLeak(o: pit.Section<pit.PhotoLeakResult>): Promis
   );
   await show(
     barChart(
-      rows.map(([name, g]) => ({
-        label: name,
-        value: g.share.estimate,
-        lo: g.share.lower,
-        hi: g.share.upper,
-      })),
+      rows.map(([name, g]) => intervalBar(name, g.share)),
       { title: "ExpW test faces whose photograph is also in training", format: "percent" },
     ),
     "ExpW photograph leak",
@@ -407,7 +380,7 @@ export async function showPhotoLeak(o: pit.Section<pit.PhotoLeakResult>): Promis
 }
 
 /** Section 4c: the contamination audit of each model on FER2013 test. */
-export async function showContamination(o: pit.Section<pit.ContaminationRow[]>): Promise<void> {
+export async function showContamination(o: pit.Section<ContaminationRow[]>): Promise<void> {
   if (o.value === null) return await showMissingSection("Contamination audit", o);
   const rows = o.value;
   await showTable(
@@ -427,12 +400,7 @@ export async function showContamination(o: pit.Section<pit.ContaminationRow[]>):
   );
   await show(
     barChart(
-      rows.map((r) => ({
-        label: shortModelName(r.model),
-        value: r.audit.matchA.estimate,
-        lo: r.audit.matchA.lower,
-        hi: r.audit.matchA.upper,
-      })),
+      rows.map((r) => intervalBar(shortModelName(r.model), r.audit.matchA)),
       {
         title: "Share of predictions equal to FER2013's label where FER+ disagrees",
         format: "percent",
@@ -607,20 +575,8 @@ export async function showSmallTests(
   await show(
     barChart(
       ckplus.flatMap((r) => [
-        {
-          label: shortModelName(r.model),
-          group: "by image",
-          value: r.byImage.estimate,
-          lo: r.byImage.lower,
-          hi: r.byImage.upper,
-        },
-        {
-          label: shortModelName(r.model),
-          group: "by subject",
-          value: r.bySubject.estimate,
-          lo: r.bySubject.lower,
-          hi: r.bySubject.upper,
-        },
+        intervalBar(shortModelName(r.model), r.byImage, "by image"),
+        intervalBar(shortModelName(r.model), r.bySubject, "by subject"),
       ]),
       {
         title: "CK+ accuracy: the same estimate, two intervals",

@@ -9,13 +9,13 @@
 import { ciPair, type Finding } from "../../findings.ts";
 import type { BootstrapInterval } from "../../metrics/mod.ts";
 import { intervalText, listText, pct, ppIntervalText } from "../../present/format.ts";
+import type { ContaminationRow } from "../contamination.ts";
 import type { CroppingResult, CropRow } from "./cropping.ts";
 import type { RuleScore } from "./labels.ts";
 import type { PreprocessingResult, VariantFamily, VariantRow } from "./preprocessing.ts";
 import type {
   CalibrationRow,
   CalibrationSectionResult,
-  ContaminationRow,
   DuplicatesResult,
   LabelRulesResult,
   MetricChoiceResult,
@@ -252,7 +252,7 @@ const CONTAMINATION_ID: FindingId = [
 ];
 
 /** Section 4c: how many models are flagged, then each audited model's match share. */
-export function contaminationFindings(o: Outcome<ContaminationRow[]>): Finding[] {
+export function contaminationSectionFindings(o: Outcome<ContaminationRow[]>): Finding[] {
   if (o.value === null) return missingFindings([CONTAMINATION_ID], o.missing);
   const rows = o.value;
   const flagged = rows.filter((r) => r.flagged).map((r) => r.model);
@@ -322,7 +322,7 @@ export function metricChoiceFindings(
 
 const CALIBRATION_ID: FindingId = [
   "pitfalls.calibration.max-ece",
-  "Calibration: largest expected calibration error (FER2013 test)",
+  "Calibration: largest expected calibration error",
 ];
 
 /** The least calibrated model (largest ECE; the first such). */
@@ -338,7 +338,7 @@ export function calibrationFindings(
   const worst = leastCalibrated(o.value.rows)!;
   return [finding({
     id: CALIBRATION_ID[0],
-    label: `${CALIBRATION_ID[1]} (${worst.model})`,
+    label: `${CALIBRATION_ID[1]} (${o.value.dataset} test; ${worst.model})`,
     value: worst.calibration.ece.estimate,
     ci: ciPair(worst.calibration.ece),
     unit: "ECE",
@@ -355,7 +355,7 @@ const SMALL_TEST_IDS: readonly FindingId[] = [
   ],
   [
     "pitfalls.small-test.images-needed",
-    "Small test sets: FER2013 test images a 2-point difference needs (paired)",
+    "Small test sets: FER2013 test images a difference in accuracy needs (paired)",
   ],
 ];
 
@@ -400,7 +400,10 @@ export function smallTestFindings(
       size
         ? {
           id: sizeId,
-          label: sizeLabel,
+          label: sizeLabel.replace(
+            "a difference",
+            `a ${Number((100 * o.value.delta).toFixed(1))}-point difference`,
+          ),
           value: size.paired,
           digits: 0,
           unit: "images",

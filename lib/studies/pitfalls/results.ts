@@ -3,7 +3,7 @@
  * them; findings.ts turns them into findings; lib/present/pitfalls.ts shows them).
  */
 import type { Finding } from "../../findings.ts";
-import type { BootstrapInterval, LabelSetAudit } from "../../metrics/mod.ts";
+import type { BootstrapInterval } from "../../metrics/mod.ts";
 import type { Sample } from "../../sample.ts";
 import type { Emotion } from "../../taxonomy.ts";
 import type { DuplicatePair, GroupLeak, LeakShare } from "./duplicates.ts";
@@ -41,16 +41,6 @@ export interface PhotoLeakResult {
   kit: GroupLeak;
   /** A face-level stratified split with the same seed and test fraction. */
   byFace: GroupLeak;
-}
-
-/** One model's contamination audit on FER2013 test. */
-export interface ContaminationRow {
-  model: string;
-  /** True for the kit's own models trained on FER2013 Training only (the clean references). */
-  reference: boolean;
-  audit: LabelSetAudit;
-  /** Match share of the original labels wholly above every clean reference's. */
-  flagged: boolean;
 }
 
 /** Section 5's rows: every model and the majority baseline. */

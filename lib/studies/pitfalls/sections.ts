@@ -12,10 +12,12 @@ import { loadDataset } from "../../datasets/mod.ts";
 import { DEFAULT_SPLIT_SEED, stratifiedSplit } from "../../datasets/split.ts";
 import { EXPW_TEST_FRACTION } from "../../datasets/expw.ts";
 import type { LoadedDataset } from "../../datasets/types.ts";
-import { clusterBootstrapInterval, labelSetAudit, likelyContaminated } from "../../metrics/mod.ts";
+import { clusterBootstrapInterval } from "../../metrics/mod.ts";
+import { type ContaminationRow, gridContamination } from "../contamination.ts";
+import { isBenchmarked } from "../models.ts";
 import type { PredictionTable } from "../../predictions.ts";
 import type { Sample } from "../../sample.ts";
-import { type Emotion, emotionIndex, EMOTIONS } from "../../taxonomy.ts";
+import { type Emotion, EMOTIONS } from "../../taxonomy.ts";
 import {
   defaultModelIds,
   gridCell,
@@ -35,14 +37,7 @@ import {
   type HashedImage,
   leakShare,
 } from "./duplicates.ts";
-import {
-  LABEL_RULES,
-  labelChanges,
-  labelUnder,
-  scoreUnderRules,
-  type VotedImage,
-  votedImages,
-} from "./labels.ts";
+import { labelChanges, scoreUnderRules, type VotedImage, votedImages } from "./labels.ts";
 import {
   calibration,
   constantPredictions,
@@ -61,7 +56,7 @@ import {
 import { seededSubset } from "./runs.ts";
 import {
   calibrationFindings,
-  contaminationFindings,
+  contaminationSectionFindings,
   croppingFindings,
   duplicatesFindings,
   labelRulesFindings,
@@ -72,7 +67,6 @@ import {
 } from "./findings.ts";
 import type {
   CalibrationSectionResult,
-  ContaminationRow,
   DuplicatesResult,
   LabelRulesResult,
   MetricChoiceResult,
@@ -111,13 +105,10 @@ export async function pitfallsContext(opts: { dataRoot?: string } = {}): Promise
   return { dataRoot, grid };
 }
 
-/** Roles whose models the pitfalls notebook leaves out by default (studied in their own notebooks). */
-export const PITFALLS_SKIPPED_ROLES: readonly string[] = ["training-matrix", "training-size"];
-
 /**
- * The models the notebook studies: FER_MODELS when set (as every study), else every registered
- * FER model except the kit's training-matrix and training-size networks (many small CNNs that
- * would multiply the preprocessing and cropping runs without a new lesson).
+ * The models the notebook studies: FER_MODELS when set (as every study), else the benchmark's
+ * models (isBenchmarked: not the kit's training-matrix and training-size networks, many small
+ * CNNs that would multiply the preprocessing and cropping runs without a new lesson).
  */
 export async function pitfallsModelIds(): Promise<string[]> {
   let env = "";
@@ -129,7 +120,7 @@ export async function pitfallsModelIds(): Promise<string[]> {
   if (env.trim() !== "") return await defaultModelIds();
   const ids = new Set(await defaultModelIds());
   return (await listModels()).filter((m) =>
-    ids.has(m.id) && !(m.card.roles ?? []).some((r) => PITFALLS_SKIPPED_ROLES.includes(r))
+    ids.has(m.id) && isBenchmarked(m.card)
   ).map((m) => m.id);
 }
 
@@ -301,30 +292,19 @@ export async function photoLeakSection(ctx: PitfallsContext): Promise<Section<Ph
 }
 
 /**
- * Section 4c: the contamination audit (lib/metrics labelSetAudit) of every model on FER2013
- * test, original labels against the FER+ majority. Clean references: models whose card's
- * `training` is FER2013's train split (the kit's own CNNs, which never saw the test split).
+ * Section 4c: the kit's contamination audit (lib/studies/contamination.ts, the one the claims
+ * use) of every model on FER2013 test: original labels against the FER+ majority, with the
+ * kit's own CNNs trained on FER2013 Training as clean references.
  */
 export async function contaminationSection(
   ctx: PitfallsContext,
 ): Promise<Section<ContaminationRow[]>> {
-  return await section("FER2013 + FER+ votes", contaminationFindings, async () => {
-    const images = await fer2013Votes(ctx);
-    const majority = LABEL_RULES.find((r) => r.id === "majority")!;
-    const rows = fer2013Tables(ctx.grid).map((t) => {
-      const yPred = t.table.rows.map((r) => emotionIndex(r.pred));
-      const yA = t.table.rows.map((r) => emotionIndex(r.label));
-      const yB = t.table.rows.map((r) => {
-        const l = labelUnder(images.get(r.id)!, majority);
-        return typeof l === "string" ? emotionIndex(l) : -1;
-      });
-      const card = ctx.grid.models.find((m) => m.card.id === t.model)!.card;
-      const reference = card.training?.dataset === "fer2013" && card.training.split === "train";
-      return { model: t.model, reference, audit: labelSetAudit(yPred, yA, yB), flagged: false };
-    });
-    const refs = rows.filter((r) => r.reference).map((r) => r.audit);
-    for (const r of rows) r.flagged = !r.reference && likelyContaminated(r.audit, refs);
-    return rows;
+  return await section("FER2013 + FER+ test", contaminationSectionFindings, () => {
+    need(ctx.grid, "fer2013");
+    need(ctx.grid, "ferplus");
+    const study = gridContamination(ctx.grid);
+    if (study === null) throw new Error("no model has FER2013 test predictions");
+    return Promise.resolve(study.rows);
   });
 }
 
