@@ -119,9 +119,9 @@ export async function pitfallsModelIds(): Promise<string[]> {
   }
   if (env.trim() !== "") return await defaultModelIds();
   const ids = new Set(await defaultModelIds());
-  return (await listModels()).filter((m) =>
-    ids.has(m.id) && isBenchmarked(m.card)
-  ).map((m) => m.id);
+  return (await listModels()).filter((m) => ids.has(m.id) && isBenchmarked(m.card)).map((m) =>
+    m.id
+  );
 }
 
 /** Models whose input is at least this many pixels count as slow (DenseNet-121 at 224×224). */
