@@ -15,7 +15,12 @@ import type { BootstrapInterval } from "./metrics/bootstrap.ts";
 import { clusterBootstrapInterval } from "./metrics/cluster_bootstrap.ts";
 import { modelsWithRole } from "./models/registry.ts";
 import type { PredictionTable } from "./predictions.ts";
-import { accuracyStatistic, type IndexStatistic, macroF1Statistic } from "./metrics/mod.ts";
+import {
+  accuracyStatistic,
+  argmaxAmong,
+  type IndexStatistic,
+  macroF1Statistic,
+} from "./metrics/mod.ts";
 import { labelArrays, restrictToModel, STUDY_BOOTSTRAP, studyInterval } from "./studies/scoring.ts";
 import { type GridOptions, modelsOnDatasets, STUDY_DATASETS } from "./studies/grid.ts";
 import type { Missing } from "./studies/grid.ts";
@@ -114,8 +119,7 @@ export function sharedAccuracyStatistic(
   table.rows.forEach((r, i) => {
     const k = classes.indexOf(r.label);
     if (k < 0) return;
-    let best = 0;
-    for (let j = 1; j < cols.length; j++) if (r.probs[cols[j]] > r.probs[cols[best]]) best = j;
+    const best = argmaxAmong(r.probs, cols);
     rows.push(i);
     hit.push(best === k ? 1 : 0);
   });

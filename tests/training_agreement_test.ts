@@ -24,6 +24,10 @@ Deno.test("pairKappaStatistic: Cohen's κ of each pair on the drawn items, by ha
   const drawn = Int32Array.from([0, 0, 0, 5, 5, 5]);
   assert.equal(pairKappaStatistic([[a, b]], 3)(drawn)[0], 1);
   assert.ok(Number.isNaN(pairKappaStatistic([[a, b]], 3)(Int32Array.from([0, 0]))[0]));
+  assert.throws(
+    () => pairKappaStatistic([[a, Int32Array.from([0, 0, 1, 0, 3, 2])]], 3),
+    /pair 0, rater b, item 4: class id 3 outside 0\.\.2/,
+  );
   assert.ok(
     Math.abs(
       meanPairKappaStatistic([[a, b], [a, a]], 3)(all(6)) - (cohenKappa(a, b) + 1) / 2,

@@ -416,13 +416,26 @@ export type RaterPair = readonly [LabelArray, LabelArray];
  * Unweighted Cohen's κ of each pair of raters over the items drawn, as a bootstrap statistic
  * (`categories`: number of class ids; each pair two label arrays of equal length): the returned
  * function fills and returns one array of κ values, pair by pair (NaN where a pair's chance
- * agreement is 1). The same code as `cohenKappa` on the drawn items, without building matrices.
+ * agreement is 1): unweighted `cohenKappa` on the drawn items, from the two raters' margins and
+ * their agreements, with no matrix built per resample. Throws when an id is outside
+ * 0..categories-1.
  */
 export function pairKappaStatistic(
   pairs: readonly RaterPair[],
   categories: number,
 ): (idx: Int32Array) => Float64Array {
-  pairs.forEach(([a, b], p) => pairedLength(a, b, `pair ${p}`));
+  pairs.forEach(([a, b], p) => {
+    pairedLength(a, b, `pair ${p}`);
+    for (const [who, r] of [["a", a], ["b", b]] as const) {
+      for (let i = 0; i < r.length; i++) {
+        if (!(Number.isInteger(r[i]) && r[i] >= 0 && r[i] < categories)) {
+          throw new Error(
+            `pair ${p}, rater ${who}, item ${i}: class id ${r[i]} outside 0..${categories - 1}`,
+          );
+        }
+      }
+    }
+  });
   const out = new Float64Array(pairs.length);
   const rowSum = new Float64Array(categories);
   const colSum = new Float64Array(categories);

@@ -66,6 +66,22 @@ export function columnClasses(cols: number, classes?: ArrayLike<number>): Int32A
   return Int32Array.from(classes);
 }
 
+/**
+ * Position in `cols` of the first largest of `values[offset + cols[j]]` (numpy.argmax's tie rule
+ * over the chosen columns): the top class among a subset of classes.
+ */
+export function argmaxAmong(
+  values: ArrayLike<number>,
+  cols: readonly number[],
+  offset = 0,
+): number {
+  let best = 0;
+  for (let j = 1; j < cols.length; j++) {
+    if (values[offset + cols[j]] > values[offset + cols[best]]) best = j;
+  }
+  return best;
+}
+
 /** Index of the first largest value in row `i` (numpy.argmax's tie rule). */
 export function rowArgmax(m: ScoreMatrix, i: number): number {
   const base = i * m.cols;

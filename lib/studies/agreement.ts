@@ -26,7 +26,7 @@ import { gridDataset, gridModel, type StudyGrid } from "./grid.ts";
 import { restrictToModel, studyInterval } from "./scoring.ts";
 import { clusterInterval, clusterKeys } from "./clusters.ts";
 import { isBenchmarked } from "./models.ts";
-import { sameFaces } from "./transfer.ts";
+import { distinctFaces } from "./transfer.ts";
 
 /** Per-item category counts (items × EMOTIONS) of raters' class ids. Pure. */
 export function countsPerItem(raters: readonly Int32Array[]): number[][] {
@@ -297,9 +297,9 @@ export function agreementByDataset(grid: StudyGrid): AgreementByDataset {
     );
   return {
     datasets,
-    ranked: datasets.filter((d, i) =>
-      !datasets.slice(0, i).some((e) => sameFaces(e.dataset, d.dataset))
-    ).sort((a, b) => b.agreement.fleiss.estimate - a.agreement.fleiss.estimate),
+    ranked: distinctFaces(datasets, (d) => d.dataset).sort((a, b) =>
+      b.agreement.fleiss.estimate - a.agreement.fleiss.estimate
+    ),
     highestCategory: pick((b, a) => b > a),
     lowestCategory: pick((b, a) => b < a),
   };

@@ -5,6 +5,7 @@
  * whose ONNX file is missing and datasets that are not under the data root are listed with the
  * reason instead of failing the notebook.
  */
+import { isTrainingSizePoint } from "./models.ts";
 import { dataRoot as defaultDataRoot } from "../config.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import type { LoadedDataset } from "../datasets/types.ts";
@@ -84,9 +85,7 @@ export async function defaultModelIds(): Promise<string[]> {
   }
   const chosen = (env ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (chosen.length > 0) return chosen;
-  const curveOnly = (roles: readonly string[] | undefined) =>
-    roles !== undefined && roles.length === 1 && roles[0] === "training-size";
-  return (await listModels()).filter((m) => !curveOnly(m.card.roles)).map((m) => m.id);
+  return (await listModels()).filter((m) => !isTrainingSizePoint(m.card)).map((m) => m.id);
 }
 
 /** Load the models that can run; the others go to `missing` with the reason. */

@@ -12,6 +12,11 @@ import type { ModelCard } from "../models/card.ts";
  */
 export const NOT_BENCHMARKED_ROLES: readonly string[] = ["training-matrix", "training-size"];
 
+/** True for a point of the training-size curve only (role `training-size` and no other). */
+export function isTrainingSizePoint(card: Pick<ModelCard, "roles">): boolean {
+  return card.roles !== undefined && card.roles.length === 1 && card.roles[0] === "training-size";
+}
+
 /** True when a model belongs to the agreement benchmark's model set (notebook 03, its claims). */
 export function isBenchmarked(card: Pick<ModelCard, "roles">): boolean {
   return !(card.roles ?? []).some((r) => NOT_BENCHMARKED_ROLES.includes(r));

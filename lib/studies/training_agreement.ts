@@ -10,18 +10,21 @@
  */
 import { ciPair, type Finding } from "../findings.ts";
 import {
+  argmaxAmong,
   type BootstrapInterval,
-  cohenKappa,
-  meanPairKappaStatistic,
+  bootstrapSettings,
+  clusterBootstrapValues,
+  intervalFromValues,
+  pairKappaStatistic,
   type RaterPair,
 } from "../metrics/mod.ts";
 import type { JoinedPredictions } from "../predictions.ts";
 import { joinPredictions } from "../predictions.ts";
 import { type Emotion, EMOTIONS } from "../taxonomy.ts";
-import { clusterInterval, clusterKeys, clusterUnit } from "./clusters.ts";
+import { clusterKeys, clusterUnit, STUDY_BOOTSTRAP } from "./clusters.ts";
 import { gridModel, type StudyGrid } from "./grid.ts";
-import { trainingDatasetOf } from "./models.ts";
-import { sameFaces } from "./transfer.ts";
+import { isTrainingSizePoint, trainingDatasetOf } from "./models.ts";
+import { distinctFaces, sameFaces } from "./transfer.ts";
 
 /** How the training data of two models relate. */
 export type TrainingRelation = "same dataset" | "same faces, other labels" | "different datasets";
@@ -88,13 +91,7 @@ export interface TrainingAgreement {
 function topAmong(probs: Float64Array, items: number, classes: readonly Emotion[]): Int32Array {
   const cols = classes.map((c) => EMOTIONS.indexOf(c));
   const k = EMOTIONS.length;
-  const out = new Int32Array(items);
-  for (let i = 0; i < items; i++) {
-    let best = cols[0];
-    for (const c of cols) if (probs[i * k + c] > probs[i * k + best]) best = c;
-    out[i] = best;
-  }
-  return out;
+  return Int32Array.from({ length: items }, (_, i) => cols[argmaxAmong(probs, cols, i * k)]);
 }
 
 /**
@@ -127,24 +124,40 @@ export function relationKappas(
         trainB: train[b],
         relation: trainingRelation(train[a], train[b]),
         classes,
-        kappa: cohenKappa(pair[0], pair[1]),
+        kappa: NaN, // filled from the full-sample pass below
       });
     }
   }
-  const members = (r: TrainingRelation) => raters.filter((_, i) => pairs[i].relation === r);
-  const meanOf = (r: TrainingRelation) => meanPairKappaStatistic(members(r), EMOTIONS.length);
-  const byRelation: RelationKappa[] = TRAINING_RELATIONS.flatMap((relation) => {
-    const count = members(relation).length;
-    return count === 0
-      ? []
-      : [{ relation, pairs: count, kappa: clusterInterval(clusters, meanOf(relation), opts) }];
-  });
-  const has = (r: TrainingRelation) => byRelation.some((x) => x.relation === r);
-  let sameMinusDifferent: BootstrapInterval | null = null;
-  if (has("same dataset") && has("different datasets")) {
-    const same = meanOf("same dataset"), different = meanOf("different datasets");
-    sameMinusDifferent = clusterInterval(clusters, (idx) => same(idx) - different(idx), opts);
-  }
+  // One bootstrap pass: each resample's pair κs give every relation's mean and the gap.
+  const kappas = pairKappaStatistic(raters, EMOTIONS.length);
+  const groups = TRAINING_RELATIONS.map((r) =>
+    pairs.flatMap((p, i) => (p.relation === r ? [i] : []))
+  );
+  const means = (k: Float64Array) =>
+    groups.map((g) => (g.length === 0 ? NaN : g.reduce((sum, i) => sum + k[i], 0) / g.length));
+  const full = kappas(Int32Array.from({ length: n }, (_, i) => i));
+  full.forEach((k, i) => (pairs[i].kappa = k));
+  const estimates = means(full);
+  const settings = bootstrapSettings({ ...STUDY_BOOTSTRAP, ...opts });
+  const perResample = groups.map(() => new Float64Array(settings.resamples));
+  const [same, different] = [0, 2];
+  let b = 0;
+  const gaps = clusterBootstrapValues(clusters, (idx) => {
+    const m = means(kappas(idx));
+    m.forEach((v, g) => (perResample[g][b] = v));
+    b++;
+    return m[same] - m[different];
+  }, settings);
+  const byRelation: RelationKappa[] = TRAINING_RELATIONS.flatMap((relation, g) =>
+    groups[g].length === 0 ? [] : [{
+      relation,
+      pairs: groups[g].length,
+      kappa: intervalFromValues(estimates[g], perResample[g], settings),
+    }]
+  );
+  const sameMinusDifferent = groups[same].length > 0 && groups[different].length > 0
+    ? intervalFromValues(estimates[same] - estimates[different], gaps, settings)
+    : null;
   return { pairs, byRelation, sameMinusDifferent };
 }
 
@@ -163,17 +176,20 @@ export function agreementByTrainingData(
     const t = trainingDatasetOf(m.card);
     if (t === null) {
       leftOut.push({ id: m.card.id, why: "its card does not state its training data" });
+    } else if (isTrainingSizePoint(m.card)) {
+      leftOut.push({
+        id: m.card.id,
+        why: "a point of the training-size curve (a subset of FER2013)",
+      });
     } else trainOf.set(m.card.id, t);
   }
   const datasets: TrainingAgreementDataset[] = [];
-  const seen: string[] = [];
-  for (const d of grid.datasets) {
-    if (seen.some((s) => sameFaces(s, d.name))) continue;
+  for (const d of distinctFaces(grid.datasets, (x) => x.name)) {
     const cells = grid.cells.filter((c) => c.dataset === d.name && trainOf.has(c.model));
     const train = cells.map((c) => trainOf.get(c.model)!);
     if (new Set(train).size < 2) continue;
-    seen.push(d.name);
     const joined = joinPredictions(cells.map((c) => ({ name: c.model, table: c.table })));
+    if (joined.ids.length === 0) continue;
     const classesOf = cells.map((c) => gridModel(grid, c.model)!.card.output.classes);
     datasets.push({
       dataset: d.name,

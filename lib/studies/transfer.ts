@@ -57,6 +57,11 @@ export function sameFaces(a: string, b: string): boolean {
   return a === b || SAME_IMAGES.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
 }
 
+/** The items whose faces no earlier item holds (FER+ after FER2013 is left out), in order. */
+export function distinctFaces<T>(items: readonly T[], name: (item: T) => string): T[] {
+  return items.filter((d, i) => !items.slice(0, i).some((e) => sameFaces(name(e), name(d))));
+}
+
 /** What a drop needs of a scored cell (lib/studies/scoring.ts CellScore). */
 export type DropCell = Pick<CellScore, "model" | "dataset" | "scored" | "clusters">;
 
