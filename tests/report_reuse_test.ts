@@ -16,6 +16,7 @@ import {
   notebookInputKey,
   RACY_MS,
   sharedInputs,
+  statDigest,
 } from "../lib/report/inputs.ts";
 import { buildReport, type BuildResult } from "../lib/report/site.ts";
 import { notebookJson, withTempDir } from "./support.ts";
@@ -263,5 +264,41 @@ Deno.test("report build: the session log is this build's own, never set in the p
     assert.deepEqual([...new Set(seen)], [undefined]);
     const summary = JSON.parse(await Deno.readTextFile(join(dir, "site", "findings.json")));
     assert.deepEqual(summary.kit.providers, ["cpu (onnxruntime 9.9.9): 1 session"]);
+  });
+});
+
+Deno.test("statDigest: an empty folder counts; a find that fails falls back to the walk", async () => {
+  await withTempDir("ferkit-stat-", async (dir) => {
+    const root = join(dir, "data");
+    await write(join(root, "a", "x.txt"), "1");
+    const before = await statDigest(root, 0);
+    // An empty class folder changes what a folder loader finds.
+    await Deno.mkdir(join(root, "a", "neutral"));
+    assert.notEqual(await statDigest(root, 0), before, "an empty folder added");
+
+    // A find that rejects -printf (exit 1, no output, as BSD or busybox find): the key still
+    // sees a changed file, through the walk in Deno.
+    const bin = join(dir, "bin");
+    await write(join(bin, "find"), "#!/bin/sh\nexit 1\n");
+    await Deno.chmod(join(bin, "find"), 0o755);
+    const module = new URL(`file://${join(PROJECT_ROOT, "lib/report/inputs.ts")}`).href;
+    const digest = async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { statDigest } from ${JSON.stringify(module)};\n` +
+          `console.log(await statDigest(${JSON.stringify(root)}, 0));`,
+        ],
+        cwd: PROJECT_ROOT,
+        env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    const first = await digest();
+    await write(join(root, "a", "x.txt"), "22");
+    assert.notEqual(await digest(), first, "a changed file seen without a working find");
   });
 });

@@ -32,6 +32,8 @@
 import { createHash } from "node:crypto";
 import { join, relative, resolve } from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
+import { RACY_MS } from "../datasets/content.ts";
+import { sha256Hex } from "../fsutil.ts";
 import { onnxruntimeVersion } from "./provenance.ts";
 
 /** Version of the recipe below; bump it when the parts or their hashing change. */
@@ -119,12 +121,8 @@ export function keyEnv(env: Readonly<Record<string, string>>): Record<string, st
   return out;
 }
 
-function sha256(text: string | Uint8Array): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
-/** Files modified less than this long (ms) before a key is computed make it racy (see below). */
-export const RACY_MS = 2000;
+/** Files modified less than RACY_MS before a key is computed make it racy (see statDigest). */
+export { RACY_MS };
 
 /**
  * Every file under `root` (symbolic links followed, each folder once), as paths relative to
@@ -133,6 +131,7 @@ export const RACY_MS = 2000;
 export async function listFiles(
   root: string,
   keep: (rel: string) => boolean = () => true,
+  folders = false,
 ): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
@@ -159,8 +158,10 @@ export async function listFiles(
           isDir = Deno.statSync(path).isDirectory; // follows the link
         } catch { /* dangling: listed as a file, read as missing */ }
       }
-      if (isDir) await walk(path);
-      else {
+      if (isDir) {
+        if (folders && keep(relative(root, path))) out.push(`${relative(root, path)}/`);
+        await walk(path);
+      } else {
         const rel = relative(root, path);
         if (keep(rel)) out.push(rel);
       }
@@ -176,7 +177,7 @@ export async function contentDigest(root: string, rels: readonly string[]): Prom
   h.update(`content\t${root}\t${rels.length}\n`);
   for (const rel of rels) {
     const bytes = await Deno.readFile(join(root, rel)).catch(() => null);
-    h.update(`${rel}\t${bytes === null ? "missing" : sha256(bytes)}\n`);
+    h.update(`${rel}\t${bytes === null ? "missing" : await sha256Hex(bytes)}\n`);
   }
   return h.digest("hex");
 }
@@ -189,37 +190,47 @@ interface StatLine {
   changedMs: number;
 }
 
-/** Stat lines of every non-folder under `root` by GNU find (fast), or null when find fails. */
+/**
+ * Stat lines of every entry under `root` by GNU find (fast): a folder as its path and "/" (an
+ * empty class folder changes what a loader finds), anything else with its stats. Null when find
+ * is missing or fails (a find without -printf, an unreadable entry, a missing root): the walk
+ * in Deno then lists the tree instead, so a failing find never hides a change.
+ */
 async function findStats(root: string): Promise<StatLine[] | null> {
+  let out: Deno.CommandOutput;
   try {
-    const out = await new Deno.Command("find", {
-      args: ["-L", root, "-mindepth", "1", "!", "-type", "d", "-printf", "%P\\0%s %T@ %C@ %i\\0"],
+    out = await new Deno.Command("find", {
+      args: ["-L", root, "-mindepth", "1", "-printf", "%P\\0%y %s %T@ %C@ %i\\0"],
       stdout: "piped",
       stderr: "null",
     }).output();
-    // find exits non-zero for an unreadable entry or a link loop: those are listed as far as
-    // it got; a missing root gives no output and is the empty tree.
-    const text = new TextDecoder().decode(out.stdout);
-    const fields = text.split("\0");
-    const lines: StatLine[] = [];
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const [, m, c] = fields[i + 1].split(" ");
-      lines.push({
-        rel: fields[i],
-        line: `${fields[i]}\t${fields[i + 1]}`,
-        changedMs: Math.max(Number(m), Number(c)) * 1000,
-      });
-    }
-    return lines;
   } catch {
     return null; // no find here
   }
+  if (!out.success) return null;
+  const fields = new TextDecoder().decode(out.stdout).split("\0");
+  const lines: StatLine[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [type, size, m, c, ino] = fields[i + 1].split(" ");
+    lines.push(
+      type === "d" ? { rel: `${fields[i]}/`, line: `${fields[i]}/`, changedMs: 0 } : {
+        rel: fields[i],
+        line: `${fields[i]}\t${size} ${m} ${c} ${ino}`,
+        changedMs: Math.max(Number(m), Number(c)) * 1000,
+      },
+    );
+  }
+  return lines;
 }
 
 /** The same lines from a walk in Deno (where GNU find is missing); times in ms. */
 async function walkStats(root: string): Promise<StatLine[]> {
   const lines: StatLine[] = [];
-  for (const rel of await listFiles(root)) {
+  for (const rel of await listFiles(root, () => true, true)) {
+    if (rel.endsWith("/")) {
+      lines.push({ rel, line: rel, changedMs: 0 });
+      continue;
+    }
     let st: Deno.FileInfo | null = null;
     try {
       st = Deno.statSync(join(root, rel));
@@ -292,7 +303,7 @@ export async function sharedInputs(ctx: KeyContext): Promise<SharedInputs> {
   };
   const keyed = keyEnv(env);
   const libDir = join(kit, "lib");
-  const combine = (digests: string[]) => sha256(digests.join("\n"));
+  const combine = (digests: string[]) => sha256Hex(digests.join("\n"));
   const stat = (root: string) => statDigest(root, ctx.racyMs);
   const [lib, models, dets, dataPart, splitsPart] = await Promise.all([
     Promise.all([
@@ -315,8 +326,8 @@ export async function sharedInputs(ctx: KeyContext): Promise<SharedInputs> {
       detectors: dets,
       data: dataPart,
       splits: splitsPart,
-      env: sha256(JSON.stringify(keyed)),
-      runtime: sha256(JSON.stringify(runtime)),
+      env: await sha256Hex(JSON.stringify(keyed)),
+      runtime: await sha256Hex(JSON.stringify(runtime)),
     },
     env: keyed,
     runtime,
@@ -330,9 +341,9 @@ export async function notebookInputKey(
   ctx: KeyContext,
 ): Promise<InputKey> {
   const parts: Record<InputPart, string> = {
-    notebook: sha256(await Deno.readFile(notebookPath)),
+    notebook: await sha256Hex(await Deno.readFile(notebookPath)),
     ...shared.parts,
-    options: sha256(JSON.stringify({
+    options: await sha256Hex(JSON.stringify({
       kernel: ctx.kernel,
       cellTimeoutS: ctx.cellTimeoutS,
       notebook: resolve(notebookPath),
