@@ -194,6 +194,11 @@ Deno.test("report build: unchanged inputs reuse every notebook with the same fin
     assert.deepEqual(second.summary, first.summary);
     assert.equal(await Deno.readTextFile(join(out, "notebooks", "01-reader.ipynb")), copy);
 
+    // A PDF printed from this site: kept while nothing runs again, removed below when a page does.
+    await Deno.writeTextFile(join(out, "report.pdf"), "%PDF- printed before");
+    assert.ok((await build()).lines.every((l) => !l.includes("report.pdf")));
+    assert.equal(await Deno.readTextFile(join(out, "report.pdf")), "%PDF- printed before");
+
     // The notebook's text: that notebook only.
     await Deno.writeTextFile(join(nbs, "02-plain.ipynb"), notebook("const x: number = 3;\nx * 14"));
     // Another notebook selected alone: this one is shown from its last run, and the log says
@@ -210,6 +215,13 @@ Deno.test("report build: unchanged inputs reuse every notebook with the same fin
     const third = await build();
     assert.deepEqual(ran(third), [["02-plain"], ["01-reader"]]);
     assert.ok(third.lines.includes("report: executing 02-plain (notebook changed) ..."));
+    assert.ok(
+      third.lines.includes(
+        "report: removed the old report.pdf (1 page(s) ran again; --pdf prints it)",
+      ),
+      third.lines.join("\n"),
+    );
+    assert.equal(await Deno.stat(join(out, "report.pdf")).catch(() => null), null);
 
     // A data file: every notebook (any may read any file); the new number is on the site.
     await Deno.writeTextFile(join(data, "labels.txt"), "neutral\n");

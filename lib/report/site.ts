@@ -210,7 +210,7 @@ export async function reuseCheck(path: string, key: InputKey, slug: string): Pro
     nb = await readNotebook(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { why: "no previous run" };
-    return { why: "previous run unreadable" };
+    return { why: `previous run unreadable (${e instanceof Error ? e.message : String(e)})` };
   }
   const m = (nb.metadata.ferkit ?? {}) as Record<string, unknown>;
   const cellsOk = nb.cells.every((c) =>
@@ -348,10 +348,10 @@ async function warmUp(
   const file = join(executedDir, WARM_UP_FILE);
   const key = await sha256Hex(JSON.stringify(shared.parts));
   if (!needed) {
-    const last = await Deno.readTextFile(file).then(
-      (t) => JSON.parse(t) as { key?: unknown; sessionLog?: unknown },
-      () => null,
-    );
+    // A missing or damaged record only means the warm-up runs again.
+    const last = await Deno.readTextFile(file)
+      .then((t) => JSON.parse(t) as { key?: unknown; sessionLog?: unknown } | null)
+      .catch(() => null);
     if (last?.key === key && Array.isArray(last.sessionLog)) {
       const lines = last.sessionLog.map(String);
       if (lines.length > 0) {
@@ -469,6 +469,18 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
     log(`report: removed ${slug} from the site (its notebook is gone)`);
   }
   if (dropped.pdf) log(`report: removed ${PDF_FILE}, which printed them (--pdf prints it again)`);
+  // A PDF printed before this build shows the old numbers of every page that ran again.
+  if (executed.length > 0 && !dropped.pdf) {
+    const removed = await Deno.remove(join(outDir, PDF_FILE)).then(() => true, (e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      return false;
+    });
+    if (removed) {
+      log(
+        `report: removed the old ${PDF_FILE} (${executed.length} page(s) ran again; --pdf prints it)`,
+      );
+    }
+  }
   // Load every notebook's latest executed copy (this build's, or an earlier one).
   const loaded: { file: NotebookFile; nb: Notebook | null }[] = [];
   for (const file of all) {
