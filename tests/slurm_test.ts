@@ -12,10 +12,6 @@ import { loadCard } from "../lib/models/registry.ts";
 import { type LocalSlurm, sbatch, startLocalSlurm, waitForJobs } from "./slurm_local.ts";
 import { kitCommand, pathExists } from "./support.ts";
 
-/**
- * Wait for a 3-task array job and the job that depends on it; every one must end COMPLETED with
- * exit 0 (ids compared as sorted strings on both sides: "10" sorts before "9_0").
- */
 /** A job's log file in `runDir`, or "(no log)". */
 async function readLog(runDir: string, name: string): Promise<string> {
   return await Deno.readTextFile(join(runDir, name)).catch(() => "(no log)");
@@ -24,6 +20,7 @@ async function readLog(runDir: string, name: string): Promise<string> {
 /**
  * Wait for array job `array` (tasks 0-2) and job `after`; every one must end COMPLETED with exit
  * 0, else the failure message shows the `logs` files of `runDir` (or the job ids without them).
+ * Ids are compared as sorted strings on both sides ("10" sorts before "9_0").
  */
 async function assertAllCompleted(
   slurm: LocalSlurm,

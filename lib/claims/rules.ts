@@ -59,8 +59,11 @@ function fmt(x: number, digits = 3): string {
   return x.toFixed(digits);
 }
 
-/** Most finding ids a reason names in one list. */
-const REASON_IDS = 4;
+/**
+ * Most finding ids a reason names in one list; the scorecard lists this many findings openly
+ * and folds a longer list (lib/report/scorecard_page.ts), which the reason then does not repeat.
+ */
+export const REASON_IDS = 4;
 
 /** The finding id without its `claim.<claim id>.` prefix. */
 function shortId(f: Finding): string {

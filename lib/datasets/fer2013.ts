@@ -8,6 +8,7 @@
  * Ids are FER+ image names (`fer0000123.png`) wherever they can be known, so predictions made on
  * either layout join.
  */
+import { equalBytes } from "../bytes.ts";
 import { basename, dirname, join } from "node:path";
 import type { PixelSource, Sample, Split } from "../sample.ts";
 import { BASIC7, LabelError, mapDatasetCode } from "../taxonomy.ts";
@@ -282,12 +283,6 @@ export async function matchRowsToFerplus(
     out.push(found);
   }
   return out;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** One record of `fer2013-original-labels.csv`. */

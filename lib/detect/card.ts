@@ -81,9 +81,20 @@ export async function readDetectorCard(nameOrId: string): Promise<DetectorCard> 
 
 /** Read and check a detector card file; errors name the file and the field. */
 export async function readDetectorCardFile(file: string): Promise<DetectorCard> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new Error(`${file}: ${e instanceof Error ? e.message : e}`);
+  }
+  return detectorCardFromText(text, file);
+}
+
+/** Parse and check a detector card's JSON text (`file` names it in errors). */
+export function detectorCardFromText(text: string, file: string): DetectorCard {
   let raw: unknown;
   try {
-    raw = JSON.parse(await Deno.readTextFile(file));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: ${e instanceof Error ? e.message : e}`);
   }

@@ -17,13 +17,7 @@ import { decodeYunet } from "./yunet.ts";
 import { clipBox, type DetectedFace, type FaceDetector, iou, largestFace, nms } from "./types.ts";
 
 export { clipBox, type DetectedFace, type FaceDetector, iou, largestFace, nms };
-export {
-  DETECTOR_IDS,
-  type DetectorCard,
-  detectorsDir,
-  readDetectorCard,
-  readDetectorCardFile,
-} from "./card.ts";
+export { DETECTOR_IDS, type DetectorCard, detectorsDir, readDetectorCard } from "./card.ts";
 
 /** Short names accepted by `--detect`. */
 export type DetectorName = "yunet" | "ultraface";

@@ -5,10 +5,10 @@
  * Works on any page's HTML (notebook pages, the index, pages added later): it finds the
  * top-level `<svg>`, `<img src="data:…">` and `<table>` elements and adds a link line after each.
  */
-import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { parseHTML } from "linkedom";
 import sharp from "sharp";
+import { base64Bytes, equalBytes } from "../bytes.ts";
 import { exists, writeFileAtomic } from "../fsutil.ts";
 import { MISSING_TEXT } from "../present/format.ts";
 import { escapeXml } from "../present/format.ts";
@@ -280,18 +280,11 @@ const IMAGE_EXT: Readonly<Record<string, string>> = {
   "image/gif": "gif",
 };
 
-/** True when `a` and `b` hold the same bytes. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 async function writeIfChanged(path: string, data: string | Uint8Array): Promise<boolean> {
   try {
     const old = await Deno.readFile(path);
     const next = typeof data === "string" ? new TextEncoder().encode(data) : data;
-    if (sameBytes(old, next)) return false;
+    if (equalBytes(old, next)) return false;
   } catch { /* absent */ }
   await writeFileAtomic(path, data);
   return true;
@@ -370,11 +363,7 @@ export async function addDownloads(
       links = `${link(`${name}.svg`, "SVG")} · ${link(`${name}.png`, `PNG (${PNG_SCALE}×)`)}`;
     } else {
       const ext = IMAGE_EXT[it.mime];
-      // Buffer's native decoder: atob and a per-character copy took 0.8 s for notebook 04's
-      // 5 MB of images, most of a warm rebuild's publishing pass.
-      const buf = Buffer.from(it.b64, "base64");
-      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-      await writeIfChanged(join(dir, `${name}.${ext}`), bytes);
+      await writeIfChanged(join(dir, `${name}.${ext}`), base64Bytes(it.b64));
       files.push(`${rel}/${name}.${ext}`);
       links = link(`${name}.${ext}`, ext.toUpperCase());
     }

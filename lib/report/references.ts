@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { ProvenanceRecord } from "../findings.ts";
 import { exists } from "../fsutil.ts";
 import type { ModelCard } from "../models/card.ts";
-import { type DetectorCard, readDetectorCardFile } from "../detect/card.ts";
-import { modelsDir, readCard } from "../models/registry.ts";
+import { type DetectorCard, detectorCardFromText } from "../detect/card.ts";
+import { modelsDir, validateCard } from "../models/registry.ts";
 import type { BibEntry } from "./bibtex.ts";
 import { escapeXml } from "../present/format.ts";
 import type { KitProvenance } from "./provenance.ts";
@@ -248,7 +248,7 @@ export interface CitableCard {
 }
 
 /** The citable fields of a FER model card. */
-export function citableModel(card: ModelCard): CitableCard {
+function citableModel(card: ModelCard): CitableCard {
   return {
     name: card.name,
     howpublished: sourceText(card),
@@ -259,7 +259,7 @@ export function citableModel(card: ModelCard): CitableCard {
 }
 
 /** The citable fields of a face-detector card. */
-export function citableDetector(card: DetectorCard): CitableCard {
+function citableDetector(card: DetectorCard): CitableCard {
   return {
     name: card.name,
     howpublished: `Downloaded from ${card.source.url}`,
@@ -338,12 +338,12 @@ export async function cardsFor(
   return cards;
 }
 
-/** A card file as a citable card, whichever kind it holds. */
+/** A card file as a citable card, whichever kind it holds (the file read once). */
 async function readCitable(path: string): Promise<CitableCard> {
-  const kind = (JSON.parse(await Deno.readTextFile(path)) as { kind?: unknown }).kind;
-  return kind === "face-detector"
-    ? citableDetector(await readDetectorCardFile(path))
-    : citableModel(await readCard(path));
+  const text = await Deno.readTextFile(path);
+  return (JSON.parse(text) as { kind?: unknown }).kind === "face-detector"
+    ? citableDetector(detectorCardFromText(text, path))
+    : citableModel(validateCard(JSON.parse(text), path));
 }
 
 /** Everything a bibliography is built from. */

@@ -6,7 +6,7 @@
 import { formatFinding } from "../findings.ts";
 import { PAPERS } from "../claims/registry.ts";
 import { type ScorecardRow, verdictCounts } from "../claims/scorecard.ts";
-import type { Verdict } from "../claims/rules.ts";
+import { REASON_IDS, type Verdict } from "../claims/rules.ts";
 import { escapeXml } from "../present/format.ts";
 
 /** File name of the page listing the claims not reproduced. */
@@ -35,8 +35,8 @@ const SETUP_DIFFERENCES: Readonly<Record<ScorecardRow["paper"], string>> = {
     "available.",
 };
 
-/** Findings a scorecard row lists openly; a longer list is folded under a summary line. */
-export const SCORECARD_OPEN_FINDINGS = 4;
+/** Findings a scorecard row lists openly (as many as a reason names); more fold under a line. */
+export const SCORECARD_OPEN_FINDINGS = REASON_IDS;
 
 function findingsCell(r: ScorecardRow): string {
   if (r.findings.length === 0) return `<span class="missing">—</span>`;

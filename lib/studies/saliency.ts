@@ -7,6 +7,7 @@
  * the real model; the result is plain JSON, cached under `<cacheRoot()>/studies/saliency/`
  * keyed by the ONNX hash, the dataset hash and the settings, so a warm run is a file read.
  */
+import { base64Bytes } from "../bytes.ts";
 import type { LoadedDataset } from "../datasets/types.ts";
 import { Buffer } from "node:buffer";
 import { sourceTags } from "../datasets/content.ts";
@@ -219,11 +220,6 @@ export function quantizeMap(map: SaliencyMap): Uint8Array {
   }
   const span = hi - lo;
   return Uint8Array.from(map.data, (v) => (span > 0 ? Math.round((255 * (v - lo)) / span) : 0));
-}
-
-/** Decode base64 into bytes. */
-export function base64Bytes(b64: string): Uint8Array {
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 
 /** A StudyTile back to face pixels and a map (map values 0..1). */
