@@ -48,7 +48,13 @@ import { createProgress, type Progress } from "./progress.ts";
 import type { FaceBox, Sample } from "./sample.ts";
 import { inShard, type Shard } from "./shard.ts";
 import type { Emotion } from "./taxonomy.ts";
-import { createDetector, type DetectorName, type FaceDetector, pickFace } from "./detect/mod.ts";
+import {
+  createDetector,
+  type DetectorName,
+  type FaceDetector,
+  pickFace,
+  readDetectorCard,
+} from "./detect/mod.ts";
 import { ReadAhead } from "./read_ahead.ts";
 
 /** The parts of a loaded dataset that prediction needs. */
@@ -157,13 +163,32 @@ export async function predictionCacheKey(
   detect: string | undefined,
   detectThreshold: number | undefined,
 ): Promise<string> {
-  return await modelKey({
+  return await modelKey(await modelKeyFields(model, detect, detectThreshold));
+}
+
+/**
+ * What the model key stands for: the model's ONNX hash, output and preprocessing specs, and the
+ * detector by its card's id and hash (so a new detector file is a new key; the file is checked
+ * against that hash whenever the detector loads) with its threshold.
+ */
+export async function modelKeyFields(
+  model: ResolvedModel,
+  detect: string | undefined,
+  detectThreshold: number | undefined,
+): Promise<ModelKeyFields> {
+  return {
     modelSha256: model.sha256,
     output: model.card.output,
     preprocess: preprocessKey(model.card),
-    detect: detect ?? null,
+    detect: detect === undefined ? null : await detectorIdentity(detect),
     detectThreshold: detectThreshold ?? null,
-  });
+  };
+}
+
+/** A face detector's card id and ONNX hash, as the prediction cache keys it. */
+async function detectorIdentity(name: string): Promise<string> {
+  const card = await readDetectorCard(name);
+  return `${card.id} sha256:${card.sha256}`;
 }
 
 /** What a model key stands for (as `meta.json` records it, with `preprocess` as JSON text). */
@@ -430,7 +455,7 @@ async function predictSamples(
   };
 }
 
-/** Describe the model key once in `<dir>/meta.json` (informational, never read back). */
+/** Describe the model key once in `<dir>/meta.json` (what cache merge recomputes the key from). */
 async function writeMeta(
   dir: string,
   model: ResolvedModel,
@@ -440,17 +465,18 @@ async function writeMeta(
   await Deno.mkdir(dir, { recursive: true });
   const metaPath = join(dir, "meta.json");
   if (await exists(metaPath)) return;
+  const fields = await modelKeyFields(model, detect, detectThreshold);
   await writeFileAtomic(
     metaPath,
     JSON.stringify(
       {
         v: PREDICTION_CACHE_VERSION,
         model: model.card.id,
-        modelSha256: model.sha256,
-        output: model.card.output,
-        detect: detect ?? null,
-        detectThreshold: detectThreshold ?? null,
-        preprocess: JSON.parse(preprocessKey(model.card)),
+        modelSha256: fields.modelSha256,
+        output: fields.output,
+        detect: fields.detect,
+        detectThreshold: fields.detectThreshold,
+        preprocess: JSON.parse(fields.preprocess),
         created: new Date().toISOString(),
       },
       null,

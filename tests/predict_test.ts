@@ -11,7 +11,8 @@ import { loadDataset } from "../lib/datasets/mod.ts";
 import { loadCard } from "../lib/models/registry.ts";
 import type { ModelCard } from "../lib/models/card.ts";
 import { Engine } from "../lib/engine.ts";
-import { predictDataset } from "../lib/predict.ts";
+import { modelKeyFields, predictDataset, predictionCacheKey } from "../lib/predict.ts";
+import { PROJECT_ROOT } from "../lib/config.ts";
 import { parsePredictions, readPredictions } from "../lib/predictions.ts";
 import type { Emotion } from "../lib/taxonomy.ts";
 import type { Sample } from "../lib/sample.ts";
@@ -404,4 +405,24 @@ Deno.test("progress: plain periodic lines with items/s and ETA, a redrawn bar on
     bar[0],
     `\r[${"#".repeat(12)}${".".repeat(12)}] run 2/4 (50.0%) 2.0 items/s ETA 1s\x1b[K`,
   );
+});
+
+Deno.test("prediction cache key: a detector stands in it by its card's id and ONNX hash", async () => {
+  await withTempDir("fer-predict-key-", async (dir) => {
+    const model = await loadCard(await writeModel(dir, "m7", convModel(4, 1, 7), card(SEVEN)));
+    const yunet = JSON.parse(
+      await Deno.readTextFile(join(PROJECT_ROOT, "models", "yunet-2023mar.json")),
+    ) as { id: string; sha256: string };
+    const fields = await modelKeyFields(model, "yunet", 0.8);
+    assert.equal(fields.detect, `${yunet.id} sha256:${yunet.sha256}`);
+    assert.equal(fields.detectThreshold, 0.8);
+    assert.equal((await modelKeyFields(model, undefined, undefined)).detect, null);
+    const keys = new Set([
+      await predictionCacheKey(model, undefined, undefined),
+      await predictionCacheKey(model, "yunet", undefined),
+      await predictionCacheKey(model, "ultraface", undefined),
+      await predictionCacheKey(model, "yunet", 0.8),
+    ]);
+    assert.equal(keys.size, 4);
+  });
 });

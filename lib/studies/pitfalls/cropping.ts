@@ -88,7 +88,10 @@ export interface CroppingResult {
   n: number;
   perModel: Record<string, number>;
   rows: CropRow[];
-  /** The face detectors the conditions ran (their cards' hashes, checked when they load). */
+  /**
+   * The face detectors the conditions ran: their cards' hashes (a detector's file is checked
+   * against it when it loads, and the prediction cache is keyed by it).
+   */
   detectors: ProvenanceRecord[];
 }
 
