@@ -46,6 +46,43 @@ export interface ProvenanceRecord {
   notebook?: string;
 }
 
+/** The provenance record of a model's ONNX file (its card id and the file's SHA-256). */
+export function modelProvenance(
+  m: { card: { id: string }; sha256: string; onnxPath: string },
+): ProvenanceRecord {
+  return {
+    kind: "model",
+    id: m.card.id,
+    sha256: m.sha256,
+    detail: `ONNX ${m.onnxPath.split("/").pop()}`,
+  };
+}
+
+/** The provenance record of a face detector (its card's id and ONNX hash). */
+export function detectorProvenance(
+  card: { id: string; sha256: string; file: string },
+): ProvenanceRecord {
+  return {
+    kind: "model",
+    id: card.id,
+    sha256: card.sha256,
+    detail: `face detector, ONNX ${card.file}`,
+  };
+}
+
+/** The provenance record of a loaded dataset split (`split` names it, e.g. "test"). */
+export function datasetProvenance(
+  d: { name: string; hash: string; samples: readonly unknown[]; format: string },
+  split: string,
+): ProvenanceRecord {
+  return {
+    kind: "dataset",
+    id: `${d.name}:${split}`,
+    sha256: d.hash,
+    detail: `${d.samples.length} faces (${d.format})`,
+  };
+}
+
 /** An interval as a finding's `ci` pair (undefined when either end is not finite). */
 export function ciPair(iv: { lower: number; upper: number }): [number, number] | undefined {
   return Number.isFinite(iv.lower) && Number.isFinite(iv.upper) ? [iv.lower, iv.upper] : undefined;

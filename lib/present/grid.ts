@@ -9,6 +9,7 @@ import { shortModelName } from "../studies/models.ts";
 import type { Interval } from "../metrics/mod.ts";
 import { show, showMarkdown, showTable } from "./display.ts";
 import { emitProvenance } from "./emit.ts";
+import { datasetProvenance, modelProvenance } from "../findings.ts";
 import { intervalText, listText } from "./format.ts";
 import { CLUSTER_UNITS } from "../studies/clusters.ts";
 import { heatmap } from "./plots.ts";
@@ -22,22 +23,8 @@ export function missingMarkdown(title: string, missing: readonly Missing[]): str
 
 /** A provenance record (SHA-256) for each model and dataset split of the grid. */
 export async function emitGridProvenance(grid: StudyGrid): Promise<void> {
-  for (const m of grid.models) {
-    await emitProvenance({
-      kind: "model",
-      id: m.card.id,
-      sha256: m.sha256,
-      detail: `ONNX ${m.onnxPath.split("/").pop()}`,
-    });
-  }
-  for (const d of grid.datasets) {
-    await emitProvenance({
-      kind: "dataset",
-      id: `${d.name}:${grid.split}`,
-      sha256: d.hash,
-      detail: `${d.samples.length} faces (${d.format})`,
-    });
-  }
+  for (const m of grid.models) await emitProvenance(modelProvenance(m));
+  for (const d of grid.datasets) await emitProvenance(datasetProvenance(d, grid.split));
 }
 
 /** What the grid lacks (models, datasets, failed cells); shows nothing when complete. */

@@ -11,8 +11,12 @@ import { loadCard, modelsWithRole } from "../models/registry.ts";
 import { predictDataset } from "../predict.ts";
 import type { PredictionTable } from "../predictions.ts";
 import { BASIC7, type Emotion, emotionIndex } from "../taxonomy.ts";
-import type { Finding, ProvenanceRecord } from "../findings.ts";
-import type { LoadedDataset } from "../datasets/types.ts";
+import {
+  datasetProvenance,
+  type Finding,
+  modelProvenance,
+  type ProvenanceRecord,
+} from "../findings.ts";
 import type { ResolvedModel } from "../models/registry.ts";
 import { accuracyStatistic, recallStatistic } from "../metrics/mod.ts";
 import { labelArrays, studyInterval } from "./scoring.ts";
@@ -93,26 +97,6 @@ function classFigures(
     accuracy: studyInterval(n, accuracyStatistic(yTrue, yPred), opts),
     classes,
     byRecall,
-  };
-}
-
-/** A provenance record of a model's ONNX file. */
-function modelProvenance(m: ResolvedModel): ProvenanceRecord {
-  return {
-    kind: "model",
-    id: m.card.id,
-    sha256: m.sha256,
-    detail: `ONNX ${m.onnxPath.split("/").pop()}`,
-  };
-}
-
-/** A provenance record of a loaded dataset split (`label` names the split option). */
-function datasetProvenance(d: LoadedDataset, label: string): ProvenanceRecord {
-  return {
-    kind: "dataset",
-    id: `${d.name}:${label}`,
-    sha256: d.hash,
-    detail: `${d.samples.length} faces (${d.format})`,
   };
 }
 

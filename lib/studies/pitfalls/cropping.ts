@@ -7,7 +7,7 @@
  */
 import type { LoadedDataset } from "../../datasets/types.ts";
 import { type DetectorName, readDetectorCard } from "../../detect/mod.ts";
-import type { ProvenanceRecord } from "../../findings.ts";
+import { detectorProvenance, type ProvenanceRecord } from "../../findings.ts";
 import type { ResolvedModel } from "../../models/registry.ts";
 import { predictDataset, type PredictOptions } from "../../predict.ts";
 import type { PredictionTable } from "../../predictions.ts";
@@ -145,16 +145,11 @@ export async function croppingStudy(
       ref ??= run;
     }
   }
+  // Each detector that ran, once (no model ran none).
+  const names = models.length === 0
+    ? []
+    : [...new Set(conditions.flatMap((c) => (c.kind === "detector" ? [c.detector] : [])))];
   const detectors: ProvenanceRecord[] = [];
-  for (const c of conditions) {
-    if (c.kind !== "detector" || models.length === 0) continue;
-    const card = await readDetectorCard(c.detector);
-    detectors.push({
-      kind: "model",
-      id: card.id,
-      sha256: card.sha256,
-      detail: `face detector, ONNX ${card.file}`,
-    });
-  }
+  for (const name of names) detectors.push(detectorProvenance(await readDetectorCard(name)));
   return { dataset: dataset.name, n: dataset.samples.length, perModel, rows, detectors };
 }
