@@ -623,9 +623,12 @@ async function runMissing(
       });
       inferred += slots.length;
     }
-    if (done.length >= chunkSize || bEnd === todo.length) {
+    if (bEnd === todo.length) {
       await flush(done);
       done = [];
+    } else if (done.length >= chunkSize) {
+      // Whole chunks only; the rest waits for the next batches (no small leftover chunks).
+      await flush(done.splice(0, done.length - (done.length % chunkSize)));
     }
   }
   return inferred;
@@ -710,7 +713,7 @@ async function runPrepared(
   const len = engine.sampleLength;
   const c = engine.numClasses;
   const decoded = new Map<string, Promise<RawImage>>();
-  let done: [number, CachedPrediction][] = [];
+  const done: [number, CachedPrediction][] = [];
   let inferred = 0;
   let inWorker = 0;
   for (let k = 0; k < feed.blocks.length; k++) {
@@ -760,8 +763,8 @@ async function runPrepared(
         inferred += slots.length;
       }
       if (done.length >= chunkSize) {
-        await flush(done);
-        done = [];
+        // Whole chunks only; the rest waits for the next block (no small leftover chunks).
+        await flush(done.splice(0, done.length - (done.length % chunkSize)));
       }
     }
     feed.recycle(k, block);

@@ -148,6 +148,18 @@ Deno.test("predictDataset: canonical columns, engine-checked probabilities, corr
     assert.equal(res.stats.unreadable.length, 1);
     assert.match(res.stats.unreadable[0].file, /9999-corrupt\.png$/);
     assert.ok(!res.rows.some((r) => r.id.includes("corrupt")));
+    // 25 results in chunks of 10 (batches of 4 arrive 12 at a time): 10, 10 and the last 5,
+    // never a small leftover chunk after each batch.
+    const sizes: number[] = [];
+    for await (const folder of Deno.readDir(cacheDir)) {
+      if (!folder.isDirectory) continue;
+      for await (const f of Deno.readDir(join(cacheDir, folder.name))) {
+        if (!f.name.startsWith("chunk-")) continue;
+        const chunk = JSON.parse(await Deno.readTextFile(join(cacheDir, folder.name, f.name)));
+        sizes.push(Object.keys(chunk.entries).length);
+      }
+    }
+    assert.deepEqual(sizes.sort((a, b) => a - b), [5, 10, 10]);
 
     // Independent path: decode, preprocess and run one image through the engine directly.
     const row = res.rows[7];
