@@ -4,7 +4,7 @@
  * that pin them down for everyone.
  */
 import { join, resolve } from "node:path";
-import { PROJECT_ROOT } from "../config.ts";
+import { PROCESS_SETTINGS, PROJECT_ROOT, type SettingsSource } from "../config.ts";
 import { formatCsv, parseCsv } from "../csv.ts";
 import { writeFileAtomic } from "../fsutil.ts";
 import type { Sample, Split } from "../sample.ts";
@@ -21,9 +21,9 @@ export const SPLITS_DIR: string = join(PROJECT_ROOT, "data", "splits");
  * Folder of the saved split manifests loaders read: `FER_SPLITS_DIR` when set (another copy of
  * the data needs its own manifests), else SPLITS_DIR.
  */
-export function defaultSplitsDir(): string {
-  const env = Deno.env.get("FER_SPLITS_DIR");
-  return env ? resolve(env) : SPLITS_DIR;
+export function defaultSplitsDir(from: SettingsSource = PROCESS_SETTINGS): string {
+  const env = from.env("FER_SPLITS_DIR");
+  return env ? resolve(env) : join(from.kitRoot, "data", "splits");
 }
 
 /** The kit's seeded generator and shuffle, from lib/random.ts (re-exported for callers here). */

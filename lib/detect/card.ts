@@ -8,7 +8,7 @@
  * `sha256`) into one of those folders.
  */
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../config.ts";
+import { PROCESS_SETTINGS, PROJECT_ROOT, type SettingsSource } from "../config.ts";
 import { exists, sha256Hex } from "../fsutil.ts";
 
 /** A face-detector card. */
@@ -57,12 +57,12 @@ export const DETECTOR_IDS: Readonly<Record<string, string>> = {
 };
 
 /** The detector folder (see the module comment for the order). */
-export async function detectorsDir(): Promise<string> {
-  const env = Deno.env.get("FER_DETECTORS");
+export async function detectorsDir(from: SettingsSource = PROCESS_SETTINGS): Promise<string> {
+  const env = from.env("FER_DETECTORS");
   if (env) return env;
-  const shared = join(PROJECT_ROOT, "..", "shared", "models");
+  const shared = join(from.kitRoot, "..", "shared", "models");
   if (await exists(shared)) return shared;
-  return join(PROJECT_ROOT, "models", "detectors");
+  return join(from.kitRoot, "models", "detectors");
 }
 
 /** Read a detector card by short name ("yunet", "ultraface") or id; errors name the file. */

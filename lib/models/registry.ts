@@ -4,7 +4,7 @@
  * Errors name the card file and the field at fault, and say how to fix the problem.
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { cacheRoot, PROJECT_ROOT } from "../config.ts";
+import { cacheRoot, PROCESS_SETTINGS, type SettingsSource } from "../config.ts";
 import { exists, sha256Hex } from "../fsutil.ts";
 import { EMOTIONS, isEmotion } from "../taxonomy.ts";
 import { MODEL_ROLES, type ModelCard, type ModelRole, type ResizeMethod } from "./card.ts";
@@ -13,9 +13,9 @@ import { MODEL_ROLES, type ModelCard, type ModelRole, type ResizeMethod } from "
  * Folder holding the registered cards (`models/<id>.json`); the `FER_MODELS_DIR` environment
  * variable points the kit at another registry (the notebook tests use one of tiny models).
  */
-export function modelsDir(): string {
-  const env = Deno.env.get("FER_MODELS_DIR");
-  return env ? resolve(env) : join(PROJECT_ROOT, "models");
+export function modelsDir(from: SettingsSource = PROCESS_SETTINGS): string {
+  const env = from.env("FER_MODELS_DIR");
+  return env ? resolve(env) : join(from.kitRoot, "models");
 }
 
 /** A card that passed validation, with its ONNX file located and hashed. */

@@ -31,7 +31,10 @@
  */
 import { createHash } from "node:crypto";
 import { join, relative, resolve } from "node:path";
-import { PROJECT_ROOT } from "../config.ts";
+import { cacheRoot, dataRoot, PROJECT_ROOT } from "../config.ts";
+import { defaultSplitsDir } from "../datasets/split.ts";
+import { detectorsDir } from "../detect/card.ts";
+import { modelsDir } from "../models/registry.ts";
 import { RACY_MS } from "../datasets/content.ts";
 import { sha256Hex } from "../fsutil.ts";
 import { onnxruntimeVersion } from "./provenance.ts";
@@ -273,27 +276,20 @@ export interface SharedInputs {
   runtime: Record<string, string | null>;
 }
 
-/** Resolve a path setting the way lib/ does (relative to this process's folder). */
-function setting(env: Readonly<Record<string, string>>, name: string): string | undefined {
-  const v = env[name];
-  return v ? resolve(v) : undefined;
-}
-
 /** The parts every notebook of a build shares, computed once per build. */
 export async function sharedInputs(ctx: KeyContext): Promise<SharedInputs> {
   const env = ctx.env;
   const kit = ctx.kitRoot ?? PROJECT_ROOT;
-  const cache = setting(env, "FER_CACHE") ?? join(kit, ".cache");
+  // The folders the kit's own lookups give for this build's settings (lib/config.ts and the
+  // registry, split and detector modules), so the key hashes what the kernels will read.
+  const from = { env: (name: string) => env[name] || undefined, kitRoot: kit };
+  const cache = cacheRoot(from);
   const notNotebook = (rel: string) => !rel.endsWith(".ipynb");
   const projectModels = join(kit, "models");
-  const registry = setting(env, "FER_MODELS_DIR") ?? projectModels;
-  const sharedDetectors = join(kit, "..", "shared", "models");
-  const detectors = env.FER_DETECTORS ||
-    ((await Deno.stat(sharedDetectors).then(() => true, () => false))
-      ? sharedDetectors
-      : join(projectModels, "detectors"));
-  const data = setting(env, "FER_DATA") ?? join(kit, "data", "raw");
-  const splits = setting(env, "FER_SPLITS_DIR") ?? join(kit, "data", "splits");
+  const registry = modelsDir(from);
+  const detectors = await detectorsDir(from);
+  const data = dataRoot(undefined, from);
+  const splits = defaultSplitsDir(from);
   const runtime: Record<string, string | null> = {
     deno: Deno.version.deno,
     v8: Deno.version.v8,

@@ -3,7 +3,7 @@
  * executed copies under `<out>/notebooks/`, and render `index.html` plus one page per notebook
  * from them. Relative links only and no network resources, so the site opens from file://.
  */
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { dataRoot, PROJECT_ROOT } from "../config.ts";
 import type { Finding, ProvenanceRecord } from "../findings.ts";
 import { collectFindings, collectProvenance } from "./findings.ts";
@@ -329,6 +329,14 @@ export async function buildReport(opts: BuildOptions = {}): Promise<BuildResult>
   }
 }
 
+/** The settings that name folders (resolved to absolute paths before kernels get them). */
+const PATH_SETTINGS: readonly string[] = [
+  "FER_CACHE",
+  "FER_MODELS_DIR",
+  "FER_DETECTORS",
+  "FER_SPLITS_DIR",
+];
+
 /** File in the executed-notebooks folder recording the last warm-up's inputs and sessions. */
 export const WARM_UP_FILE = ".warm-up.json";
 
@@ -386,6 +394,12 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
   const toRun = opts.only?.length ? selectNotebooks(all, opts.only) : all;
   await Deno.mkdir(executedDir, { recursive: true });
 
+  // Folder settings as absolute paths: a kernel runs in its notebook's folder, so a relative
+  // one would name another folder there than the one the input key hashed here.
+  const given = { ...Deno.env.toObject(), ...opts.env };
+  const kernelPaths = Object.fromEntries(
+    PATH_SETTINGS.filter((k) => given[k]).map((k) => [k, resolve(given[k]!)]),
+  );
   const executed: string[] = [];
   const reused: string[] = [];
   {
@@ -393,7 +407,13 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
     // What each selected notebook's run depends on (lib/report/inputs.ts), and whether its
     // executed copy from an earlier build has the same inputs.
     const ctx: KeyContext = {
-      env: { ...Deno.env.toObject(), FER_DATA: data, DENO_NO_UPDATE_CHECK: "1", ...opts.env },
+      env: {
+        ...Deno.env.toObject(),
+        FER_DATA: data,
+        DENO_NO_UPDATE_CHECK: "1",
+        ...opts.env,
+        ...kernelPaths,
+      },
       kernel: DEFAULT_KERNEL,
       cellTimeoutS,
       notebooksDir,
@@ -440,7 +460,13 @@ async function build(opts: BuildOptions, buildLog: string): Promise<BuildResult>
     await pool(toExecute, opts.jobs ?? 2, async (p) => {
       const { nb, inputs, why } = p;
       log(`report: executing ${nb.slug} (${why}) ...`);
-      const res = await runOne(nb, { cellTimeoutS, data, executedDir, env: opts.env, inputs });
+      const res = await runOne(nb, {
+        cellTimeoutS,
+        data,
+        executedDir,
+        env: { ...opts.env, ...kernelPaths },
+        inputs,
+      });
       const m = runMeta(res);
       log(
         `report: ${nb.slug} ${m.ok ? "ok" : "FAILED"} (${
