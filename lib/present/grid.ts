@@ -48,13 +48,11 @@ export async function showGridGaps(grid: StudyGrid): Promise<void> {
 export async function showGrid(grid: StudyGrid): Promise<void> {
   await showGridGaps(grid);
   await emitGridProvenance(grid);
-  const b = STUDY_BOOTSTRAP;
   const names = grid.datasets.map((d) => d.name);
   await showMarkdown(
     grid.cells.length > 0
-      ? `**Scoring rule.** ${SCORING_RULE}\n\n**Intervals** are ${100 * b.level} % percentile ` +
-        `bootstrap intervals (${b.resamples} resamples, seed ${b.seed}) that resample ` +
-        `${resamplingUnits(names)}` +
+      ? `**Scoring rule.** ${SCORING_RULE}\n\n**Intervals** are ${bootstrapSettingsText()} ` +
+        `that resample ${resamplingUnits(names)}` +
         (names.some((d) => d in CLUSTER_UNITS)
           ? ": images of one cluster are not independent, so resampling them one by one would " +
             "make the intervals too narrow."
@@ -63,6 +61,13 @@ export async function showGrid(grid: StudyGrid): Promise<void> {
         `${grid.datasets.length} dataset(s) found). Set \`FER_DATA\` to the data and run ` +
         "`deno task setup` for the models; the cells below say what they would show.",
   );
+}
+
+/** The studies' interval settings in words: "95 % percentile bootstrap intervals (1000 ...)". */
+export function bootstrapSettingsText(): string {
+  const b = STUDY_BOOTSTRAP;
+  return `${100 * b.level} % percentile bootstrap intervals (${b.resamples} resamples, ` +
+    `seed ${b.seed})`;
 }
 
 /**

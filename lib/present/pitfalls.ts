@@ -19,8 +19,7 @@ import { preprocess } from "../preprocess.ts";
 import { EMOTIONS } from "../taxonomy.ts";
 import { intervalText, listText, pct, pp, ppIntervalText } from "./format.ts";
 import { shortModelName } from "../studies/models.ts";
-import { STUDY_BOOTSTRAP } from "../studies/scoring.ts";
-import { emitGridProvenance, showGridGaps } from "./grid.ts";
+import { bootstrapSettingsText, emitGridProvenance, showGridGaps } from "./grid.ts";
 import { conditionSamples, CROP_CONDITIONS } from "../studies/pitfalls/cropping.ts";
 import { LABEL_RULES } from "../studies/pitfalls/labels.ts";
 import {
@@ -73,8 +72,7 @@ export async function showContext(ctx: pit.PitfallsContext): Promise<void> {
       `(${listText(models) || "none"}) and ${data.length} test split${
         data.length === 1 ? "" : "s"
       }` +
-      ` (${listText(data) || "none"}). Intervals are ${100 * STUDY_BOOTSTRAP.level} % percentile ` +
-      `bootstrap intervals (${STUDY_BOOTSTRAP.resamples} resamples, seed ${STUDY_BOOTSTRAP.seed}).`,
+      ` (${listText(data) || "none"}). Intervals are ${bootstrapSettingsText()}.`,
   );
 }
 
